@@ -1,0 +1,277 @@
+-- A misbehaving server: every case ends in a clear error object with the
+-- right client error code, within a bounded time, and a connection that
+-- broke stays broken (2006) instead of crashing or hanging.
+-- The peer is spec/support/fakeserver.py (one connection per start).
+
+local mylua = require "mylua"
+local safe = require "mylua.safe"
+local helpers = require "helpers"
+local peer = require "support.peer"
+
+local now = peer.now
+
+local function options(p, extra)
+  local o = {
+    host = "127.0.0.1", port = p.port, user = "u", password = "p",
+    connect_timeout = 2, read_timeout = 1,
+  }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return o
+end
+
+-- Calls fn(...), which must raise a mylua error object with `code`;
+-- returns the error and the seconds the call took.
+local function raises(code, fn, ...)
+  local t0 = now()
+  local ok, err = pcall(fn, ...)
+  local elapsed = now() - t0
+  assert.is_false(ok, "expected an error, got a result")
+  assert.is_true(mylua.is_error(err), "not an error object: " .. tostring(err))
+  assert.equal(code, err.code, tostring(err))
+  assert.is_string(err.message)
+  assert.is_true(#err.message > 0, "empty error message")
+  assert.is_string(err.sqlstate)
+  return err, elapsed
+end
+
+local function connect_ok(p, extra)
+  local ok, db = pcall(mylua.connect, options(p, extra))
+  assert(ok, "connect to the scripted peer failed: " .. tostring(db))
+  return db
+end
+
+-- The connection is marked broken: every later command raises 2006.
+local function assert_broken(db)
+  raises(2006, db.query, db, "SELECT 1")
+  raises(2006, db.ping, db)
+  assert.is_true(db:close())
+  assert.is_true(db.closed)
+end
+
+local function rss_kb()
+  collectgarbage()
+  collectgarbage()
+  return helpers.rss_kb()
+end
+
+describe("a scripted MySQL peer", function()
+  after_each(peer.stop_all)
+
+  describe("that behaves", function()
+    it("is connected to and queried", function()
+      local p = peer.start("ok")
+      local db = connect_ok(p)
+      assert.equal(4242, db.thread_id)
+      assert.truthy(db.server_version:find("10.11.0-fake", 1, true), db.server_version)
+      local res = db:query("SELECT 1")
+      assert.equal(1, #res)
+      local row = res:row(1, "a")
+      assert.equal(1, row[1])
+      assert.equal(math.type(row[1]), "integer")
+      assert.equal("1", res.columns[1].name)
+      assert.equal("LONGLONG", res.columns[1].type)
+      assert.is_true(db:close())
+      assert.equal("auth=ok", p:line())
+    end)
+
+    it("refuses a wrong password with 1045 (28000)", function()
+      local p = peer.start("ok")
+      local err, elapsed = raises(1045, mylua.connect, options(p, { password = "wrong" }))
+      assert.equal("28000", err.sqlstate)
+      assert.truthy(err.message:find("Access denied", 1, true), err.message)
+      assert.equal("ERROR 1045 (28000): " .. err.message, tostring(err))
+      assert.is_true(elapsed < 1.5, "took " .. elapsed .. " s")
+      assert.equal("auth=denied", p:line())
+    end)
+
+    it("keeps the connection usable after a server-side error", function()
+      local p = peer.start("server_error")
+      local db = connect_ok(p)
+      local err = raises(1146, db.query, db, "SELECT * FROM nope")
+      assert.equal("42S02", err.sqlstate)
+      assert.equal("ERROR 1146 (42S02): Table 'test.nope' doesn't exist", tostring(err))
+      local res = db:query("SELECT 1")
+      assert.equal(1, res:row(1, "a")[1])
+      db:close()
+    end)
+
+    it("reports OK-packet fields exactly, big numbers included", function()
+      local p = peer.start("ok_fields")
+      local db = connect_ok(p)
+      local res = db:query("UPDATE t SET a = a + 1")
+      assert.equal(1 << 40, res.affected_rows)
+      assert.equal("integer", math.type(res.affected_rows))
+      -- 2^63 + 5 does not fit a Lua integer: a decimal string, never a wrong number
+      assert.equal("9223372036854775813", res.insert_id)
+      assert.equal(3, res.warnings)
+      assert.equal(0x0022, res.status)
+      assert.equal("hello", res.info)
+      assert.equal(0, #res)
+      assert.same({}, res.columns)
+      assert.equal(0x0022, db.status)
+      db:close()
+    end)
+  end)
+
+  describe("that authenticates unusually", function()
+    it("follows an AuthSwitchRequest to mysql_native_password with a new scramble", function()
+      local p = peer.start("auth_switch")
+      local db = connect_ok(p)
+      local res = db:query("SELECT 1")
+      assert.equal(1, res:row(1, "a")[1])
+      db:close()
+      assert.equal("auth=ok", p:line())
+    end)
+
+    it("answers the switched scramble, not the first one (wrong password -> 1045)", function()
+      local p = peer.start("auth_switch")
+      local err = raises(1045, mylua.connect, options(p, { password = "q" }))
+      assert.equal("28000", err.sqlstate)
+    end)
+
+    it("fails clearly when switched to a plugin it does not know", function()
+      local p = peer.start("unknown_plugin")
+      local t0 = now()
+      local ok, err = pcall(mylua.connect, options(p))
+      local elapsed = now() - t0
+      assert.is_false(ok, "connected through an unknown auth plugin")
+      assert.is_true(mylua.is_error(err), tostring(err))
+      assert.truthy(err.message:find("mylua_no_such_plugin", 1, true),
+        "message does not name the plugin: " .. tostring(err))
+      assert.is_true(err.code >= 2000 and err.code < 3000,
+        "expected a client error code, got " .. tostring(err))
+      assert.is_true(elapsed < 1.5, "took " .. elapsed .. " s")
+    end)
+
+    it("rejects a greeting whose auth-data length overruns, or clamps it and authenticates", function()
+      local p = peer.start("bad_auth_length_greeting")
+      local ok, db = pcall(mylua.connect, options(p))
+      if ok then
+        assert.equal(1, db:query("SELECT 1"):row(1, "a")[1])
+        db:close()
+      else
+        assert.is_true(mylua.is_error(db), tostring(db))
+        assert.equal(2027, db.code, tostring(db))
+      end
+    end)
+  end)
+
+  describe("that breaks the handshake", function()
+    it("is abandoned after a fractional connect_timeout when it never speaks", function()
+      local p = peer.start("silent")
+      local _, elapsed = raises(2013, mylua.connect, options(p, { connect_timeout = 0.5 }))
+      assert.is_true(elapsed >= 0.4, "gave up early: " .. elapsed .. " s")
+      assert.is_true(elapsed < 1.2, "took " .. elapsed .. " s")
+    end)
+
+    it("cannot hold the client past connect_timeout by dripping the greeting", function()
+      local p = peer.start("drip_handshake")
+      local _, elapsed = raises(2013, mylua.connect, options(p, { connect_timeout = 2 }))
+      assert.is_true(elapsed < 3.0, "took " .. elapsed .. " s")
+    end)
+
+    it("loses the connection when the greeting is cut short", function()
+      local p = peer.start("truncated_greeting")
+      local _, elapsed = raises(2013, mylua.connect, options(p))
+      assert.is_true(elapsed < 1.5, "took " .. elapsed .. " s")
+    end)
+
+    it("rejects a greeting whose server version runs past the packet", function()
+      local p = peer.start("bad_length_greeting")
+      local _, elapsed = raises(2027, mylua.connect, options(p))
+      assert.is_true(elapsed < 1.5, "took " .. elapsed .. " s")
+    end)
+
+    it("returns nil, err through mylua.safe", function()
+      local p = peer.start("truncated_greeting")
+      local db, err = safe.connect(options(p))
+      assert.is_nil(db)
+      assert.is_true(mylua.is_error(err), tostring(err))
+      assert.equal(2013, err.code)
+    end)
+  end)
+
+  describe("that breaks a result", function()
+    it("cannot hold the client past read_timeout by dripping a result", function()
+      local p = peer.start("drip")
+      local db = connect_ok(p)
+      local _, elapsed = raises(2013, db.query, db, "SELECT 1")
+      assert.is_true(elapsed >= 0.9, "gave up early: " .. elapsed .. " s")
+      assert.is_true(elapsed < 2.5, "took " .. elapsed .. " s")
+      assert_broken(db)
+    end)
+
+    it("honours a fractional read_timeout", function()
+      local p = peer.start("drip")
+      local db = connect_ok(p, { read_timeout = 0.5 })
+      local _, elapsed = raises(2013, db.query, db, "SELECT 1")
+      assert.is_true(elapsed < 1.3, "took " .. elapsed .. " s")
+      assert_broken(db)
+    end)
+
+    it("rejects a packet with a wrong sequence id", function()
+      local p = peer.start("wrong_seq")
+      local db = connect_ok(p)
+      local _, elapsed = raises(2027, db.query, db, "SELECT 1")
+      assert.is_true(elapsed < 0.9, "took " .. elapsed .. " s")
+      assert_broken(db)
+    end)
+
+    it("rejects a row whose length-encoded string runs past the packet", function()
+      local p = peer.start("truncated_row")
+      local db = connect_ok(p)
+      local _, elapsed = raises(2027, db.query, db, "SELECT s FROM t")
+      assert.is_true(elapsed < 0.9, "took " .. elapsed .. " s")
+      assert_broken(db)
+    end)
+
+    it("rejects an absurd column count without allocating for it", function()
+      local p = peer.start("bad_column_count")
+      local db = connect_ok(p)
+      local before = rss_kb()
+      local _, elapsed = raises(2027, db.query, db, "SELECT 1")
+      local grown = rss_kb() - before
+      assert.is_true(elapsed < 0.9, "took " .. elapsed .. " s")
+      assert.is_true(grown < 32 * 1024, "RSS grew by " .. grown .. " kB")
+      assert_broken(db)
+    end)
+
+    it("loses the connection when the peer closes mid-result", function()
+      local p = peer.start("close_mid_result")
+      local db = connect_ok(p)
+      local _, elapsed = raises(2013, db.query, db, "SELECT 1")
+      assert.is_true(elapsed < 0.9, "took " .. elapsed .. " s")
+      assert_broken(db)
+    end)
+
+    it("times out on a 16 MiB packet that never arrives, without a huge allocation", function()
+      local p = peer.start("huge_packet_header")
+      local db = connect_ok(p)
+      local before = rss_kb()
+      local _, elapsed = raises(2013, db.query, db, "SELECT 1")
+      local grown = rss_kb() - before
+      assert.is_true(elapsed < 2.5, "took " .. elapsed .. " s")
+      assert.is_true(grown < 64 * 1024, "RSS grew by " .. grown .. " kB")
+      assert_broken(db)
+    end)
+  end)
+
+  describe("that asks for a file nobody offered", function()
+    it("gets no byte of it and the query raises", function()
+      local p = peer.start("local_infile_unasked")
+      local db = connect_ok(p)
+      local t0 = now()
+      local ok, err = pcall(db.query, db, "SELECT 1")
+      local elapsed = now() - t0
+      db:close()
+      assert.is_false(ok, "a refused LOCAL INFILE request passed silently")
+      assert.is_true(mylua.is_error(err), tostring(err))
+      assert.is_true(err.code >= 2000 and err.code < 3000,
+        "expected a client error code, got " .. tostring(err))
+      assert.is_true(elapsed < 0.9, "took " .. elapsed .. " s")
+      assert.equal("0", p:value("infile_bytes"))
+      local ending = p:value("infile_end")
+      assert.is_true(ending == "empty_packet" or ending == "closed", "peer saw: " .. tostring(ending))
+    end)
+  end)
+end)

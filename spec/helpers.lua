@@ -1,0 +1,108 @@
+-- Shared helpers for the specs: `local helpers = require "helpers"`.
+-- Connection settings come from the MYLUA_TEST_* variables that
+-- scripts/check exports after starting its sandbox server.
+
+local helpers = {}
+
+-- Put as a value in `extra` to remove that key from the defaults.
+helpers.NONE = setmetatable({}, { __tostring = function() return "helpers.NONE" end })
+
+local function env(name, default)
+  local v = os.getenv(name)
+  if v == nil or v == "" then return default end
+  return v
+end
+
+local function merge(base, extra)
+  for k, v in pairs(extra or {}) do
+    if v == helpers.NONE then base[k] = nil else base[k] = v end
+  end
+  return base
+end
+
+-- Connect options for TCP to the test server, merged with `extra`.
+function helpers.params(extra)
+  return merge({
+    host = env("MYLUA_TEST_HOST", "127.0.0.1"),
+    port = math.tointeger(tonumber(env("MYLUA_TEST_PORT", "3306"))),
+    user = env("MYLUA_TEST_USER", "mylua"),
+    password = env("MYLUA_TEST_PASSWORD", "mylua-pass"),
+    database = env("MYLUA_TEST_DB", "mylua_test"),
+  }, extra)
+end
+
+-- Connect options for the Unix socket of the test server, merged with `extra`.
+function helpers.socket_params(extra)
+  local p = helpers.params()
+  p.host, p.port = nil, nil
+  p.socket = env("MYLUA_TEST_SOCKET", "/run/mysqld/mysqld.sock")
+  return merge(p, extra)
+end
+
+function helpers.connect(extra)
+  return require("mylua").connect(helpers.params(extra))
+end
+
+-- The host program under test (build/mylua, or build-san/mylua under --sanitize).
+function helpers.bin()
+  return os.getenv("MYLUA_BIN")
+end
+
+-- Quotes a string for /bin/sh.
+function helpers.shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local SANITIZER_MARKS = { "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:" }
+
+-- Runs `cmdline` with /bin/sh; stdin is `input` (a string) or empty.
+-- Returns stdout, stderr, exit code (128 + N when killed by signal N).
+function helpers.run(cmdline, input)
+  local out_path, err_path, in_path = os.tmpname(), os.tmpname(), os.tmpname()
+  local f = assert(io.open(in_path, "wb"))
+  f:write(input or "")
+  f:close()
+  local ok, how, code = os.execute(("( %s ) <%s >%s 2>%s"):format(
+    cmdline, helpers.shell_quote(in_path), helpers.shell_quote(out_path), helpers.shell_quote(err_path)))
+  local stdout, stderr = slurp(out_path), slurp(err_path)
+  os.remove(out_path)
+  os.remove(err_path)
+  os.remove(in_path)
+  if how == "signal" then code = 128 + code end
+  if ok and code == nil then code = 0 end
+  -- A sanitizer report in a child's stderr must not vanish with it: pass it on
+  -- to our own stderr, where scripts/check --sanitize looks for reports.
+  for _, mark in ipairs(SANITIZER_MARKS) do
+    if stderr:find(mark, 1, true) then
+      io.stderr:write("==== sanitizer report from: ", cmdline, "\n", stderr, "\n")
+      break
+    end
+  end
+  return stdout, stderr, code
+end
+
+-- Resident set size of this process in KiB.
+function helpers.rss_kb()
+  for line in io.lines("/proc/self/status") do
+    local kb = line:match("^VmRSS:%s*(%d+)")
+    if kb then return math.tointeger(tonumber(kb)) end
+  end
+  error("VmRSS not found in /proc/self/status")
+end
+
+-- A fresh table name, e.g. "t_3_5f2a9c".
+local counter = 0
+function helpers.unique_table()
+  counter = counter + 1
+  return ("t_%d_%06x"):format(counter, math.random(0, 0xffffff))
+end
+
+return helpers

@@ -1,0 +1,146 @@
+/* A client connection: handshake, authentication, commands and the reading
+ * of responses.  No Lua here: usable from C alone.
+ *
+ * Functions return 0 (or a positive count) on success and -1 on failure;
+ * the failure is kept in the connection's sticky error (myl_conn_error).
+ * A lost connection or a protocol violation marks the connection broken:
+ * every later command fails with 2006 until it is closed. */
+#ifndef MYL_CONN_H
+#define MYL_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "error.h"
+#include "proto.h"
+
+typedef enum {
+    MYL_PROTOCOL_AUTO = 0,
+    MYL_PROTOCOL_TCP,
+    MYL_PROTOCOL_SOCKET,
+} myl_protocol;
+
+typedef struct myl_options {
+    const char *host;        /* NULL or "localhost": Unix socket unless protocol is TCP */
+    unsigned port;           /* 0: 3306 */
+    const char *socket_path; /* NULL: /run/mysqld/mysqld.sock */
+    myl_protocol protocol;
+    const char *user;
+    const char *password;
+    const char *database;
+    const char *charset;     /* NULL: utf8mb4 */
+    const char *collation;   /* NULL: the charset's default */
+    double connect_timeout;  /* seconds; 0: none */
+    double read_timeout;     /* seconds per packet; 0: none */
+    double write_timeout;    /* seconds per packet; 0: none */
+    int multi_statements;
+    const char *const *attrs; /* connection attributes: key, value, key, value, ... */
+    size_t nattrs;            /* number of pairs */
+} myl_options;
+
+typedef enum {
+    MYL_STATE_CLOSED = 0,
+    MYL_STATE_READY,   /* no command in progress */
+    MYL_STATE_HEAD,    /* the next result's head is pending (after a command or MORE_RESULTS) */
+    MYL_STATE_ROWS,    /* rows of a result set are pending */
+    MYL_STATE_BROKEN,
+} myl_state;
+
+/* What the server reported in the OK or EOF packet ending a result. */
+typedef struct myl_status {
+    uint64_t affected_rows;
+    uint64_t insert_id;
+    unsigned warnings;
+    unsigned flags; /* server status flags */
+    char info[256];
+} myl_status;
+
+/* Column metadata of a result set; one allocation, freed by myl_columns_free. */
+/* How a column's text-protocol values read as numbers. */
+typedef enum {
+    MYL_VALUE_STRING = 0, /* bytes as they are: strings, DECIMAL, temporal types */
+    MYL_VALUE_INT,        /* decimal signed integer */
+    MYL_VALUE_UINT,       /* decimal unsigned integer, may exceed INT64_MAX */
+    MYL_VALUE_FLOAT,      /* decimal floating point */
+    MYL_VALUE_BIT,        /* big-endian bytes of a BIT(n) value */
+    MYL_VALUE_NULL,       /* the NULL type: every value is NULL */
+} myl_value_class;
+
+/* The value class of a column of `type` with `flags`. */
+myl_value_class myl_value_class_of(unsigned type, unsigned flags);
+
+typedef struct myl_column {
+    const char *catalog, *db, *table, *org_table, *name, *org_name; /* NUL-terminated */
+    size_t name_len;
+    unsigned charset;
+    uint32_t length;
+    unsigned type;
+    unsigned flags;
+    unsigned decimals;
+    myl_value_class vclass;
+} myl_column;
+
+typedef struct myl_columns {
+    size_t n;
+    myl_column *col; /* n entries, strings stored after them */
+} myl_columns;
+
+void myl_columns_free(myl_columns *cols);
+
+typedef struct myl_conn myl_conn;
+
+myl_conn *myl_conn_new(void);
+/* Sends COM_QUIT when the connection is usable, closes and frees. */
+void myl_conn_free(myl_conn *c);
+/* Closes the connection (COM_QUIT first when usable); idempotent. */
+void myl_close(myl_conn *c);
+
+int myl_connect(myl_conn *c, const myl_options *opt);
+
+const myl_error *myl_conn_error(const myl_conn *c);
+myl_state myl_conn_state(const myl_conn *c);
+
+const char *myl_server_version(const myl_conn *c);
+unsigned long myl_server_version_number(const myl_conn *c);
+uint32_t myl_thread_id(const myl_conn *c);
+const char *myl_host_info(const myl_conn *c);
+const char *myl_charset_name(const myl_conn *c);
+/* Server status flags from the last OK/EOF packet. */
+unsigned myl_server_status(const myl_conn *c);
+/* Escapes for the connection's charset and current sql_mode; dst holds 2n. */
+size_t myl_conn_escape(const myl_conn *c, char *dst, const char *src, size_t n);
+
+/* Simple commands answered by OK or ERR. */
+int myl_ping(myl_conn *c);
+int myl_select_db(myl_conn *c, const char *db, size_t len);
+int myl_kill(myl_conn *c, uint32_t thread_id);
+int myl_reset_connection(myl_conn *c);
+
+/* Sends COM_QUERY; the response is then read with myl_read_head. */
+int myl_send_query(myl_conn *c, const char *sql, size_t len);
+
+/* Reads the head of the next result of the current response.
+ * Returns 1 for a result set (*cols receives its columns, owned by the
+ * caller), 0 for an OK (myl_last_status has its fields), -1 on error. */
+int myl_read_head(myl_conn *c, myl_columns **cols);
+
+/* Reads the next row of the current result set.  Returns 1 with the row's
+ * payload in (*p, *n), valid until the next call on the connection; 0 at the
+ * end (myl_last_status has the warnings and flags); -1 on error. */
+int myl_read_row(myl_conn *c, const uint8_t **p, size_t *n);
+
+/* 1 when another result follows the one just finished. */
+int myl_more_results(const myl_conn *c);
+const myl_status *myl_last_status(const myl_conn *c);
+
+/* Reads and discards the rest of the current response (unread rows and
+ * results), leaving the connection ready.  Returns 0, or -1 when that fails
+ * (the connection is then broken or the error is a server error). */
+int myl_discard(myl_conn *c);
+
+/* Marks the connection broken with a client error (used by the Lua layer
+ * when a row it decodes turns out malformed). */
+void myl_conn_fail(myl_conn *c, int code, const char *msg);
+
+#endif

@@ -1,0 +1,246 @@
+/* Plain socket transport: TCP (IPv4/IPv6, names resolved) and Unix sockets.
+ * The descriptor stays non-blocking; every wait goes through poll() bounded
+ * by the caller's deadline, so no single slow peer can hold a call past it. */
+#define _DEFAULT_SOURCE /* TCP_KEEPIDLE & co. on glibc */
+
+#include "transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct sock_transport {
+    myl_transport base;
+    int fd;
+} sock_transport;
+
+double myl_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Waits for `events` on fd until the deadline: 1 ready, 0 timed out, -1 error. */
+static int wait_fd(int fd, short events, double deadline)
+{
+    for (;;) {
+        int ms = -1;
+        if (deadline > 0) {
+            double left = deadline - myl_now();
+            if (left <= 0) return 0;
+            ms = (int)(left * 1000.0) + 1;
+        }
+        struct pollfd pfd = {.fd = fd, .events = events, .revents = 0};
+        int rc = poll(&pfd, 1, ms);
+        if (rc > 0) return 1;
+        if (rc == 0) {
+            if (deadline > 0 && myl_now() >= deadline) return 0;
+            continue;
+        }
+        if (errno != EINTR) return -1;
+    }
+}
+
+static myl_io_status sock_read(myl_transport *t, void *buf, size_t n, size_t *got,
+                               double deadline)
+{
+    sock_transport *s = (sock_transport *)t;
+    for (;;) {
+        ssize_t r = recv(s->fd, buf, n, 0);
+        if (r > 0) {
+            *got = (size_t)r;
+            return MYL_IO_DONE;
+        }
+        if (r == 0) return MYL_IO_CLOSED;
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            t->last_errno = errno;
+            return MYL_IO_ERROR;
+        }
+        int w = wait_fd(s->fd, POLLIN, deadline);
+        if (w == 0) return MYL_IO_TIMEOUT;
+        if (w < 0) {
+            t->last_errno = errno;
+            return MYL_IO_ERROR;
+        }
+    }
+}
+
+static myl_io_status sock_write(myl_transport *t, const void *buf, size_t n, double deadline)
+{
+    sock_transport *s = (sock_transport *)t;
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t r = send(s->fd, p, n, MSG_NOSIGNAL);
+        if (r > 0) {
+            p += r;
+            n -= (size_t)r;
+            continue;
+        }
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            t->last_errno = errno;
+            return errno == EPIPE || errno == ECONNRESET ? MYL_IO_CLOSED : MYL_IO_ERROR;
+        }
+        int w = wait_fd(s->fd, POLLOUT, deadline);
+        if (w == 0) return MYL_IO_TIMEOUT;
+        if (w < 0) {
+            t->last_errno = errno;
+            return MYL_IO_ERROR;
+        }
+    }
+    return MYL_IO_DONE;
+}
+
+static void sock_close(myl_transport *t)
+{
+    sock_transport *s = (sock_transport *)t;
+    if (s->fd >= 0) close(s->fd);
+    free(s);
+}
+
+static int set_nonblocking(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
+    return fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/* Non-blocking connect bounded by the deadline; returns 0 or an errno. */
+static int connect_fd(int fd, const struct sockaddr *sa, socklen_t len, double deadline)
+{
+    if (connect(fd, sa, len) == 0) return 0;
+    if (errno != EINPROGRESS && errno != EINTR) return errno;
+    int w = wait_fd(fd, POLLOUT, deadline);
+    if (w == 0) return ETIMEDOUT;
+    if (w < 0) return errno;
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0) return errno;
+    return soerr;
+}
+
+static void tune_tcp(int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* Keepalive notices a peer that vanished without a FIN or RST even when
+     * no read timeout is set. */
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+#if defined(TCP_KEEPIDLE) && defined(TCP_KEEPINTVL) && defined(TCP_KEEPCNT)
+    int idle = 60, intvl = 10, cnt = 6;
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+#endif
+}
+
+static int open_unix(const myl_connect_spec *spec, myl_error *err)
+{
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    if (strlen(spec->socket_path) >= sizeof sa.sun_path) {
+        myl_error_set(err, MYL_CR_CONNECTION_ERROR,
+                      "Can't connect to local server through socket '%s' (path too long)",
+                      spec->socket_path);
+        return -1;
+    }
+    strcpy(sa.sun_path, spec->socket_path);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0 || set_nonblocking(fd) < 0) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        myl_error_set(err, MYL_CR_SOCKET_CREATE_ERROR, "Can't create UNIX socket (%d)", e);
+        return -1;
+    }
+    int e = connect_fd(fd, (struct sockaddr *)&sa, sizeof sa, spec->deadline);
+    if (e) {
+        close(fd);
+        myl_error_set(err, MYL_CR_CONNECTION_ERROR,
+                      "Can't connect to local server through socket '%s' (%d)",
+                      spec->socket_path, e);
+        return -1;
+    }
+    return fd;
+}
+
+static int open_tcp(const myl_connect_spec *spec, myl_error *err)
+{
+    char port[16];
+    snprintf(port, sizeof port, "%u", spec->port);
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    /* No AI_ADDRCONFIG: it hides ::1 on hosts whose only IPv6 address is
+     * the loopback, and every address returned is tried in turn anyway. */
+    int gai = getaddrinfo(spec->host, port, &hints, &res);
+    if (gai != 0) {
+        myl_error_set(err, MYL_CR_UNKNOWN_HOST, "Unknown server host '%s' (%d)", spec->host, gai);
+        return -1;
+    }
+    int fd = -1, last = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd < 0) {
+            last = errno;
+            continue;
+        }
+        if (set_nonblocking(fd) < 0) {
+            last = errno;
+            close(fd);
+            fd = -1;
+            continue;
+        }
+        last = connect_fd(fd, ai->ai_addr, ai->ai_addrlen, spec->deadline);
+        if (last == 0) break;
+        close(fd);
+        fd = -1;
+        if (last == ETIMEDOUT) break; /* the deadline is spent for every address */
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        myl_error_set(err, MYL_CR_CONN_HOST_ERROR, "Can't connect to server on '%s' (%d)",
+                      spec->host, last);
+        return -1;
+    }
+    tune_tcp(fd);
+    return fd;
+}
+
+myl_transport *myl_socket_open(const myl_connect_spec *spec, char *info, size_t infolen,
+                               myl_error *err)
+{
+    sock_transport *s = calloc(1, sizeof *s);
+    if (!s) {
+        myl_error_set(err, MYL_CR_OUT_OF_MEMORY, "Client run out of memory");
+        return NULL;
+    }
+    if (spec->socket_path) {
+        s->fd = open_unix(spec, err);
+        snprintf(info, infolen, "Localhost via UNIX socket");
+    } else {
+        s->fd = open_tcp(spec, err);
+        snprintf(info, infolen, "%s via TCP/IP", spec->host);
+    }
+    if (s->fd < 0) {
+        free(s);
+        return NULL;
+    }
+    s->base.read = sock_read;
+    s->base.write = sock_write;
+    s->base.close = sock_close;
+    return &s->base;
+}

@@ -1,0 +1,76 @@
+/* Shared declarations of the Lua binding (mylua.core). */
+#ifndef MYL_BINDING_H
+#define MYL_BINDING_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "../core/conn.h"
+#include "../core/result.h"
+
+#define MYL_CONNECTION_MT "mylua.connection"
+#define MYL_RESULT_MT "mylua.result"
+#define MYL_CURSOR_MT "mylua.cursor"
+#define MYL_ERROR_MT "mylua.error"
+
+struct cursor_ud;
+
+typedef struct conn_ud {
+    myl_conn *c;                 /* NULL once closed */
+    struct cursor_ud *streaming; /* the cursor whose response is being read */
+    int orphaned;                /* a collected cursor left a response unread */
+} conn_ud;
+
+/* Row shapes. */
+enum { ROW_KEYED, ROW_ARRAY, ROW_VALUES };
+
+/* errors.c */
+void myl_lua_errors_init(lua_State *L);
+/* Pushes an error object {code, sqlstate, message}. */
+void myl_lua_push_error(lua_State *L, int code, const char *sqlstate, const char *message);
+/* Raises the error object for e.  Never returns. */
+int myl_lua_raise(lua_State *L, const myl_error *e);
+int myl_lua_raise_conn(lua_State *L, conn_ud *cu);
+
+/* connection.c */
+void myl_lua_connection_init(lua_State *L);
+int myl_lua_connect(lua_State *L);
+conn_ud *myl_lua_check_conn(lua_State *L, int idx);
+/* Makes the connection ready for a new command (drains an orphaned stream). */
+void myl_lua_conn_prepare(lua_State *L, conn_ud *cu);
+
+/* sql.c: builds the statement text for sql + arguments from index `first`. */
+void myl_lua_build_sql(lua_State *L, conn_ud *cu, int sql_idx, int first, int last);
+/* Pushes the SQL literal for the value at idx. */
+void myl_lua_push_literal(lua_State *L, conn_ud *cu, int idx);
+
+/* convert.c */
+int myl_lua_row_mode(lua_State *L, int idx);
+/* Pushes a names table (array of column name strings). */
+void myl_lua_push_names(lua_State *L, const myl_columns *cols);
+/* Pushes the columns metadata table. */
+void myl_lua_push_columns(lua_State *L, const myl_columns *cols);
+/* Decodes one text-protocol row.  ROW_KEYED/ROW_ARRAY push one table (or
+ * refill the table at `target` when it is non-zero); ROW_VALUES pushes
+ * ncols values.  Returns the number of values pushed, or -1 for a malformed
+ * row (nothing pushed). */
+int myl_lua_push_row(lua_State *L, const myl_columns *cols, const uint8_t *p, size_t n, int mode,
+                     int names_idx, int target);
+/* Pushes the status fields into the table at idx. */
+void myl_lua_set_status(lua_State *L, int idx, const myl_status *st);
+void myl_lua_push_u64(lua_State *L, uint64_t v);
+
+/* result.c */
+void myl_lua_result_init(lua_State *L);
+/* Pushes an empty (closed) result object and returns its slot; once the
+ * slot holds a result (which the object then owns, with the results chained
+ * after it), call myl_lua_result_ready on the object. */
+myl_result **myl_lua_new_result(lua_State *L);
+void myl_lua_result_ready(lua_State *L, int idx);
+
+/* cursor.c */
+void myl_lua_cursor_init(lua_State *L);
+int myl_lua_new_cursor(lua_State *L);
+void myl_lua_cursor_detach(struct cursor_ud *cur);
+
+#endif

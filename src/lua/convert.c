@@ -1,0 +1,206 @@
+/* Text-protocol values to Lua values, straight from the packet bytes.
+ * This is the hot path of every fetch: one table per row, column names
+ * reused from the names table, numbers parsed without copies. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/rd.h"
+#include "binding.h"
+
+int myl_lua_row_mode(lua_State *L, int idx)
+{
+    const char *m = luaL_optstring(L, idx, "k");
+    switch (m[0]) {
+    case 'k': if (m[1] == 0) return ROW_KEYED; break;
+    case 'a': if (m[1] == 0) return ROW_ARRAY; break;
+    case 'v': if (m[1] == 0) return ROW_VALUES; break;
+    default: break;
+    }
+    return luaL_argerror(L, idx, "row mode must be \"k\" (keyed), \"a\" (array) or \"v\" (values)");
+}
+
+void myl_lua_push_u64(lua_State *L, uint64_t v)
+{
+    if (v <= (uint64_t)LUA_MAXINTEGER) {
+        lua_pushinteger(L, (lua_Integer)v);
+    } else {
+        /* Never a wrong number: what does not fit a Lua integer is exact text. */
+        char buf[24];
+        snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
+        lua_pushstring(L, buf);
+    }
+}
+
+void myl_lua_push_names(lua_State *L, const myl_columns *cols)
+{
+    lua_createtable(L, (int)cols->n, 0);
+    for (size_t i = 0; i < cols->n; i++) {
+        lua_pushlstring(L, cols->col[i].name, cols->col[i].name_len);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+static void set_str(lua_State *L, const char *k, const char *v)
+{
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static void set_int(lua_State *L, const char *k, lua_Integer v)
+{
+    lua_pushinteger(L, v);
+    lua_setfield(L, -2, k);
+}
+
+void myl_lua_push_columns(lua_State *L, const myl_columns *cols)
+{
+    lua_createtable(L, cols ? (int)cols->n : 0, 0);
+    if (!cols) return;
+    for (size_t i = 0; i < cols->n; i++) {
+        const myl_column *c = &cols->col[i];
+        lua_createtable(L, 0, 14);
+        lua_pushlstring(L, c->name, c->name_len);
+        lua_setfield(L, -2, "name");
+        set_str(L, "org_name", c->org_name);
+        set_str(L, "table", c->table);
+        set_str(L, "org_table", c->org_table);
+        set_str(L, "db", c->db);
+        set_str(L, "catalog", c->catalog);
+        set_str(L, "type", myl_type_name(c->type));
+        set_int(L, "type_id", c->type);
+        set_int(L, "length", c->length);
+        set_int(L, "decimals", c->decimals);
+        set_int(L, "flags", c->flags);
+        set_int(L, "charset", c->charset);
+        lua_pushboolean(L, (c->flags & MYL_FLAG_UNSIGNED) != 0);
+        lua_setfield(L, -2, "unsigned");
+        lua_pushboolean(L, (c->flags & MYL_FLAG_NOT_NULL) != 0);
+        lua_setfield(L, -2, "not_null");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+void myl_lua_set_status(lua_State *L, int idx, const myl_status *st)
+{
+    idx = lua_absindex(L, idx);
+    myl_lua_push_u64(L, st->affected_rows);
+    lua_setfield(L, idx, "affected_rows");
+    myl_lua_push_u64(L, st->insert_id);
+    lua_setfield(L, idx, "insert_id");
+    lua_pushinteger(L, st->warnings);
+    lua_setfield(L, idx, "warnings");
+    lua_pushinteger(L, st->flags);
+    lua_setfield(L, idx, "status");
+    lua_pushstring(L, st->info);
+    lua_setfield(L, idx, "info");
+}
+
+/* Decimal integer text; falls back to the exact text when it is not a
+ * plain integer or does not fit. */
+static void push_int(lua_State *L, const uint8_t *s, size_t n, int is_unsigned)
+{
+    size_t i = 0;
+    int neg = 0;
+    if (n > 0 && s[0] == '-') {
+        neg = 1;
+        i = 1;
+    }
+    if (i == n || n - i > 20) goto text;
+    uint64_t v = 0;
+    for (; i < n; i++) {
+        unsigned d = (unsigned)s[i] - '0';
+        if (d > 9) goto text;
+        if (v > (UINT64_MAX - d) / 10) goto text;
+        v = v * 10 + d;
+    }
+    if (neg) {
+        if (is_unsigned && v != 0) goto text;
+        if (v > (uint64_t)LUA_MAXINTEGER + 1) goto text;
+        lua_pushinteger(L, (lua_Integer)(0 - v));
+        return;
+    }
+    myl_lua_push_u64(L, v);
+    return;
+text:
+    lua_pushlstring(L, (const char *)s, n);
+}
+
+static void push_float(lua_State *L, const uint8_t *s, size_t n)
+{
+    char buf[80];
+    if (n >= sizeof buf) { /* no double needs this many characters */
+        lua_pushlstring(L, (const char *)s, n);
+        return;
+    }
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    char *end;
+    double d = strtod(buf, &end);
+    if (end != buf + n) lua_pushlstring(L, (const char *)s, n);
+    else lua_pushnumber(L, d);
+}
+
+static void push_bit(lua_State *L, const uint8_t *s, size_t n)
+{
+    if (n > 8) { /* BIT is at most 64 bits; anything longer stays bytes */
+        lua_pushlstring(L, (const char *)s, n);
+        return;
+    }
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) v = (v << 8) | s[i];
+    myl_lua_push_u64(L, v);
+}
+
+static inline void push_value(lua_State *L, myl_value_class k, const uint8_t *s, size_t n)
+{
+    switch (k) {
+    case MYL_VALUE_INT: push_int(L, s, n, 0); break;
+    case MYL_VALUE_UINT: push_int(L, s, n, 1); break;
+    case MYL_VALUE_FLOAT: push_float(L, s, n); break;
+    case MYL_VALUE_BIT: push_bit(L, s, n); break;
+    default: lua_pushlstring(L, (const char *)s, n); break;
+    }
+}
+
+int myl_lua_push_row(lua_State *L, const myl_columns *cols, const uint8_t *p, size_t n, int mode,
+                     int names_idx, int target)
+{
+    size_t ncols = cols->n;
+    myl_rd r = myl_rd_init(p, n);
+    int top = lua_gettop(L);
+    int t = 0;
+    if (mode == ROW_VALUES) {
+        luaL_checkstack(L, (int)ncols + 2, "too many columns");
+    } else if (target) {
+        lua_pushvalue(L, target);
+        t = lua_gettop(L);
+    } else {
+        lua_createtable(L, mode == ROW_ARRAY ? (int)ncols : 0, mode == ROW_KEYED ? (int)ncols : 0);
+        t = lua_gettop(L);
+    }
+    for (size_t i = 0; i < ncols; i++) {
+        int is_null;
+        uint64_t len = myl_rd_lenenc(&r, &is_null);
+        if (r.bad || (!is_null && len > myl_rd_left(&r))) {
+            lua_settop(L, top);
+            return -1;
+        }
+        if (mode == ROW_KEYED) lua_rawgeti(L, names_idx, (lua_Integer)i + 1);
+        if (is_null) {
+            lua_pushlightuserdata(L, NULL); /* mylua.null */
+        } else {
+            push_value(L, cols->col[i].vclass, r.p, (size_t)len);
+            r.p += len;
+        }
+        if (mode == ROW_KEYED) lua_rawset(L, t);
+        else if (mode == ROW_ARRAY) lua_rawseti(L, t, (lua_Integer)i + 1);
+    }
+    if (myl_rd_left(&r) != 0) {
+        lua_settop(L, top);
+        return -1;
+    }
+    return mode == ROW_VALUES ? (int)ncols : 1;
+}

@@ -1,0 +1,303 @@
+/* The streaming cursor: reads one row at a time off the connection, in
+ * constant memory, decoding straight from the packet buffer. */
+#include <string.h>
+
+#include "binding.h"
+
+enum { UV_CONN = 1, UV_NAMES, UV_STATUS, UV_COLUMNS, UV_COUNT = UV_COLUMNS };
+
+typedef struct cursor_ud {
+    conn_ud *conn;     /* NULL once closed or when its connection is gone */
+    myl_columns *cols; /* columns of the current result set, NULL if none */
+    int rows_pending;  /* rows of the current result set remain unread */
+} cursor_ud;
+
+static cursor_ud *check_cursor(lua_State *L, int idx)
+{
+    cursor_ud *cur = luaL_checkudata(L, idx, MYL_CURSOR_MT);
+    if (!cur->conn) luaL_error(L, "attempt to use a closed cursor");
+    if (!cur->conn->c) luaL_error(L, "attempt to use a closed connection");
+    return cur;
+}
+
+void myl_lua_cursor_detach(cursor_ud *cur)
+{
+    cur->conn = NULL;
+    cur->rows_pending = 0;
+}
+
+static int owns_stream(const cursor_ud *cur) { return cur->conn && cur->conn->streaming == cur; }
+
+/* Stores the finished result's status fields in the cursor's status table. */
+static void keep_status(lua_State *L, int cur_idx, cursor_ud *cur)
+{
+    lua_createtable(L, 0, 5);
+    myl_lua_set_status(L, -1, myl_last_status(cur->conn->c));
+    lua_setiuservalue(L, cur_idx, UV_STATUS);
+}
+
+/* The response ended or was abandoned: give the connection back. */
+static void release(cursor_ud *cur)
+{
+    if (owns_stream(cur) && !myl_more_results(cur->conn->c) &&
+        myl_conn_state(cur->conn->c) != MYL_STATE_ROWS)
+        cur->conn->streaming = NULL;
+}
+
+static void free_cols(cursor_ud *cur)
+{
+    myl_columns_free(cur->cols);
+    cur->cols = NULL;
+}
+
+/* Raises the connection's error after the cursor let go of the stream. */
+static int fail(lua_State *L, cursor_ud *cur)
+{
+    conn_ud *cu = cur->conn;
+    cur->rows_pending = 0;
+    if (myl_conn_state(cu->c) != MYL_STATE_HEAD && myl_conn_state(cu->c) != MYL_STATE_ROWS)
+        cu->streaming = NULL;
+    return myl_lua_raise_conn(L, cu);
+}
+
+/* Reads the head of the next result into the cursor (index cidx). */
+static void read_head(lua_State *L, int cidx, cursor_ud *cur)
+{
+    free_cols(cur);
+    lua_pushnil(L);
+    lua_setiuservalue(L, cidx, UV_COLUMNS);
+    int rc = myl_read_head(cur->conn->c, &cur->cols);
+    if (rc < 0) fail(L, cur);
+    if (rc == 1) {
+        cur->rows_pending = 1;
+        myl_lua_push_names(L, cur->cols);
+        lua_setiuservalue(L, cidx, UV_NAMES);
+        lua_pushnil(L); /* the status comes with the end of the rows */
+        lua_setiuservalue(L, cidx, UV_STATUS);
+    } else {
+        cur->rows_pending = 0;
+        lua_pushnil(L);
+        lua_setiuservalue(L, cidx, UV_NAMES);
+        keep_status(L, cidx, cur);
+    }
+    release(cur);
+}
+
+/* Discards whatever the cursor's current response still has unread. */
+static int drain(cursor_ud *cur)
+{
+    if (!owns_stream(cur)) return 0;
+    int rc = myl_discard(cur->conn->c);
+    cur->conn->streaming = NULL;
+    cur->rows_pending = 0;
+    return rc;
+}
+
+int myl_lua_new_cursor(lua_State *L)
+{
+    conn_ud *cu = myl_lua_check_conn(L, 1);
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        lua_getfield(L, 2, "stream");
+        if (!lua_isnil(L, -1) && !lua_toboolean(L, -1))
+            luaL_argerror(L, 2, "only streaming cursors exist; use db:query for buffered results");
+        lua_pop(L, 1);
+    }
+    cursor_ud *cur = lua_newuserdatauv(L, sizeof *cur, UV_COUNT);
+    memset(cur, 0, sizeof *cur);
+    luaL_setmetatable(L, MYL_CURSOR_MT);
+    lua_pushvalue(L, 1); /* the cursor keeps its connection alive */
+    lua_setiuservalue(L, -2, UV_CONN);
+    cur->conn = cu;
+    return 1;
+}
+
+static int cur_execute(lua_State *L)
+{
+    cursor_ud *cur = check_cursor(L, 1);
+    conn_ud *cu = cur->conn;
+    myl_lua_build_sql(L, cu, 2, 3, lua_gettop(L));
+    if (owns_stream(cur) && drain(cur) < 0 && myl_conn_state(cu->c) == MYL_STATE_BROKEN)
+        return myl_lua_raise_conn(L, cu);
+    myl_lua_conn_prepare(L, cu);
+    size_t n;
+    const char *sql = lua_tolstring(L, -1, &n);
+    if (myl_send_query(cu->c, sql, n) < 0) return myl_lua_raise_conn(L, cu);
+    cu->streaming = cur;
+    read_head(L, 1, cur);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* Reads one row into the stack; 0 at the end of the result set. */
+static int fetch_row(lua_State *L, cursor_ud *cur, int mode, int target)
+{
+    if (!cur->rows_pending || !owns_stream(cur)) return 0;
+    const uint8_t *p;
+    size_t n;
+    int rc = myl_read_row(cur->conn->c, &p, &n);
+    if (rc < 0) return fail(L, cur);
+    if (rc == 0) {
+        cur->rows_pending = 0;
+        keep_status(L, 1, cur);
+        release(cur);
+        return 0;
+    }
+    lua_getiuservalue(L, 1, UV_NAMES);
+    int names = lua_gettop(L);
+    int pushed = myl_lua_push_row(L, cur->cols, p, n, mode, names, target);
+    if (pushed < 0) {
+        myl_conn_fail(cur->conn->c, MYL_CR_MALFORMED_PACKET, "Malformed packet (text row)");
+        return fail(L, cur);
+    }
+    lua_remove(L, names);
+    return pushed;
+}
+
+/* cur:fetch([t] [, mode]) */
+static int cur_fetch(lua_State *L)
+{
+    cursor_ud *cur = check_cursor(L, 1);
+    int target = 0, mode_idx = 2;
+    if (lua_istable(L, 2)) {
+        target = 2;
+        mode_idx = 3;
+    }
+    int mode = myl_lua_row_mode(L, mode_idx);
+    if (target && mode == ROW_VALUES) luaL_argerror(L, mode_idx, "mode \"v\" cannot refill a table");
+    lua_settop(L, target ? 2 : 1);
+    int pushed = fetch_row(L, cur, mode, target);
+    if (pushed == 0) {
+        lua_pushnil(L);
+        return 1;
+    }
+    return pushed;
+}
+
+static int rows_iter(lua_State *L)
+{
+    lua_settop(L, 0);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    cursor_ud *cur = check_cursor(L, 1);
+    return fetch_row(L, cur, (int)lua_tointeger(L, lua_upvalueindex(2)), 0);
+}
+
+static int cur_rows(lua_State *L)
+{
+    check_cursor(L, 1);
+    int mode = myl_lua_row_mode(L, 2);
+    lua_settop(L, 1);
+    lua_pushinteger(L, mode);
+    lua_pushcclosure(L, rows_iter, 2);
+    return 1;
+}
+
+static int cur_next_result(lua_State *L)
+{
+    cursor_ud *cur = check_cursor(L, 1);
+    if (!owns_stream(cur)) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    myl_conn *c = cur->conn->c;
+    while (cur->rows_pending) { /* skip what is left of this result set */
+        const uint8_t *p;
+        size_t n;
+        int rc = myl_read_row(c, &p, &n);
+        if (rc < 0) return fail(L, cur);
+        if (rc == 0) {
+            cur->rows_pending = 0;
+            keep_status(L, 1, cur);
+        }
+    }
+    if (!myl_more_results(c)) {
+        release(cur);
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    read_head(L, 1, cur);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int cur_gc(lua_State *L)
+{
+    cursor_ud *cur = luaL_checkudata(L, 1, MYL_CURSOR_MT);
+    /* No network traffic from a finalizer: the connection drains the
+     * orphaned response before its next command instead. */
+    if (owns_stream(cur)) {
+        cur->conn->streaming = NULL;
+        cur->conn->orphaned = 1;
+    }
+    free_cols(cur);
+    cur->conn = NULL;
+    return 0;
+}
+
+static int cur_close(lua_State *L)
+{
+    cursor_ud *cur = luaL_checkudata(L, 1, MYL_CURSOR_MT);
+    if (cur->conn && cur->conn->c && owns_stream(cur)) {
+        conn_ud *cu = cur->conn;
+        if (drain(cur) < 0 && myl_conn_state(cu->c) == MYL_STATE_BROKEN) {
+            free_cols(cur);
+            cur->conn = NULL;
+            return myl_lua_raise_conn(L, cu);
+        }
+    }
+    free_cols(cur);
+    cur->conn = NULL;
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int cur_tostring(lua_State *L)
+{
+    cursor_ud *cur = luaL_checkudata(L, 1, MYL_CURSOR_MT);
+    lua_pushstring(L, cur->conn ? "mylua.cursor" : "mylua.cursor (closed)");
+    return 1;
+}
+
+static int cur_index(lua_State *L)
+{
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+    const char *k = lua_tostring(L, 2);
+    if (!k) return 0;
+    cursor_ud *cur = luaL_checkudata(L, 1, MYL_CURSOR_MT);
+    if (strcmp(k, "closed") == 0) {
+        lua_pushboolean(L, cur->conn == NULL);
+        return 1;
+    }
+    if (strcmp(k, "columns") == 0) {
+        if (lua_getiuservalue(L, 1, UV_COLUMNS) != LUA_TNIL) return 1;
+        if (!cur->cols) return 0;
+        myl_lua_push_columns(L, cur->cols);
+        lua_pushvalue(L, -1);
+        lua_setiuservalue(L, 1, UV_COLUMNS);
+        return 1;
+    }
+    if (lua_getiuservalue(L, 1, UV_STATUS) != LUA_TTABLE) return 0;
+    lua_getfield(L, -1, k);
+    return 1;
+}
+
+static const luaL_Reg cur_methods[] = {
+    {"execute", cur_execute}, {"fetch", cur_fetch}, {"rows", cur_rows},
+    {"next_result", cur_next_result}, {"close", cur_close}, {NULL, NULL},
+};
+
+void myl_lua_cursor_init(lua_State *L)
+{
+    luaL_newmetatable(L, MYL_CURSOR_MT);
+    lua_pushcfunction(L, cur_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, cur_close);
+    lua_setfield(L, -2, "__close");
+    lua_pushcfunction(L, cur_tostring);
+    lua_setfield(L, -2, "__tostring");
+    luaL_newlib(L, cur_methods);
+    lua_pushcclosure(L, cur_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}

@@ -1,0 +1,179 @@
+/* The result object: a buffered result set (or the OK of a statement
+ * without one), decoded into Lua values row by row as it is iterated. */
+#include <string.h>
+
+#include "binding.h"
+
+enum { UV_NAMES = 1, UV_COLUMNS, UV_NEXT, UV_COUNT = UV_NEXT };
+
+typedef struct result_ud {
+    myl_result *r; /* NULL once closed */
+} result_ud;
+
+static result_ud *check_result(lua_State *L, int idx)
+{
+    result_ud *ru = luaL_checkudata(L, idx, MYL_RESULT_MT);
+    if (!ru->r) luaL_error(L, "attempt to use a closed result");
+    return ru;
+}
+
+myl_result **myl_lua_new_result(lua_State *L)
+{
+    result_ud *ru = lua_newuserdatauv(L, sizeof *ru, UV_COUNT);
+    ru->r = NULL;
+    luaL_setmetatable(L, MYL_RESULT_MT);
+    return &ru->r;
+}
+
+void myl_lua_result_ready(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    result_ud *ru = lua_touserdata(L, idx);
+    /* Column names are made once per result and shared by every row. */
+    if (ru->r->cols) {
+        myl_lua_push_names(L, ru->r->cols);
+        lua_setiuservalue(L, idx, UV_NAMES);
+    }
+}
+
+/* Pushes row i (0-based) of the result at index 1; returns values pushed. */
+static int push_row(lua_State *L, result_ud *ru, size_t i, int mode)
+{
+    size_t n;
+    const uint8_t *p = myl_result_row(ru->r, i, &n);
+    lua_getiuservalue(L, 1, UV_NAMES);
+    int names = lua_gettop(L);
+    int pushed = myl_lua_push_row(L, ru->r->cols, p, n, mode, names, 0);
+    if (pushed < 0) return luaL_error(L, "malformed row in result"); /* checked when stored */
+    lua_remove(L, names);
+    return pushed;
+}
+
+static int rows_iter(lua_State *L)
+{
+    lua_settop(L, 0);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    result_ud *ru = check_result(L, 1);
+    lua_Integer i = lua_tointeger(L, lua_upvalueindex(2));
+    int mode = (int)lua_tointeger(L, lua_upvalueindex(3));
+    if (!ru->r->cols || (size_t)i >= ru->r->nrows) return 0;
+    lua_pushinteger(L, i + 1);
+    lua_replace(L, lua_upvalueindex(2));
+    return push_row(L, ru, (size_t)i, mode);
+}
+
+static int res_rows(lua_State *L)
+{
+    check_result(L, 1);
+    int mode = myl_lua_row_mode(L, 2);
+    lua_settop(L, 1);
+    lua_pushinteger(L, 0);
+    lua_pushinteger(L, mode);
+    lua_pushcclosure(L, rows_iter, 3);
+    return 1;
+}
+
+static int res_row(lua_State *L)
+{
+    result_ud *ru = check_result(L, 1);
+    lua_Integer i = luaL_checkinteger(L, 2);
+    int mode = myl_lua_row_mode(L, 3);
+    lua_settop(L, 1);
+    if (!ru->r->cols || i < 1 || (lua_Unsigned)i > ru->r->nrows) {
+        lua_pushnil(L);
+        return 1;
+    }
+    return push_row(L, ru, (size_t)i - 1, mode);
+}
+
+static int res_next_result(lua_State *L)
+{
+    result_ud *ru = check_result(L, 1);
+    if (lua_getiuservalue(L, 1, UV_NEXT) != LUA_TNIL) return 1;
+    if (!ru->r->next) {
+        lua_pushnil(L);
+        return 1;
+    }
+    myl_result **slot = myl_lua_new_result(L);
+    *slot = ru->r->next;
+    ru->r->next = NULL;
+    myl_lua_result_ready(L, -1);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, 1, UV_NEXT);
+    return 1;
+}
+
+static int res_gc(lua_State *L)
+{
+    result_ud *ru = luaL_checkudata(L, 1, MYL_RESULT_MT);
+    myl_result_free(ru->r);
+    ru->r = NULL;
+    return 0;
+}
+
+static int res_close(lua_State *L)
+{
+    res_gc(L);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int res_len(lua_State *L)
+{
+    result_ud *ru = check_result(L, 1);
+    lua_pushinteger(L, (lua_Integer)ru->r->nrows);
+    return 1;
+}
+
+static int res_tostring(lua_State *L)
+{
+    result_ud *ru = luaL_checkudata(L, 1, MYL_RESULT_MT);
+    if (!ru->r) lua_pushliteral(L, "mylua.result (closed)");
+    else lua_pushfstring(L, "mylua.result (%d rows)", (int)ru->r->nrows);
+    return 1;
+}
+
+static int res_index(lua_State *L)
+{
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+    const char *k = lua_tostring(L, 2);
+    if (!k) return 0;
+    result_ud *ru = check_result(L, 1);
+    const myl_status *st = &ru->r->status;
+    if (strcmp(k, "columns") == 0) {
+        if (lua_getiuservalue(L, 1, UV_COLUMNS) != LUA_TNIL) return 1;
+        myl_lua_push_columns(L, ru->r->cols);
+        lua_pushvalue(L, -1);
+        lua_setiuservalue(L, 1, UV_COLUMNS);
+    } else if (strcmp(k, "row_count") == 0) lua_pushinteger(L, (lua_Integer)ru->r->nrows);
+    else if (strcmp(k, "affected_rows") == 0) myl_lua_push_u64(L, st->affected_rows);
+    else if (strcmp(k, "insert_id") == 0) myl_lua_push_u64(L, st->insert_id);
+    else if (strcmp(k, "warnings") == 0) lua_pushinteger(L, st->warnings);
+    else if (strcmp(k, "status") == 0) lua_pushinteger(L, st->flags);
+    else if (strcmp(k, "info") == 0) lua_pushstring(L, st->info);
+    else return 0;
+    return 1;
+}
+
+static const luaL_Reg res_methods[] = {
+    {"rows", res_rows}, {"row", res_row}, {"next_result", res_next_result},
+    {"close", res_close}, {NULL, NULL},
+};
+
+void myl_lua_result_init(lua_State *L)
+{
+    luaL_newmetatable(L, MYL_RESULT_MT);
+    lua_pushcfunction(L, res_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, res_gc);
+    lua_setfield(L, -2, "__close");
+    lua_pushcfunction(L, res_len);
+    lua_setfield(L, -2, "__len");
+    lua_pushcfunction(L, res_tostring);
+    lua_setfield(L, -2, "__tostring");
+    luaL_newlib(L, res_methods);
+    lua_pushcclosure(L, res_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}
