@@ -104,14 +104,20 @@ int myl_parse_ok(const uint8_t *p, size_t n, uint64_t caps, myl_ok *ok)
     ok->info = NULL;
     ok->info_len = 0;
     if (myl_rd_left(&r) == 0) return 0;
-    if (caps & MYL_CLIENT_SESSION_TRACK) {
-        const uint8_t *s = myl_rd_lenenc_str(&r, &ok->info_len);
-        if (r.bad) return -1;
+    /* The info message is a length-encoded string (servers send it so even
+     * without session tracking); a peer that sends the bare text gets it
+     * taken as the rest of the packet. */
+    myl_rd probe = r;
+    size_t len;
+    const uint8_t *s = myl_rd_lenenc_str(&probe, &len);
+    if (!probe.bad) {
         ok->info = (const char *)s;
-    } else {
-        /* Without session tracking the message is the rest of the packet. */
+        ok->info_len = len;
+    } else if (!(caps & MYL_CLIENT_SESSION_TRACK)) {
         ok->info = (const char *)r.p;
         ok->info_len = myl_rd_left(&r);
+    } else {
+        return -1;
     }
     return 0;
 }

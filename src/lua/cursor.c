@@ -271,8 +271,7 @@ static int cur_index(lua_State *L)
     }
     if (strcmp(k, "columns") == 0) {
         if (lua_getiuservalue(L, 1, UV_COLUMNS) != LUA_TNIL) return 1;
-        if (!cur->cols) return 0;
-        myl_lua_push_columns(L, cur->cols);
+        myl_lua_push_columns(L, cur->cols); /* empty without a result set */
         lua_pushvalue(L, -1);
         lua_setiuservalue(L, 1, UV_COLUMNS);
         return 1;
