@@ -59,4 +59,4 @@ sanitize:
 	scripts/check --sanitize
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-clang

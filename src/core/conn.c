@@ -28,7 +28,8 @@ struct myl_conn {
     uint8_t seq;     /* the sequence id expected next / sent next */
 
     double read_timeout, write_timeout;
-    double op_deadline; /* while connecting: one deadline for everything */
+    double op_deadline;       /* while connecting: one deadline for everything */
+    double response_deadline; /* while a whole response is bounded (myl_bound_response) */
 
     uint64_t caps; /* negotiated capabilities */
     const myl_charset *charset;
@@ -116,6 +117,17 @@ static double deadline_for(const myl_conn *c, double timeout)
     return timeout > 0 ? myl_now() + timeout : 0;
 }
 
+static double read_deadline(const myl_conn *c)
+{
+    if (c->op_deadline <= 0 && c->response_deadline > 0) return c->response_deadline;
+    return deadline_for(c, c->read_timeout);
+}
+
+void myl_bound_response(myl_conn *c, int on)
+{
+    c->response_deadline = on && c->read_timeout > 0 ? myl_now() + c->read_timeout : 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Framing: 3-byte length, 1-byte sequence id, payload.  Only this section
  * knows about splitting, reassembly and sequence ids. */
@@ -161,7 +173,7 @@ static int read_header(myl_conn *c, size_t *len, double deadline)
 /* Reads one logical packet.  The payload stays valid until the next read. */
 static int read_packet(myl_conn *c, const uint8_t **payload, size_t *len)
 {
-    double deadline = deadline_for(c, c->read_timeout);
+    double deadline = read_deadline(c);
     size_t n;
     if (read_header(c, &n, deadline) || fill(c, 4 + n, deadline)) return -1;
     const uint8_t *p = c->in.data + c->in_pos + 4;

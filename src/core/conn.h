@@ -117,6 +117,10 @@ int myl_select_db(myl_conn *c, const char *db, size_t len);
 int myl_kill(myl_conn *c, uint32_t thread_id);
 int myl_reset_connection(myl_conn *c);
 
+/* With `on`, the read timeout bounds everything read until it is turned
+ * off (a whole buffered response) instead of each packet. */
+void myl_bound_response(myl_conn *c, int on);
+
 /* Sends COM_QUERY; the response is then read with myl_read_head. */
 int myl_send_query(myl_conn *c, const char *sql, size_t len);
 

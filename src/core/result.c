@@ -72,15 +72,20 @@ fail:
 myl_result *myl_query(myl_conn *c, const char *sql, size_t len)
 {
     if (myl_send_query(c, sql, len)) return NULL;
+    /* The read timeout bounds the whole response, so a server that drips
+     * bytes cannot hold the call past it. */
+    myl_bound_response(c, 1);
     myl_result *first = NULL, **tail = &first;
     do {
         myl_result *r = myl_store_result(c);
         if (!r) {
             myl_result_free(first);
-            return NULL;
+            first = NULL;
+            break;
         }
         *tail = r;
         tail = &r->next;
     } while (myl_more_results(c));
+    myl_bound_response(c, 0);
     return first;
 }
