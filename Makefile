@@ -29,7 +29,7 @@ HOST_OBJ = $(HOST_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
 
 .PHONY: all check sanitize clean
 
-all: $(BUILD)/mylua $(BUILD)/mylua.so
+all: $(BUILD)/mylua $(BUILD)/mylua.so $(BUILD)/test-decoders
 
 $(BUILD)/mylua: $(CORE_OBJ) $(BIND_OBJ) $(HOST_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LUA_LIB) $(SSL_LIB) -lm
@@ -39,6 +39,10 @@ $(BUILD)/mylua: $(CORE_OBJ) $(BIND_OBJ) $(HOST_OBJ)
 $(BUILD)/mylua.so: $(CORE_OBJ) $(BIND_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ $(SSL_LIB)
+
+# Decoder cases over byte literals (spec/01-decoders_spec.lua runs it).
+$(BUILD)/test-decoders: spec/support/decoders.c $(CORE_OBJ) $(wildcard src/core/*.h)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJ) $(SSL_LIB)
 
 $(BUILD)/obj/%.o: %.c $(wildcard src/*/*.h) Makefile
 	@mkdir -p $(@D)

@@ -124,7 +124,7 @@ describe("a streaming cursor", function()
     assert.equal(2, cur.affected_rows)
     assert.same({}, cur.columns)
     cur:close()
-    assert.equal(7, db:query("SELECT SUM(a) AS s FROM cursor_t"):row(1).s + 0)
+    assert.equal(8, db:query("SELECT SUM(a) AS s FROM cursor_t"):row(1).s + 0)
   end)
 
   it("moves through the result sets of a multi-statement query with next_result", function()
@@ -240,14 +240,25 @@ describe("a streaming cursor", function()
       if row.pad ~= pad then
         error("row " .. count .. " has pad " .. tostring(row.pad))
       end
-      if count == 50000 then sample = rss_kb() end
+      -- A full collection now and then keeps the garbage the loop itself
+      -- makes (one string per row) from hiding what the driver holds: with
+      -- a large Lua heap the incremental collector lets garbage grow to the
+      -- heap's own size before it frees any.
+      if count % 50000 == 0 then
+        if count == 50000 then sample = rss_kb() else collectgarbage() end
+      end
     end
     local final = rss_kb()
     assert.equal(1000000, count)
     assert.equal(1000000 * 1000001 // 2, sum)
     assert.is_number(sample)
-    local grown = final - sample
-    assert.is_true(grown < 20 * MiB_kb,
-      ("RSS grew by %d kB between row 50000 and row 1000000"):format(grown))
+    -- Under AddressSanitizer freed memory sits in a quarantine of up to
+    -- 256 MiB by design, so RSS says nothing there; the rows are still
+    -- checked, and LeakSanitizer reports what was never freed.
+    if os.getenv("MYLUA_SANITIZE") ~= "1" then
+      local grown = final - sample
+      assert.is_true(grown < 20 * MiB_kb,
+        ("RSS grew by %d kB between row 50000 and row 1000000"):format(grown))
+    end
   end)
 end)

@@ -56,6 +56,23 @@ Scenarios:
                            warnings 3, info "hello"
   huge_packet_header       a query is answered by a header declaring a
                            16 MiB - 1 payload, then 10 bytes, then nothing
+  err_greeting             instead of a greeting, ERR 1040 "Too many
+                           connections" without a SQL state (the server
+                           does not know the client's capabilities yet)
+  row_extra_bytes          a row packet with bytes after its last value
+  error_mid_rows           two rows, then ERR 1317 (70100) instead of the
+                           end of the result; later queries as in `ok`
+  close_after_first_row    columns and one row of `seq`, then close
+  more_results_then_close  an OK packet flagged SERVER_MORE_RESULTS_EXISTS,
+                           then close
+  deaf                     after the handshake, never reads nor answers
+  lenenc_overflow_row      two columns; the row's second value declares a
+                           length of 2^64 - 1 (0xFE + eight 0xFF bytes)
+  lenenc_overflow_column   the column definition's name declares a length
+                           of 2^64 - 1
+  truncated_ok             a query is answered by an OK packet whose
+                           insert id is cut off
+  truncated_err            a query is answered by an ERR packet of 2 bytes
 
 Authentication failures print `auth=denied`, successes `auth=ok`.
 """
@@ -101,6 +118,7 @@ SERVER_CAPS = (CLIENT_LONG_PASSWORD | CLIENT_FOUND_ROWS | CLIENT_LONG_FLAG
                | CLIENT_DEPRECATE_EOF)
 
 SERVER_STATUS_AUTOCOMMIT = 0x0002
+SERVER_MORE_RESULTS_EXISTS = 0x0008
 UTF8MB4_GENERAL_CI = 45
 BINARY_CHARSET = 63
 TYPE_LONGLONG = 0x08
@@ -463,6 +481,64 @@ def answer_huge_header(conn, sql, n):
     conn.hold()
 
 
+def answer_row_extra_bytes(conn, sql, n):
+    payloads = conn.result_payloads([column_def(b"1")], [[b"1"]])
+    payloads[-2] += b"junk"            # the row, just before the terminator
+    conn.send_packets(1, payloads)
+    conn.hold()
+
+
+def answer_error_mid_rows(conn, sql, n):
+    if n > 1:
+        answer_select_one(conn, sql, n)
+        return
+    payloads = conn.result_payloads([column_def(b"seq")], [[b"1"], [b"2"]])
+    payloads[-1] = err_payload(1317, b"70100", b"Query execution was interrupted")
+    conn.send_packets(1, payloads)
+
+
+def answer_close_after_first_row(conn, sql, n):
+    payloads = conn.result_payloads([column_def(b"seq")], [[b"1"], [b"2"]])
+    conn.send_packets(1, payloads[:-2])   # without the second row and the end
+    conn.sock.shutdown(socket.SHUT_RDWR)
+    raise Closed("closed on purpose")
+
+
+def answer_more_results_then_close(conn, sql, n):
+    conn.send(packet(1, ok_payload(status=SERVER_STATUS_AUTOCOMMIT
+                                   | SERVER_MORE_RESULTS_EXISTS)))
+    conn.sock.shutdown(socket.SHUT_RDWR)
+    raise Closed("closed on purpose")
+
+
+def answer_lenenc_overflow_row(conn, sql, n):
+    payloads = conn.result_payloads(
+        [column_def(b"a"),
+         column_def(b"b", TYPE_VAR_STRING, UTF8MB4_GENERAL_CI, 4096, 0)],
+        [[b"1", b"x"]])
+    payloads[-2] = lenenc_str(b"1") + b"\xfe" + b"\xff" * 8 + b"abc"
+    conn.send_packets(1, payloads)
+    conn.hold()
+
+
+def answer_lenenc_overflow_column(conn, sql, n):
+    bad = (lenenc_str(b"def") + lenenc_str(b"") + lenenc_str(b"")
+           + lenenc_str(b"") + b"\xfe" + b"\xff" * 8 + b"abc")
+    payloads = conn.result_payloads([bad], [[b"1"]])
+    conn.send_packets(1, payloads)
+    conn.hold()
+
+
+def answer_truncated_ok(conn, sql, n):
+    conn.send(packet(1, b"\x00\x01\xfc\x01"))
+    conn.hold()
+
+
+def answer_truncated_err(conn, sql, n):
+    conn.send(packet(1, b"\xff\x10"))
+    conn.hold()
+
+
 def run(scenario, conn):
     if scenario == "silent":
         conn.hold()
@@ -470,6 +546,10 @@ def run(scenario, conn):
     if scenario == "truncated_greeting":
         g = greeting(new_scramble())
         conn.send(header(len(g) + 40, 0) + g[:30])
+        return
+    if scenario == "err_greeting":
+        conn.send(packet(0, b"\xff" + (1040).to_bytes(2, "little")
+                         + b"Too many connections"))
         return
     if scenario == "bad_length_greeting":
         conn.send(packet(0, b"\x0a" + SERVER_VERSION + b"-" * 40))
@@ -491,6 +571,15 @@ def run(scenario, conn):
         "local_infile_unasked": answer_local_infile,
         "ok_fields": answer_ok_fields,
         "huge_packet_header": answer_huge_header,
+        "row_extra_bytes": answer_row_extra_bytes,
+        "error_mid_rows": answer_error_mid_rows,
+        "close_after_first_row": answer_close_after_first_row,
+        "more_results_then_close": answer_more_results_then_close,
+        "deaf": None,
+        "lenenc_overflow_row": answer_lenenc_overflow_row,
+        "lenenc_overflow_column": answer_lenenc_overflow_column,
+        "truncated_ok": answer_truncated_ok,
+        "truncated_err": answer_truncated_err,
     }
     if scenario not in queries:
         raise SystemExit("unknown scenario: " + scenario)
@@ -506,6 +595,9 @@ def run(scenario, conn):
         options["scramble"] = scramble
         options["greeting_bytes"] = greeting(scramble, auth_len=255)
     handshake(conn, **options)
+    if scenario == "deaf":
+        time.sleep(LIFETIME)
+        return
     serve(conn, queries[scenario])
 
 

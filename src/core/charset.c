@@ -26,15 +26,17 @@ const myl_charset *myl_charset_find(const char *name)
 }
 
 /* Length of a valid two-byte character starting at s (n bytes left) in the
- * given charset, or 0.  EUC charsets never use ASCII bytes as trail bytes,
- * so only these three need care. */
+ * given charset, or 0.  The ranges are the server's: a byte pair the server
+ * does not read as one character must be escaped byte by byte.  EUC
+ * charsets never use ASCII bytes as trail bytes, so only these three need
+ * care. */
 static size_t mb_len(const unsigned char *s, size_t n, myl_mb_kind mb)
 {
     if (n < 2) return 0;
     unsigned a = s[0], b = s[1];
     switch (mb) {
     case MYL_MB_BIG5:
-        return a >= 0x81 && a <= 0xFE && ((b >= 0x40 && b <= 0x7E) || (b >= 0xA1 && b <= 0xFE)) ? 2 : 0;
+        return a >= 0xA1 && a <= 0xF9 && ((b >= 0x40 && b <= 0x7E) || (b >= 0xA1 && b <= 0xFE)) ? 2 : 0;
     case MYL_MB_GBK:
         return a >= 0x81 && a <= 0xFE && b >= 0x40 && b <= 0xFE && b != 0x7F ? 2 : 0;
     case MYL_MB_SJIS:
@@ -49,7 +51,7 @@ static size_t mb_len(const unsigned char *s, size_t n, myl_mb_kind mb)
 static int is_lead(unsigned a, myl_mb_kind mb)
 {
     switch (mb) {
-    case MYL_MB_BIG5:
+    case MYL_MB_BIG5: return a >= 0xA1 && a <= 0xF9;
     case MYL_MB_GBK: return a >= 0x81 && a <= 0xFE;
     case MYL_MB_SJIS: return (a >= 0x81 && a <= 0x9F) || (a >= 0xE0 && a <= 0xFC);
     default: return 0;
