@@ -38,15 +38,7 @@ local function byte_diff(expected, got)
   return ("lengths differ: expected %d, got %d"):format(#expected, #got)
 end
 
-local function all_bytes()
-  local t = {}
-  for i = 0, 255 do t[#t + 1] = string.char(i) end
-  return table.concat(t)
-end
-
-local function hex(s)
-  return (s:gsub(".", function(c) return ("%02X"):format(c:byte()) end))
-end
+local all_bytes, hex = helpers.all_bytes, helpers.hex
 
 local function scalar(db, sql, ...)
   local res = db:query(sql, ...)

@@ -8,15 +8,7 @@ local mylua = require "mylua"
 
 local null = mylua.null
 
-local function all_bytes(last)
-  local t = {}
-  for i = 0, last or 255 do t[#t + 1] = string.char(i) end
-  return table.concat(t)
-end
-
-local function hex(s)
-  return (s:gsub(".", function(c) return ("%02X"):format(c:byte()) end))
-end
+local all_bytes, hex = helpers.all_bytes, helpers.hex
 
 local function describe_value(v)
   if type(v) == "string" then

@@ -8,20 +8,7 @@ local helpers = require "helpers"
 
 local MiB_kb = 1024
 
--- Calls fn(...), which must raise a mylua error object with `code`.
-local function raises(code, fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert.is_false(ok, "expected an error, got a result")
-  assert.is_true(mylua.is_error(err), "not an error object: " .. tostring(err))
-  assert.equal(code, err.code, tostring(err))
-  return err
-end
-
-local function rss_kb()
-  collectgarbage()
-  collectgarbage()
-  return helpers.rss_kb()
-end
+local raises, rss_kb = helpers.raises, helpers.collected_rss_kb
 
 describe("a streaming cursor", function()
   local db

@@ -5,24 +5,7 @@ local mylua = require "mylua"
 local helpers = require "helpers"
 local peer = require "support.peer"
 
-local now = peer.now
-
--- Calls fn(...), which must raise a mylua error object whose code is one of
--- `codes` (a number or a list); returns the error and the seconds it took.
-local function raises(codes, fn, ...)
-  if type(codes) == "number" then codes = { codes } end
-  local t0 = now()
-  local ok, err = pcall(fn, ...)
-  local elapsed = now() - t0
-  assert.is_false(ok, "expected an error, got a result")
-  assert.is_true(mylua.is_error(err), "not an error object: " .. tostring(err))
-  local expected = false
-  for _, c in ipairs(codes) do expected = expected or err.code == c end
-  assert.is_true(expected, "expected code " .. table.concat(codes, " or ") .. ", got " .. tostring(err))
-  assert.is_string(err.message)
-  assert.is_string(err.sqlstate)
-  return err, elapsed
-end
+local raises = helpers.raises
 
 local function select_one(db)
   return db:query("SELECT 1"):row(1, "a")[1]

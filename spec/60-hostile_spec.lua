@@ -8,10 +8,9 @@ local safe = require "mylua.safe"
 local helpers = require "helpers"
 local peer = require "support.peer"
 
-local now = peer.now
+local now, raises = helpers.now, helpers.raises
 
--- A greeting that cannot be parsed is a malformed packet (2027) or, as the
--- `mysql` client also says, an error in the server handshake (2012).
+-- A greeting that cannot be parsed is an error in the server handshake.
 local HANDSHAKE_ERROR = 2012
 
 local function options(p, extra)
@@ -23,24 +22,6 @@ local function options(p, extra)
   return o
 end
 
--- Calls fn(...), which must raise a mylua error object whose code is one
--- of `codes` (a number or a list); returns the error and the seconds the
--- call took.
-local function raises(codes, fn, ...)
-  if type(codes) == "number" then codes = { codes } end
-  local t0 = now()
-  local ok, err = pcall(fn, ...)
-  local elapsed = now() - t0
-  assert.is_false(ok, "expected an error, got a result")
-  assert.is_true(mylua.is_error(err), "not an error object: " .. tostring(err))
-  local expected = false
-  for _, c in ipairs(codes) do expected = expected or err.code == c end
-  assert.is_true(expected, "expected code " .. table.concat(codes, " or ") .. ", got " .. tostring(err))
-  assert.is_string(err.message)
-  assert.is_true(#err.message > 0, "empty error message")
-  assert.is_string(err.sqlstate)
-  return err, elapsed
-end
 
 local function connect_ok(p, extra)
   local ok, db = pcall(mylua.connect, options(p, extra))
@@ -56,11 +37,7 @@ local function assert_broken(db)
   assert.is_true(db.closed)
 end
 
-local function rss_kb()
-  collectgarbage()
-  collectgarbage()
-  return helpers.rss_kb()
-end
+local rss_kb = helpers.collected_rss_kb
 
 describe("a scripted MySQL peer", function()
   after_each(peer.stop_all)

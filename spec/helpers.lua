@@ -98,6 +98,50 @@ function helpers.rss_kb()
   error("VmRSS not found in /proc/self/status")
 end
 
+-- The same after two full collections, so Lua garbage is not counted.
+function helpers.collected_rss_kb()
+  collectgarbage()
+  collectgarbage()
+  return helpers.rss_kb()
+end
+
+-- A monotonic clock in seconds (since boot, 1/100 s resolution).
+function helpers.now()
+  local f = assert(io.open("/proc/uptime", "r"))
+  local t = f:read("n")
+  f:close()
+  return t
+end
+
+-- Calls fn(...), which must raise a mylua error object whose code is one of
+-- `codes` (a number or a list); returns the error and the seconds it took.
+function helpers.raises(codes, fn, ...)
+  if type(codes) == "number" then codes = { codes } end
+  local t0 = helpers.now()
+  local ok, err = pcall(fn, ...)
+  local elapsed = helpers.now() - t0
+  assert(not ok, "expected an error, got a result")
+  local mylua = require "mylua"
+  assert(mylua.is_error(err), "not an error object: " .. tostring(err))
+  local expected = false
+  for _, c in ipairs(codes) do expected = expected or err.code == c end
+  assert(expected, "expected code " .. table.concat(codes, " or ") .. ", got " .. tostring(err))
+  assert(type(err.message) == "string" and #err.message > 0, "empty error message")
+  assert(type(err.sqlstate) == "string" and #err.sqlstate == 5, "bad sqlstate")
+  return err, elapsed
+end
+
+-- The bytes 0x00 .. last (0xFF when not given), in order.
+function helpers.all_bytes(last)
+  local t = {}
+  for i = 0, last or 255 do t[#t + 1] = string.char(i) end
+  return table.concat(t)
+end
+
+function helpers.hex(s)
+  return (s:gsub(".", function(c) return ("%02X"):format(c:byte()) end))
+end
+
 -- A fresh table name, e.g. "t_3_5f2a9c".
 local counter = 0
 function helpers.unique_table()

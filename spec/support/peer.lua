@@ -5,7 +5,6 @@
 --   p:line()                          -- next line the peer prints, or nil
 --   p:stop()                          -- kills it (idempotent)
 --   peer.stop_all()                   -- stops every peer still running
---   peer.now()                        -- a monotonic clock, in seconds
 
 local peer = {}
 
@@ -67,14 +66,6 @@ end
 
 function peer.stop_all()
   for p in pairs(running) do p:stop() end
-end
-
---- Seconds since boot from /proc/uptime (1/100 s resolution, monotonic).
-function peer.now()
-  local f = assert(io.open("/proc/uptime", "r"))
-  local t = f:read("n")
-  f:close()
-  return t
 end
 
 return peer
