@@ -1,5 +1,9 @@
 -- mylua.safe: the mylua API returning nil, err instead of raising, for code
 -- written in that Lua style.  err is the same error object mylua raises.
+--
+-- Iterators (res:rows(), cur:rows()) still raise: a for loop cannot return
+-- an error, and ending it quietly would look like the end of the data.  Use
+-- cur:fetch(), which returns nil, err, to read a stream in this style.
 local mylua = require "mylua"
 local core = require "mylua.core"
 
@@ -25,11 +29,16 @@ local function protect(fn)
   end
 end
 
-local function proxy_metatable(kind)
+local function get(object, key) return object[key] end
+
+-- `overrides` are methods written for the proxy itself.
+local function proxy_metatable(kind, overrides)
   local cache = {}
   return {
     __index = function(proxy, key)
-      local value = proxy[RAW][key]
+      if overrides[key] then return overrides[key] end
+      local ok, value = pcall(get, proxy[RAW], key)
+      if not ok then return nil end -- a field of a closed object
       if type(value) ~= "function" then return value end
       local protected = cache[key]
       if not protected then
@@ -45,8 +54,25 @@ local function proxy_metatable(kind)
   }
 end
 
-local connection_proxy = proxy_metatable("mylua.safe.connection")
-local cursor_proxy = proxy_metatable("mylua.safe.cursor")
+local connection_overrides = {}
+
+-- fn gets the safe connection; it fails by raising or, in this style, by
+-- returning nil, err: either way the transaction is rolled back and
+-- transaction returns nil, err.
+function connection_overrides.transaction(proxy, fn, ...)
+  local db = proxy[RAW]
+  local function body(_, ...)
+    local results = table.pack(fn(proxy, ...))
+    if results[1] == nil and results.n >= 2 and results[2] ~= nil then error(results[2], 0) end
+    return table.unpack(results, 1, results.n)
+  end
+  local results = table.pack(pcall(db.transaction, db, body, ...))
+  if not results[1] then return nil, results[2] end
+  return table.unpack(results, 2, results.n)
+end
+
+local connection_proxy = proxy_metatable("mylua.safe.connection", connection_overrides)
+local cursor_proxy = proxy_metatable("mylua.safe.cursor", {})
 
 function wrap(value)
   if getmetatable(value) == cursor_mt then

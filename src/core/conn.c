@@ -2,6 +2,7 @@
  * commands and the response state machine (READY -> HEAD -> ROWS -> ...). */
 #include "conn.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #define MAX_PACKET (1024u * 1024u * 1024u) /* the server's max_allowed_packet ceiling */
 #define READ_CHUNK 65536
+#define MAX_COLUMNS 1000000 /* far beyond any real result; bounds a hostile count */
 #define DEFAULT_SOCKET "/run/mysqld/mysqld.sock"
 
 struct myl_conn {
@@ -41,6 +43,7 @@ struct myl_conn {
     unsigned long version_number;
     uint32_t thread_id;
     char host_info[300];
+    char broken_cause[200]; /* why the connection broke, for later 2006 errors */
 };
 
 /* ------------------------------------------------------------------ */
@@ -73,10 +76,20 @@ static void close_transport(myl_conn *c)
     }
 }
 
+/* Remembers why the connection broke (truncated), for later 2006 errors. */
+static void keep_cause(myl_conn *c, const char *msg)
+{
+    size_t n = strlen(msg);
+    if (n >= sizeof c->broken_cause) n = sizeof c->broken_cause - 1;
+    memcpy(c->broken_cause, msg, n);
+    c->broken_cause[n] = '\0';
+}
+
 /* A failure after which the connection cannot be trusted to be in sync. */
 static int broken(myl_conn *c, int code, const char *msg)
 {
     myl_error_set(&c->err, code, "%s", msg);
+    if (c->state != MYL_STATE_BROKEN) keep_cause(c, msg);
     close_transport(c);
     c->state = MYL_STATE_BROKEN;
     return -1;
@@ -137,6 +150,10 @@ static int fill(myl_conn *c, size_t need, double deadline)
 {
     while (c->in.len - c->in_pos < need) {
         if (!c->t) return broken(c, MYL_CR_SERVER_GONE_ERROR, "Server has gone away");
+        /* The transport only looks at the deadline when it has to wait; a
+         * peer that keeps the socket full must run out of time as well. */
+        if (deadline > 0 && myl_now() >= deadline)
+            return io_failed(c, MYL_IO_TIMEOUT, "reading from server");
         if (c->in_pos > 0) { /* compact lazily: only when we must read more */
             memmove(c->in.data, c->in.data + c->in_pos, c->in.len - c->in_pos);
             c->in.len -= c->in_pos;
@@ -246,6 +263,7 @@ static int server_error(myl_conn *c, const uint8_t *p, size_t n)
     myl_error_set_server(&c->err, (int)e.code, e.sqlstate, e.message, e.message_len);
     /* The server closes the connection after these; do not wait to find out. */
     if (e.code == 1927 /* ER_CONNECTION_KILLED */ || e.code == 1053 /* ER_SERVER_SHUTDOWN */) {
+        keep_cause(c, c->err.message);
         close_transport(c);
         c->state = MYL_STATE_BROKEN;
     } else if (c->state != MYL_STATE_BROKEN) {
@@ -362,10 +380,20 @@ static int put_attrs(myl_conn *c, const myl_options *opt)
     return rc;
 }
 
+/* The login name, as the mariadb client takes it when no user is given:
+ * $USER first (cron may not set it), then the password database. */
+static const char *login_name(void)
+{
+    const char *u = getenv("USER");
+    if (u && *u) return u;
+    struct passwd *pw = getpwuid(geteuid());
+    return pw && pw->pw_name ? pw->pw_name : "";
+}
+
 static int send_handshake_response(myl_conn *c, const myl_options *opt, const uint8_t *scramble,
                                    size_t scramble_len)
 {
-    const char *user = opt->user ? opt->user : "";
+    const char *user = opt->user ? opt->user : login_name();
     const char *db = opt->database;
     uint8_t token[20];
     size_t tlen = myl_native_password_token(opt->password, scramble, scramble_len, token);
@@ -428,6 +456,7 @@ static int authenticate(myl_conn *c, const myl_options *opt)
             return 0;
         case 0xFF: /* ERR: refused */
             server_error(c, p, n);
+            keep_cause(c, c->err.message);
             close_transport(c);
             c->state = MYL_STATE_BROKEN;
             return -1;
@@ -570,7 +599,7 @@ static int begin_command(myl_conn *c)
         return -1;
     case MYL_STATE_BROKEN:
         myl_error_set(&c->err, MYL_CR_SERVER_GONE_ERROR, "Server has gone away (%s)",
-                      c->err.code ? c->err.message : "connection broken");
+                      c->broken_cause[0] ? c->broken_cause : "connection broken");
         return -1;
     default:
         myl_error_set(&c->err, MYL_CR_SERVER_GONE_ERROR, "Server has gone away (connection closed)");
@@ -583,7 +612,14 @@ static int begin_command(myl_conn *c)
         myl_buf_free(&c->in);
         c->in_pos = 0;
     }
+    if (c->big.cap > (4u << 20)) myl_buf_free(&c->big);
     return 0;
+}
+
+int myl_conn_usable(myl_conn *c)
+{
+    if (c->state != MYL_STATE_BROKEN && c->state != MYL_STATE_CLOSED) return 0;
+    return begin_command(c);
 }
 
 static int send_command(myl_conn *c, uint8_t cmd, const void *arg, size_t len)
@@ -652,10 +688,12 @@ static int refuse_local_infile(myl_conn *c)
     size_t n;
     if (read_packet(c, &p, &n)) return -1;
     if (n > 0 && p[0] == 0x00) {
-        myl_ok ok;
-        if (myl_parse_ok(p, n, c->caps, &ok) == 0) keep_status(c, ok.status);
+        if (handle_ok(c, p, n)) return -1; /* more results may follow: state HEAD */
+    } else if (n > 0 && p[0] == 0xFF) {
+        c->state = MYL_STATE_READY; /* the server's own error is replaced by ours */
+    } else {
+        return malformed(c, "reply to a refused LOCAL INFILE");
     }
-    c->state = MYL_STATE_READY;
     myl_error_set(&c->err, MYL_CR_LOAD_DATA_LOCAL_INFILE_REJECTED,
                   "LOAD DATA LOCAL INFILE request refused: local_infile is not enabled");
     return -1;
@@ -766,7 +804,7 @@ int myl_read_head(myl_conn *c, myl_columns **cols)
     default: { /* a result set: column count, then the column definitions */
         myl_rd r = myl_rd_init(p, n);
         uint64_t ncols = myl_rd_lenenc(&r, NULL);
-        if (r.bad || myl_rd_left(&r) != 0 || ncols == 0 || ncols > 4096)
+        if (r.bad || myl_rd_left(&r) != 0 || ncols == 0 || ncols > MAX_COLUMNS)
             return malformed(c, "column count");
         if (read_columns(c, (size_t)ncols, cols)) return -1;
         c->ncols = (size_t)ncols;
@@ -821,6 +859,14 @@ int myl_discard(myl_conn *c)
         if (c->state == MYL_STATE_BROKEN) return -1;
     }
     return failed ? -1 : 0;
+}
+
+void myl_conn_discard_after_error(myl_conn *c)
+{
+    if (c->state != MYL_STATE_HEAD && c->state != MYL_STATE_ROWS) return;
+    myl_error first = c->err;
+    myl_discard(c);
+    c->err = first; /* the error the caller reports is the one that stopped it */
 }
 
 static int run_simple_query(myl_conn *c, const char *sql)

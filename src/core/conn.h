@@ -26,7 +26,7 @@ typedef struct myl_options {
     unsigned port;           /* 0: 3306 */
     const char *socket_path; /* NULL: /run/mysqld/mysqld.sock */
     myl_protocol protocol;
-    const char *user;
+    const char *user;        /* NULL: the login name */
     const char *password;
     const char *database;
     const char *charset;     /* NULL: utf8mb4 */
@@ -142,6 +142,14 @@ const myl_status *myl_last_status(const myl_conn *c);
  * results), leaving the connection ready.  Returns 0, or -1 when that fails
  * (the connection is then broken or the error is a server error). */
 int myl_discard(myl_conn *c);
+
+/* After a failed read of a response: discards what is left of it, if
+ * anything, keeping the error that stopped the read. */
+void myl_conn_discard_after_error(myl_conn *c);
+
+/* 0 when the connection is open and not broken; otherwise -1 with error
+ * 2006 set. */
+int myl_conn_usable(myl_conn *c);
 
 /* Marks the connection broken with a client error (used by the Lua layer
  * when a row it decodes turns out malformed). */

@@ -81,6 +81,7 @@ myl_result *myl_query(myl_conn *c, const char *sql, size_t len)
         if (!r) {
             myl_result_free(first);
             first = NULL;
+            myl_conn_discard_after_error(c);
             break;
         }
         *tail = r;

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -39,7 +40,8 @@ static int wait_fd(int fd, short events, double deadline)
         if (deadline > 0) {
             double left = deadline - myl_now();
             if (left <= 0) return 0;
-            ms = (int)(left * 1000.0) + 1;
+            /* poll() takes an int of milliseconds: clamp far deadlines */
+            ms = left >= INT_MAX / 1000.0 ? INT_MAX : (int)(left * 1000.0) + 1;
         }
         struct pollfd pfd = {.fd = fd, .events = events, .revents = 0};
         int rc = poll(&pfd, 1, ms);

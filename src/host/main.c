@@ -43,13 +43,21 @@ static int msghandler(lua_State *L)
     return 1;
 }
 
-static int report(lua_State *L, int status)
+/* Prints the error of a failed chunk: one line (newlines inside a server
+ * message become spaces) unless a traceback was asked for. */
+static int report(lua_State *L, int status, int traceback)
 {
     if (status != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
-        fprintf(stderr, "%s: %s\n", progname, msg ? msg : "(error object is not a string)");
+        if (!msg) msg = "(error object is not a string)";
+        if (!traceback && strpbrk(msg, "\r\n")) {
+            luaL_gsub(L, msg, "\r\n", " ");
+            msg = luaL_gsub(L, lua_tostring(L, -1), "\n", " ");
+            msg = luaL_gsub(L, msg, "\r", " ");
+        }
+        fprintf(stderr, "%s: %s\n", progname, msg);
         fflush(stderr);
-        lua_pop(L, 1);
+        lua_settop(L, 0);
     }
     return status;
 }
@@ -150,7 +158,7 @@ int main(int argc, char **argv)
             const char *code = argv[++i];
             status = luaL_loadbuffer(L, code, strlen(code), "=(command line)");
             if (status == LUA_OK) status = docall(L, 0, traceback);
-            report(L, status);
+            report(L, status, traceback);
         }
     }
     if (status == LUA_OK && (script || !has_e)) {
@@ -162,7 +170,7 @@ int main(int argc, char **argv)
             for (int i = script + 1; script && i < argc; i++, nargs++) lua_pushstring(L, argv[i]);
             status = docall(L, nargs, traceback);
         }
-        report(L, status);
+        report(L, status, traceback);
     }
     lua_close(L);
     return status == LUA_OK ? 0 : 1;

@@ -15,10 +15,17 @@
 
 struct cursor_ud;
 
+/* Objects whose C memory is being turned into Lua values are "busy": a
+ * finalizer run by an allocation in between must not free that memory, so
+ * an explicit close() then only marks the object and the close happens when
+ * the decoding ends, and any other use raises.  (Only a memory error can
+ * interrupt a decode; the object then stays busy until it is collected.) */
 typedef struct conn_ud {
     myl_conn *c;                 /* NULL once closed */
     struct cursor_ud *streaming; /* the cursor whose response is being read */
     int orphaned;                /* a collected cursor left a response unread */
+    int busy;
+    int close_pending;
 } conn_ud;
 
 /* Row shapes. */
@@ -36,6 +43,8 @@ int myl_lua_raise_conn(lua_State *L, conn_ud *cu);
 void myl_lua_connection_init(lua_State *L);
 int myl_lua_connect(lua_State *L);
 conn_ud *myl_lua_check_conn(lua_State *L, int idx);
+/* Ends a busy section of the connection, closing it if that was asked. */
+void myl_lua_conn_unbusy(conn_ud *cu);
 /* Makes the connection ready for a new command (drains an orphaned stream). */
 void myl_lua_conn_prepare(lua_State *L, conn_ud *cu);
 

@@ -9,8 +9,25 @@
 conn_ud *myl_lua_check_conn(lua_State *L, int idx)
 {
     conn_ud *cu = luaL_checkudata(L, idx, MYL_CONNECTION_MT);
-    if (!cu->c) luaL_error(L, "attempt to use a closed connection");
+    if (!cu->c || cu->close_pending) luaL_error(L, "attempt to use a closed connection");
+    if (cu->busy) luaL_error(L, "attempt to use a connection while it decodes a row");
     return cu;
+}
+
+static void free_conn(conn_ud *cu)
+{
+    if (cu->c) {
+        if (cu->streaming) myl_lua_cursor_detach(cu->streaming);
+        cu->streaming = NULL;
+        myl_conn_free(cu->c);
+        cu->c = NULL;
+    }
+    cu->close_pending = 0;
+}
+
+void myl_lua_conn_unbusy(conn_ud *cu)
+{
+    if (--cu->busy == 0 && cu->close_pending) free_conn(cu);
 }
 
 void myl_lua_conn_prepare(lua_State *L, conn_ud *cu)
@@ -26,14 +43,16 @@ void myl_lua_conn_prepare(lua_State *L, conn_ud *cu)
 
 /* ---- options ---- */
 
+/* A string option.  The value stays on the stack until connect returns: an
+ * __index function may have made it, and nothing else would keep it alive. */
 static const char *opt_string(lua_State *L, int t, const char *k, const char *dflt)
 {
-    const char *v = dflt;
+    luaL_checkstack(L, 2, "too many options");
     int ty = lua_getfield(L, t, k);
-    if (ty == LUA_TSTRING) v = lua_tostring(L, -1);
-    else if (ty != LUA_TNIL) luaL_error(L, "option '%s' must be a string", k);
-    lua_pop(L, 1); /* the string stays referenced by the options table */
-    return v;
+    if (ty == LUA_TSTRING) return lua_tostring(L, -1);
+    if (ty != LUA_TNIL) luaL_error(L, "option '%s' must be a string", k);
+    lua_pop(L, 1);
+    return dflt;
 }
 
 static double opt_number(lua_State *L, int t, const char *k, double dflt)
@@ -71,7 +90,7 @@ int myl_lua_connect(lua_State *L)
     memset(&o, 0, sizeof o);
     o.host = opt_string(L, 1, "host", NULL);
     o.socket_path = opt_string(L, 1, "socket", NULL);
-    o.user = opt_string(L, 1, "user", getenv("USER"));
+    o.user = opt_string(L, 1, "user", NULL);
     o.password = opt_string(L, 1, "password", "");
     o.database = opt_string(L, 1, "database", NULL);
     o.charset = opt_string(L, 1, "charset", "utf8mb4");
@@ -107,14 +126,12 @@ int myl_lua_connect(lua_State *L)
     } else if (ty != LUA_TNIL) {
         luaL_error(L, "option 'attrs' must be a table");
     }
-    o.attrs = attrs; /* the strings live in the attrs table, kept on the stack */
+    o.attrs = attrs; /* the strings live in the attrs table, left on the stack */
 
     /* The object exists (closed) before anything is allocated, so __gc can
      * always clean up. */
     conn_ud *cu = lua_newuserdatauv(L, sizeof *cu, 0);
-    cu->c = NULL;
-    cu->streaming = NULL;
-    cu->orphaned = 0;
+    memset(cu, 0, sizeof *cu);
     luaL_setmetatable(L, MYL_CONNECTION_MT);
     cu->c = myl_conn_new();
     if (!cu->c) {
@@ -136,10 +153,11 @@ static int conn_query(lua_State *L)
 {
     conn_ud *cu = myl_lua_check_conn(L, 1);
     myl_lua_build_sql(L, cu, 2, 3, lua_gettop(L));
-    myl_lua_conn_prepare(L, cu);
     size_t n;
     const char *sql = lua_tolstring(L, -1, &n);
+    /* Allocate before draining: a collection here may orphan a stream. */
     myl_result **slot = myl_lua_new_result(L);
+    myl_lua_conn_prepare(L, cu);
     *slot = myl_query(cu->c, sql, n);
     if (!*slot) return myl_lua_raise_conn(L, cu);
     myl_lua_result_ready(L, -1);
@@ -224,21 +242,19 @@ static int conn_reset(lua_State *L)
     return 1;
 }
 
+/* __gc: an unreachable connection cannot be in the middle of a decode. */
 static int conn_gc(lua_State *L)
 {
-    conn_ud *cu = luaL_checkudata(L, 1, MYL_CONNECTION_MT);
-    if (cu->c) {
-        if (cu->streaming) myl_lua_cursor_detach(cu->streaming);
-        cu->streaming = NULL;
-        myl_conn_free(cu->c);
-        cu->c = NULL;
-    }
+    free_conn(luaL_checkudata(L, 1, MYL_CONNECTION_MT));
     return 0;
 }
 
+/* close() and __close: idempotent; deferred while a row is being decoded. */
 static int conn_close(lua_State *L)
 {
-    conn_gc(L);
+    conn_ud *cu = luaL_checkudata(L, 1, MYL_CONNECTION_MT);
+    if (cu->busy) cu->close_pending = 1;
+    else free_conn(cu);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -246,7 +262,7 @@ static int conn_close(lua_State *L)
 static int conn_tostring(lua_State *L)
 {
     conn_ud *cu = luaL_checkudata(L, 1, MYL_CONNECTION_MT);
-    if (!cu->c) lua_pushliteral(L, "mylua.connection (closed)");
+    if (!cu->c || cu->close_pending) lua_pushliteral(L, "mylua.connection (closed)");
     else lua_pushfstring(L, "mylua.connection (%s, thread %d)", myl_host_info(cu->c),
                          (int)myl_thread_id(cu->c));
     return 1;
@@ -261,10 +277,10 @@ static int conn_index(lua_State *L)
     const char *k = lua_tostring(L, 2);
     if (!k) return 0;
     if (strcmp(k, "closed") == 0) {
-        lua_pushboolean(L, cu->c == NULL);
+        lua_pushboolean(L, cu->c == NULL || cu->close_pending);
         return 1;
     }
-    if (!cu->c) {
+    if (!cu->c || cu->close_pending) {
         if (strcmp(k, "server_version") == 0 || strcmp(k, "thread_id") == 0 ||
             strcmp(k, "host_info") == 0 || strcmp(k, "charset") == 0 ||
             strcmp(k, "status") == 0 || strcmp(k, "server_version_number") == 0)
@@ -294,7 +310,7 @@ void myl_lua_connection_init(lua_State *L)
     luaL_newmetatable(L, MYL_CONNECTION_MT);
     lua_pushcfunction(L, conn_gc);
     lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, conn_gc);
+    lua_pushcfunction(L, conn_close);
     lua_setfield(L, -2, "__close");
     lua_pushcfunction(L, conn_tostring);
     lua_setfield(L, -2, "__tostring");

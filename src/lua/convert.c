@@ -128,19 +128,24 @@ text:
     lua_pushlstring(L, (const char *)s, n);
 }
 
+/* Lua's own conversion, which reads a '.' whatever the C locale says (a
+ * script may have called os.setlocale); integral text still makes a float. */
 static void push_float(lua_State *L, const uint8_t *s, size_t n)
 {
     char buf[80];
-    if (n >= sizeof buf) { /* no double needs this many characters */
+    if (n >= sizeof buf || n == 0) { /* no double needs this many characters */
         lua_pushlstring(L, (const char *)s, n);
         return;
     }
     memcpy(buf, s, n);
     buf[n] = '\0';
-    char *end;
-    double d = strtod(buf, &end);
-    if (end != buf + n) lua_pushlstring(L, (const char *)s, n);
-    else lua_pushnumber(L, d);
+    if (lua_stringtonumber(L, buf) != n + 1) {
+        lua_pushlstring(L, (const char *)s, n);
+    } else if (lua_isinteger(L, -1)) {
+        lua_Number d = (lua_Number)lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        lua_pushnumber(L, d);
+    }
 }
 
 static void push_bit(lua_State *L, const uint8_t *s, size_t n)

@@ -10,13 +10,24 @@ typedef struct cursor_ud {
     conn_ud *conn;     /* NULL once closed or when its connection is gone */
     myl_columns *cols; /* columns of the current result set, NULL if none */
     int rows_pending;  /* rows of the current result set remain unread */
+    int broken;        /* its response ended with the connection lost */
+    int busy;          /* decoding from cols (see conn_ud) */
+    int close_pending;
 } cursor_ud;
+
+static void free_cols(cursor_ud *cur)
+{
+    myl_columns_free(cur->cols);
+    cur->cols = NULL;
+}
 
 static cursor_ud *check_cursor(lua_State *L, int idx)
 {
     cursor_ud *cur = luaL_checkudata(L, idx, MYL_CURSOR_MT);
-    if (!cur->conn) luaL_error(L, "attempt to use a closed cursor");
-    if (!cur->conn->c) luaL_error(L, "attempt to use a closed connection");
+    if (!cur->conn || cur->close_pending) luaL_error(L, "attempt to use a closed cursor");
+    if (!cur->conn->c || cur->conn->close_pending)
+        luaL_error(L, "attempt to use a closed connection");
+    if (cur->busy || cur->conn->busy) luaL_error(L, "attempt to use a cursor while it decodes a row");
     return cur;
 }
 
@@ -28,11 +39,21 @@ void myl_lua_cursor_detach(cursor_ud *cur)
 
 static int owns_stream(const cursor_ud *cur) { return cur->conn && cur->conn->streaming == cur; }
 
+static void unbusy(cursor_ud *cur)
+{
+    if (--cur->busy == 0 && cur->close_pending) {
+        free_cols(cur);
+        cur->conn = NULL;
+        cur->close_pending = 0;
+    }
+}
+
 /* Stores the finished result's status fields in the cursor's status table. */
 static void keep_status(lua_State *L, int cur_idx, cursor_ud *cur)
 {
+    myl_status st = *myl_last_status(cur->conn->c); /* a copy: pushing may run finalizers */
     lua_createtable(L, 0, 5);
-    myl_lua_set_status(L, -1, myl_last_status(cur->conn->c));
+    myl_lua_set_status(L, -1, &st);
     lua_setiuservalue(L, cur_idx, UV_STATUS);
 }
 
@@ -44,20 +65,22 @@ static void release(cursor_ud *cur)
         cur->conn->streaming = NULL;
 }
 
-static void free_cols(cursor_ud *cur)
-{
-    myl_columns_free(cur->cols);
-    cur->cols = NULL;
-}
-
 /* Raises the connection's error after the cursor let go of the stream. */
 static int fail(lua_State *L, cursor_ud *cur)
 {
     conn_ud *cu = cur->conn;
+    myl_state st = myl_conn_state(cu->c);
     cur->rows_pending = 0;
-    if (myl_conn_state(cu->c) != MYL_STATE_HEAD && myl_conn_state(cu->c) != MYL_STATE_ROWS)
-        cu->streaming = NULL;
+    if (st == MYL_STATE_BROKEN) cur->broken = 1;
+    if (st != MYL_STATE_HEAD && st != MYL_STATE_ROWS) cu->streaming = NULL;
     return myl_lua_raise_conn(L, cu);
+}
+
+/* A cursor whose connection broke keeps saying so (2006) instead of
+ * looking like a finished result. */
+static void check_not_broken(lua_State *L, cursor_ud *cur)
+{
+    if (cur->broken && myl_conn_usable(cur->conn->c) < 0) myl_lua_raise_conn(L, cur->conn);
 }
 
 /* Reads the head of the next result into the cursor (index cidx). */
@@ -70,7 +93,9 @@ static void read_head(lua_State *L, int cidx, cursor_ud *cur)
     if (rc < 0) fail(L, cur);
     if (rc == 1) {
         cur->rows_pending = 1;
+        cur->busy++;
         myl_lua_push_names(L, cur->cols);
+        unbusy(cur);
         lua_setiuservalue(L, cidx, UV_NAMES);
         lua_pushnil(L); /* the status comes with the end of the rows */
         lua_setiuservalue(L, cidx, UV_STATUS);
@@ -122,16 +147,21 @@ static int cur_execute(lua_State *L)
     myl_lua_conn_prepare(L, cu);
     size_t n;
     const char *sql = lua_tolstring(L, -1, &n);
-    if (myl_send_query(cu->c, sql, n) < 0) return myl_lua_raise_conn(L, cu);
+    cur->broken = 0;
+    if (myl_send_query(cu->c, sql, n) < 0) {
+        if (myl_conn_state(cu->c) == MYL_STATE_BROKEN) cur->broken = 1;
+        return myl_lua_raise_conn(L, cu);
+    }
     cu->streaming = cur;
     read_head(L, 1, cur);
     lua_settop(L, 1);
     return 1;
 }
 
-/* Reads one row into the stack; 0 at the end of the result set. */
+/* Reads one row onto the stack; 0 at the end of the result set. */
 static int fetch_row(lua_State *L, cursor_ud *cur, int mode, int target)
 {
+    check_not_broken(L, cur);
     if (!cur->rows_pending || !owns_stream(cur)) return 0;
     const uint8_t *p;
     size_t n;
@@ -143,14 +173,25 @@ static int fetch_row(lua_State *L, cursor_ud *cur, int mode, int target)
         release(cur);
         return 0;
     }
-    lua_getiuservalue(L, 1, UV_NAMES);
-    int names = lua_gettop(L);
+    int names = 0;
+    if (mode == ROW_KEYED) {
+        lua_getiuservalue(L, 1, UV_NAMES);
+        names = lua_gettop(L);
+    }
+    /* p points into the connection's input buffer and cols belongs to the
+     * cursor: neither may be freed until the row is built. */
+    conn_ud *cu = cur->conn;
+    cur->busy++;
+    cu->busy++;
     int pushed = myl_lua_push_row(L, cur->cols, p, n, mode, names, target);
+    myl_lua_conn_unbusy(cu);
+    unbusy(cur);
     if (pushed < 0) {
-        myl_conn_fail(cur->conn->c, MYL_CR_MALFORMED_PACKET, "Malformed packet (text row)");
+        if (!cu->c) return luaL_error(L, "attempt to use a closed connection");
+        myl_conn_fail(cu->c, MYL_CR_MALFORMED_PACKET, "Malformed packet (text row)");
         return fail(L, cur);
     }
-    lua_remove(L, names);
+    if (names) lua_remove(L, names);
     return pushed;
 }
 
@@ -158,11 +199,9 @@ static int fetch_row(lua_State *L, cursor_ud *cur, int mode, int target)
 static int cur_fetch(lua_State *L)
 {
     cursor_ud *cur = check_cursor(L, 1);
-    int target = 0, mode_idx = 2;
-    if (lua_istable(L, 2)) {
-        target = 2;
-        mode_idx = 3;
-    }
+    int target = lua_istable(L, 2) ? 2 : 0;
+    int mode_idx = 2;
+    if (target || (lua_isnil(L, 2) && lua_gettop(L) >= 3)) mode_idx = 3;
     int mode = myl_lua_row_mode(L, mode_idx);
     if (target && mode == ROW_VALUES) luaL_argerror(L, mode_idx, "mode \"v\" cannot refill a table");
     lua_settop(L, target ? 2 : 1);
@@ -195,6 +234,7 @@ static int cur_rows(lua_State *L)
 static int cur_next_result(lua_State *L)
 {
     cursor_ud *cur = check_cursor(L, 1);
+    check_not_broken(L, cur);
     if (!owns_stream(cur)) {
         lua_pushboolean(L, 0);
         return 1;
@@ -220,11 +260,11 @@ static int cur_next_result(lua_State *L)
     return 1;
 }
 
+/* __gc: no network traffic from a finalizer; the connection drains the
+ * orphaned response before its next command instead. */
 static int cur_gc(lua_State *L)
 {
     cursor_ud *cur = luaL_checkudata(L, 1, MYL_CURSOR_MT);
-    /* No network traffic from a finalizer: the connection drains the
-     * orphaned response before its next command instead. */
     if (owns_stream(cur)) {
         cur->conn->streaming = NULL;
         cur->conn->orphaned = 1;
@@ -234,9 +274,21 @@ static int cur_gc(lua_State *L)
     return 0;
 }
 
+/* close() and __close: discards the unread rows; idempotent. */
 static int cur_close(lua_State *L)
 {
     cursor_ud *cur = luaL_checkudata(L, 1, MYL_CURSOR_MT);
+    if (cur->busy || (cur->conn && cur->conn->busy)) {
+        /* called from a finalizer in the middle of a fetch: the stream
+         * cannot be read now, so leave it to the connection to drain */
+        if (owns_stream(cur)) {
+            cur->conn->streaming = NULL;
+            cur->conn->orphaned = 1;
+        }
+        cur->close_pending = 1;
+        lua_pushboolean(L, 1);
+        return 1;
+    }
     if (cur->conn && cur->conn->c && owns_stream(cur)) {
         conn_ud *cu = cur->conn;
         if (drain(cur) < 0 && myl_conn_state(cu->c) == MYL_STATE_BROKEN) {
@@ -254,7 +306,7 @@ static int cur_close(lua_State *L)
 static int cur_tostring(lua_State *L)
 {
     cursor_ud *cur = luaL_checkudata(L, 1, MYL_CURSOR_MT);
-    lua_pushstring(L, cur->conn ? "mylua.cursor" : "mylua.cursor (closed)");
+    lua_pushstring(L, cur->conn && !cur->close_pending ? "mylua.cursor" : "mylua.cursor (closed)");
     return 1;
 }
 
@@ -266,12 +318,15 @@ static int cur_index(lua_State *L)
     if (!k) return 0;
     cursor_ud *cur = luaL_checkudata(L, 1, MYL_CURSOR_MT);
     if (strcmp(k, "closed") == 0) {
-        lua_pushboolean(L, cur->conn == NULL);
+        lua_pushboolean(L, cur->conn == NULL || cur->close_pending);
         return 1;
     }
+    check_cursor(L, 1);
     if (strcmp(k, "columns") == 0) {
         if (lua_getiuservalue(L, 1, UV_COLUMNS) != LUA_TNIL) return 1;
+        cur->busy++;
         myl_lua_push_columns(L, cur->cols); /* empty without a result set */
+        unbusy(cur);
         lua_pushvalue(L, -1);
         lua_setiuservalue(L, 1, UV_COLUMNS);
         return 1;

@@ -8,19 +8,38 @@ enum { UV_NAMES = 1, UV_COLUMNS, UV_NEXT, UV_COUNT = UV_NEXT };
 
 typedef struct result_ud {
     myl_result *r; /* NULL once closed */
+    int busy;      /* decoding from r (see conn_ud) */
+    int close_pending;
 } result_ud;
+
+static void free_result(result_ud *ru)
+{
+    myl_result_free(ru->r);
+    ru->r = NULL;
+    ru->close_pending = 0;
+}
+
+static void unbusy(result_ud *ru)
+{
+    if (--ru->busy == 0 && ru->close_pending) free_result(ru);
+}
+
+static result_ud *usable(lua_State *L, result_ud *ru)
+{
+    if (!ru->r || ru->close_pending) luaL_error(L, "attempt to use a closed result");
+    if (ru->busy) luaL_error(L, "attempt to use a result while it decodes a row");
+    return ru;
+}
 
 static result_ud *check_result(lua_State *L, int idx)
 {
-    result_ud *ru = luaL_checkudata(L, idx, MYL_RESULT_MT);
-    if (!ru->r) luaL_error(L, "attempt to use a closed result");
-    return ru;
+    return usable(L, luaL_checkudata(L, idx, MYL_RESULT_MT));
 }
 
 myl_result **myl_lua_new_result(lua_State *L)
 {
     result_ud *ru = lua_newuserdatauv(L, sizeof *ru, UV_COUNT);
-    ru->r = NULL;
+    memset(ru, 0, sizeof *ru);
     luaL_setmetatable(L, MYL_RESULT_MT);
     return &ru->r;
 }
@@ -31,7 +50,9 @@ void myl_lua_result_ready(lua_State *L, int idx)
     result_ud *ru = lua_touserdata(L, idx);
     /* Column names are made once per result and shared by every row. */
     if (ru->r->cols) {
+        ru->busy++;
         myl_lua_push_names(L, ru->r->cols);
+        unbusy(ru);
         lua_setiuservalue(L, idx, UV_NAMES);
     }
 }
@@ -41,11 +62,16 @@ static int push_row(lua_State *L, result_ud *ru, size_t i, int mode)
 {
     size_t n;
     const uint8_t *p = myl_result_row(ru->r, i, &n);
-    lua_getiuservalue(L, 1, UV_NAMES);
-    int names = lua_gettop(L);
+    int names = 0;
+    if (mode == ROW_KEYED) {
+        lua_getiuservalue(L, 1, UV_NAMES);
+        names = lua_gettop(L);
+    }
+    ru->busy++; /* p and cols stay ours until the row is built */
     int pushed = myl_lua_push_row(L, ru->r->cols, p, n, mode, names, 0);
+    unbusy(ru);
     if (pushed < 0) return luaL_error(L, "malformed row in result"); /* checked when stored */
-    lua_remove(L, names);
+    if (names) lua_remove(L, names);
     return pushed;
 }
 
@@ -53,7 +79,7 @@ static int rows_iter(lua_State *L)
 {
     lua_settop(L, 0);
     lua_pushvalue(L, lua_upvalueindex(1));
-    result_ud *ru = check_result(L, 1);
+    result_ud *ru = usable(L, lua_touserdata(L, 1)); /* the upvalue is always a result */
     lua_Integer i = lua_tointeger(L, lua_upvalueindex(2));
     int mode = (int)lua_tointeger(L, lua_upvalueindex(3));
     if (!ru->r->cols || (size_t)i >= ru->r->nrows) return 0;
@@ -105,15 +131,16 @@ static int res_next_result(lua_State *L)
 
 static int res_gc(lua_State *L)
 {
-    result_ud *ru = luaL_checkudata(L, 1, MYL_RESULT_MT);
-    myl_result_free(ru->r);
-    ru->r = NULL;
+    free_result(luaL_checkudata(L, 1, MYL_RESULT_MT));
     return 0;
 }
 
+/* close() and __close: idempotent; deferred while a row is being decoded. */
 static int res_close(lua_State *L)
 {
-    res_gc(L);
+    result_ud *ru = luaL_checkudata(L, 1, MYL_RESULT_MT);
+    if (ru->busy) ru->close_pending = 1;
+    else free_result(ru);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -128,7 +155,7 @@ static int res_len(lua_State *L)
 static int res_tostring(lua_State *L)
 {
     result_ud *ru = luaL_checkudata(L, 1, MYL_RESULT_MT);
-    if (!ru->r) lua_pushliteral(L, "mylua.result (closed)");
+    if (!ru->r || ru->close_pending) lua_pushliteral(L, "mylua.result (closed)");
     else lua_pushfstring(L, "mylua.result (%d rows)", (int)ru->r->nrows);
     return 1;
 }
@@ -143,7 +170,9 @@ static int res_index(lua_State *L)
     const myl_status *st = &ru->r->status;
     if (strcmp(k, "columns") == 0) {
         if (lua_getiuservalue(L, 1, UV_COLUMNS) != LUA_TNIL) return 1;
+        ru->busy++;
         myl_lua_push_columns(L, ru->r->cols);
+        unbusy(ru);
         lua_pushvalue(L, -1);
         lua_setiuservalue(L, 1, UV_COLUMNS);
     } else if (strcmp(k, "row_count") == 0) lua_pushinteger(L, (lua_Integer)ru->r->nrows);
@@ -166,7 +195,7 @@ void myl_lua_result_init(lua_State *L)
     luaL_newmetatable(L, MYL_RESULT_MT);
     lua_pushcfunction(L, res_gc);
     lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, res_gc);
+    lua_pushcfunction(L, res_close);
     lua_setfield(L, -2, "__close");
     lua_pushcfunction(L, res_len);
     lua_setfield(L, -2, "__len");

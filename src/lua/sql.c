@@ -1,6 +1,7 @@
 /* Client-side placeholders: `?` outside quotes, backticks and comments is
  * replaced by the SQL literal of the next argument, escaped for the
  * connection's charset and sql_mode. */
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,6 +51,18 @@ static void add_string(lua_State *L, luaL_Buffer *b, conn_ud *cu, const char *s,
     luaL_addsize(b, w + 2);
 }
 
+/* SQL wants '.', whatever decimal point the C locale printed. */
+static void c_decimal_point(char *num)
+{
+    const char *dp = localeconv()->decimal_point;
+    if (!dp || (dp[0] == '.' && dp[1] == '\0')) return;
+    char *at = strstr(num, dp);
+    if (!at) return;
+    size_t dl = strlen(dp);
+    *at = '.';
+    memmove(at + 1, at + dl, strlen(at + dl) + 1);
+}
+
 /* Appends the literal for the value at idx to b (b is on top of the stack). */
 static void add_literal(lua_State *L, luaL_Buffer *b, conn_ud *cu, int idx)
 {
@@ -74,6 +87,7 @@ static void add_literal(lua_State *L, luaL_Buffer *b, conn_ud *cu, int idx)
             double d = lua_tonumber(L, idx);
             if (!isfinite(d)) luaL_error(L, "cannot bind a non-finite number (%f) to SQL", d);
             snprintf(num, sizeof num, "%.17g", d);
+            c_decimal_point(num);
             /* A trailing exponent makes it a DOUBLE literal, not DECIMAL. */
             if (!strpbrk(num, "eE")) strcat(num, "e0");
         }
