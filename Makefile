@@ -15,7 +15,7 @@ WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 ifeq ($(SANITIZE),1)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
-ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(CFLAGS) $(SAN) $(LUA_INC)
+ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -pthread $(WARN) $(CFLAGS) $(SAN) $(LUA_INC)
 ALL_LDFLAGS = $(LDFLAGS) $(SAN)
 
 CORE_SRC = $(wildcard src/core/*.c)
@@ -32,13 +32,13 @@ HOST_OBJ = $(HOST_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
 all: $(BUILD)/mylua $(BUILD)/mylua.so $(BUILD)/test-decoders
 
 $(BUILD)/mylua: $(CORE_OBJ) $(BIND_OBJ) $(HOST_OBJ)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LUA_LIB) $(SSL_LIB) -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LUA_LIB) $(SSL_LIB) -lm -pthread
 
 # The module takes the Lua API from the interpreter that loads it; Lua finds
 # luaopen_mylua_core in build/mylua.so for require "mylua.core".
 $(BUILD)/mylua.so: $(CORE_OBJ) $(BIND_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ $(SSL_LIB)
+	$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ $(SSL_LIB) -pthread
 
 # Decoder cases over byte literals (spec/01-decoders_spec.lua runs it).
 $(BUILD)/test-decoders: spec/support/decoders.c $(CORE_OBJ) $(wildcard src/core/*.h)

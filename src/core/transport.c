@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,19 +179,116 @@ static int open_unix(const myl_connect_spec *spec, myl_error *err)
     return fd;
 }
 
-static int open_tcp(const myl_connect_spec *spec, myl_error *err)
-{
+/* Name resolution bounded by the connect deadline.  getaddrinfo() cannot be
+ * interrupted, so it runs in a thread of its own; when the deadline passes
+ * first, the caller gives up and the thread frees the job when it ends. */
+typedef struct resolve_job {
+    pthread_mutex_t lock;
+    pthread_cond_t done_cond;
+    int done;
+    int abandoned;
+    int rc;
+    char host[256];
     char port[16];
-    snprintf(port, sizeof port, "%u", spec->port);
+    struct addrinfo *res;
+} resolve_job;
+
+static void resolve_job_free(resolve_job *job)
+{
+    if (job->res) freeaddrinfo(job->res);
+    pthread_cond_destroy(&job->done_cond);
+    pthread_mutex_destroy(&job->lock);
+    free(job);
+}
+
+static void *resolve_thread(void *arg)
+{
+    resolve_job *job = arg;
     struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    int rc = getaddrinfo(job->host, job->port, &hints, &res);
+    pthread_mutex_lock(&job->lock);
+    job->rc = rc;
+    job->res = rc == 0 ? res : NULL;
+    job->done = 1;
+    int abandoned = job->abandoned;
+    pthread_cond_signal(&job->done_cond);
+    pthread_mutex_unlock(&job->lock);
+    if (abandoned) resolve_job_free(job);
+    return NULL;
+}
+
+/* Returns getaddrinfo's code, or EAI_AGAIN when the deadline passed. */
+static int resolve(const char *host, const char *port, double deadline, struct addrinfo **out)
+{
+    struct addrinfo hints;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     /* No AI_ADDRCONFIG: it hides ::1 on hosts whose only IPv6 address is
      * the loopback, and every address returned is tried in turn anyway. */
-    int gai = getaddrinfo(spec->host, port, &hints, &res);
+    if (deadline <= 0 || strlen(host) >= sizeof ((resolve_job *)0)->host)
+        return getaddrinfo(host, port, &hints, out);
+
+    resolve_job *job = calloc(1, sizeof *job);
+    if (!job) return EAI_MEMORY;
+    strcpy(job->host, host);
+    snprintf(job->port, sizeof job->port, "%s", port);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&job->lock, NULL);
+    pthread_cond_init(&job->done_cond, &ca);
+    pthread_condattr_destroy(&ca);
+
+    pthread_t tid;
+    pthread_attr_t ta;
+    pthread_attr_init(&ta);
+    pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+    int started = pthread_create(&tid, &ta, resolve_thread, job) == 0;
+    pthread_attr_destroy(&ta);
+    if (!started) {
+        resolve_job_free(job);
+        return getaddrinfo(host, port, &hints, out);
+    }
+
+    struct timespec until;
+    until.tv_sec = (time_t)deadline;
+    until.tv_nsec = (long)((deadline - (double)until.tv_sec) * 1e9);
+    pthread_mutex_lock(&job->lock);
+    while (!job->done) {
+        if (pthread_cond_timedwait(&job->done_cond, &job->lock, &until) == ETIMEDOUT) break;
+    }
+    int rc;
+    if (job->done) {
+        rc = job->rc;
+        *out = job->res;
+        job->res = NULL;
+        pthread_mutex_unlock(&job->lock);
+        resolve_job_free(job);
+    } else {
+        job->abandoned = 1; /* the thread frees the job */
+        pthread_mutex_unlock(&job->lock);
+        rc = EAI_AGAIN;
+    }
+    return rc;
+}
+
+static int open_tcp(const myl_connect_spec *spec, myl_error *err)
+{
+    char port[16];
+    snprintf(port, sizeof port, "%u", spec->port);
+    struct addrinfo *res = NULL;
+    int gai = resolve(spec->host, port, spec->deadline, &res);
     if (gai != 0) {
-        myl_error_set(err, MYL_CR_UNKNOWN_HOST, "Unknown server host '%s' (%d)", spec->host, gai);
+        if (gai == EAI_AGAIN && spec->deadline > 0 && myl_now() >= spec->deadline)
+            myl_error_set(err, MYL_CR_UNKNOWN_HOST,
+                          "Unknown server host '%s' (name resolution timed out)", spec->host);
+        else
+            myl_error_set(err, MYL_CR_UNKNOWN_HOST, "Unknown server host '%s' (%d: %s)",
+                          spec->host, gai, gai_strerror(gai));
         return -1;
     }
     int fd = -1, last = 0;
