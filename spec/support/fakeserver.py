@@ -73,6 +73,16 @@ Scenarios:
   truncated_ok             a query is answered by an OK packet whose
                            insert id is cut off
   truncated_err            a query is answered by an ERR packet of 2 bytes
+  flood                    a query is answered by a result set whose rows
+                           (one-byte strings) keep coming as fast as the
+                           socket takes them, without end
+  infile_more              the first query is answered with a LOCAL INFILE
+                           request for /etc/passwd (prints `infile_bytes=N`
+                           and `infile_end=` as `local_infile_unasked`);
+                           after an empty packet: an OK packet flagged
+                           SERVER_MORE_RESULTS_EXISTS, then a one-row result
+                           set (column `leftover`, value 42) in the same
+                           response; later queries as in `ok`
 
 Authentication failures print `auth=denied`, successes `auth=ok`.
 """
@@ -447,10 +457,14 @@ def answer_close_mid_result(conn, sql, n):
     raise Closed("closed on purpose")
 
 
-def answer_local_infile(conn, sql, n):
-    conn.send(packet(1, b"\xfb/etc/passwd"))
+def receive_infile(conn):
+    """Reads what the client sends after a LOCAL INFILE request until its
+    empty packet; reports the bytes and how it ended. Returns the sequence
+    id of the last packet read. Raises Closed unless the data ended with an
+    empty packet."""
     received = 0
     end = "timeout"
+    seq = 1
     conn.sock.settimeout(3)
     try:
         while True:
@@ -466,9 +480,31 @@ def answer_local_infile(conn, sql, n):
     if end != "empty_packet":
         raise Closed(end)
     conn.sock.settimeout(IO_TIMEOUT)
+    return seq
+
+
+INFILE_OK_INFO = b"Records: 0  Deleted: 0  Skipped: 0  Warnings: 0"
+
+
+def answer_local_infile(conn, sql, n):
+    conn.send(packet(1, b"\xfb/etc/passwd"))
+    seq = receive_infile(conn)
     # what a real server says after an empty file
-    conn.send(packet(seq + 1, ok_payload(
-        info=b"Records: 0  Deleted: 0  Skipped: 0  Warnings: 0")))
+    conn.send(packet(seq + 1, ok_payload(info=INFILE_OK_INFO)))
+
+
+def answer_infile_more(conn, sql, n):
+    if n > 1:
+        answer_select_one(conn, sql, n)
+        return
+    conn.send(packet(1, b"\xfb/etc/passwd"))
+    seq = receive_infile(conn)
+    # as for "LOAD DATA LOCAL INFILE ...; SELECT 42": the next result set
+    # follows in the same response
+    more = SERVER_STATUS_AUTOCOMMIT | SERVER_MORE_RESULTS_EXISTS
+    payloads = [ok_payload(status=more, info=INFILE_OK_INFO)]
+    payloads += conn.result_payloads([column_def(b"leftover")], [[b"42"]])
+    conn.send_packets(seq + 1, payloads)
 
 
 def answer_ok_fields(conn, sql, n):
@@ -539,6 +575,17 @@ def answer_truncated_err(conn, sql, n):
     conn.hold()
 
 
+def answer_flood(conn, sql, n):
+    payloads = conn.result_payloads(
+        [column_def(b"x", TYPE_VAR_STRING, UTF8MB4_GENERAL_CI, 1, 0)], [])
+    seq = conn.send_packets(1, payloads[:-1])   # everything but the end
+    # 256 rows take the sequence id once around, so the block repeats as is
+    block = b"".join(packet(seq + i, lenenc_str(b"x")) for i in range(256))
+    block *= 64
+    while True:                        # until the client goes away
+        conn.send(block)
+
+
 def run(scenario, conn):
     if scenario == "silent":
         conn.hold()
@@ -580,6 +627,8 @@ def run(scenario, conn):
         "lenenc_overflow_column": answer_lenenc_overflow_column,
         "truncated_ok": answer_truncated_ok,
         "truncated_err": answer_truncated_err,
+        "flood": answer_flood,
+        "infile_more": answer_infile_more,
     }
     if scenario not in queries:
         raise SystemExit("unknown scenario: " + scenario)

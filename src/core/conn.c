@@ -341,10 +341,12 @@ unsigned myl_server_status(const myl_conn *c) { return c->status; }
 const myl_status *myl_last_status(const myl_conn *c) { return &c->last; }
 int myl_more_results(const myl_conn *c) { return c->state == MYL_STATE_HEAD; }
 
-size_t myl_conn_escape(const myl_conn *c, char *dst, const char *src, size_t n)
+myl_escape_style myl_conn_escape_style(const myl_conn *c)
 {
-    return myl_escape(dst, src, n, c->charset ? c->charset->mb : MYL_MB_NONE,
-                      (c->status & MYL_STATUS_NO_BACKSLASH_ESCAPES) != 0);
+    myl_escape_style st;
+    st.charset = c->charset ? c->charset : myl_charset_find("utf8mb4");
+    st.no_backslash = (c->status & MYL_STATUS_NO_BACKSLASH_ESCAPES) != 0;
+    return st;
 }
 
 /* ------------------------------------------------------------------ */

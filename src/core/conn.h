@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "charset.h"
 #include "error.h"
 #include "proto.h"
 
@@ -108,8 +109,14 @@ const char *myl_host_info(const myl_conn *c);
 const char *myl_charset_name(const myl_conn *c);
 /* Server status flags from the last OK/EOF packet. */
 unsigned myl_server_status(const myl_conn *c);
-/* Escapes for the connection's charset and current sql_mode; dst holds 2n. */
-size_t myl_conn_escape(const myl_conn *c, char *dst, const char *src, size_t n);
+/* How strings are escaped on this connection: its charset and whether the
+ * current sql_mode has NO_BACKSLASH_ESCAPES. */
+typedef struct myl_escape_style {
+    const myl_charset *charset;
+    int no_backslash;
+} myl_escape_style;
+
+myl_escape_style myl_conn_escape_style(const myl_conn *c);
 
 /* Simple commands answered by OK or ERR. */
 int myl_ping(myl_conn *c);

@@ -48,10 +48,13 @@ void myl_lua_conn_unbusy(conn_ud *cu);
 /* Makes the connection ready for a new command (drains an orphaned stream). */
 void myl_lua_conn_prepare(lua_State *L, conn_ud *cu);
 
-/* sql.c: builds the statement text for sql + arguments from index `first`. */
-void myl_lua_build_sql(lua_State *L, conn_ud *cu, int sql_idx, int first, int last);
+/* sql.c: builds the statement text for sql + arguments from index `first`.
+ * The escaping style is taken from the connection up front: building
+ * allocates, a finalizer may then close the connection, so callers check
+ * the connection again before they use it. */
+void myl_lua_build_sql(lua_State *L, myl_escape_style style, int sql_idx, int first, int last);
 /* Pushes the SQL literal for the value at idx. */
-void myl_lua_push_literal(lua_State *L, conn_ud *cu, int idx);
+void myl_lua_push_literal(lua_State *L, myl_escape_style style, int idx);
 
 /* convert.c */
 int myl_lua_row_mode(lua_State *L, int idx);

@@ -152,11 +152,12 @@ int myl_lua_connect(lua_State *L)
 static int conn_query(lua_State *L)
 {
     conn_ud *cu = myl_lua_check_conn(L, 1);
-    myl_lua_build_sql(L, cu, 2, 3, lua_gettop(L));
+    myl_lua_build_sql(L, myl_conn_escape_style(cu->c), 2, 3, lua_gettop(L));
     size_t n;
     const char *sql = lua_tolstring(L, -1, &n);
     /* Allocate before draining: a collection here may orphan a stream. */
     myl_result **slot = myl_lua_new_result(L);
+    cu = myl_lua_check_conn(L, 1); /* a finalizer may have closed it meanwhile */
     myl_lua_conn_prepare(L, cu);
     *slot = myl_query(cu->c, sql, n);
     if (!*slot) return myl_lua_raise_conn(L, cu);
@@ -168,7 +169,7 @@ static int conn_quote(lua_State *L)
 {
     conn_ud *cu = myl_lua_check_conn(L, 1);
     luaL_checkany(L, 2);
-    myl_lua_push_literal(L, cu, 2);
+    myl_lua_push_literal(L, myl_conn_escape_style(cu->c), 2);
     return 1;
 }
 
@@ -177,9 +178,10 @@ static int conn_escape(lua_State *L)
     conn_ud *cu = myl_lua_check_conn(L, 1);
     size_t n;
     const char *s = luaL_checklstring(L, 2, &n);
+    myl_escape_style st = myl_conn_escape_style(cu->c);
     luaL_Buffer b;
     char *dst = luaL_buffinitsize(L, &b, 2 * n + 1);
-    luaL_pushresultsize(&b, myl_conn_escape(cu->c, dst, s, n));
+    luaL_pushresultsize(&b, myl_escape(dst, s, n, st.charset->mb, st.no_backslash));
     return 1;
 }
 

@@ -141,7 +141,8 @@ static int cur_execute(lua_State *L)
 {
     cursor_ud *cur = check_cursor(L, 1);
     conn_ud *cu = cur->conn;
-    myl_lua_build_sql(L, cu, 2, 3, lua_gettop(L));
+    myl_lua_build_sql(L, myl_conn_escape_style(cu->c), 2, 3, lua_gettop(L));
+    cur = check_cursor(L, 1); /* a finalizer may have closed it meanwhile */
     if (owns_stream(cur) && drain(cur) < 0 && myl_conn_state(cu->c) == MYL_STATE_BROKEN)
         return myl_lua_raise_conn(L, cu);
     myl_lua_conn_prepare(L, cu);

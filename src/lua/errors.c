@@ -40,8 +40,11 @@ void myl_lua_push_error(lua_State *L, int code, const char *sqlstate, const char
 
 int myl_lua_raise(lua_State *L, const myl_error *e)
 {
-    myl_lua_push_error(L, e->code ? e->code : MYL_CR_UNKNOWN_ERROR, e->sqlstate,
-                       e->code ? e->message : "Unknown client error");
+    /* A copy: building the error object allocates, and a finalizer run by
+     * that may close the connection that owns *e. */
+    myl_error copy = *e;
+    myl_lua_push_error(L, copy.code ? copy.code : MYL_CR_UNKNOWN_ERROR, copy.sqlstate,
+                       copy.code ? copy.message : "Unknown client error");
     return lua_error(L);
 }
 

@@ -36,9 +36,9 @@ static int valid_utf8(const unsigned char *s, size_t n)
     return 1;
 }
 
-static void add_string(lua_State *L, luaL_Buffer *b, conn_ud *cu, const char *s, size_t n)
+static void add_string(lua_State *L, luaL_Buffer *b, myl_escape_style st, const char *s, size_t n)
 {
-    const char *cs = myl_charset_name(cu->c);
+    const char *cs = st.charset->name;
     /* Bytes that are not text in a UTF-8 connection go as a binary string,
      * so they reach a BLOB unchanged instead of being refused as text. */
     if (strncmp(cs, "utf8", 4) == 0 && !valid_utf8((const unsigned char *)s, n))
@@ -46,7 +46,7 @@ static void add_string(lua_State *L, luaL_Buffer *b, conn_ud *cu, const char *s,
     if (n > (((size_t)-1) - 2) / 2) luaL_error(L, "string too long to quote");
     char *dst = luaL_prepbuffsize(b, 2 * n + 2);
     dst[0] = '\'';
-    size_t w = myl_conn_escape(cu->c, dst + 1, s, n);
+    size_t w = myl_escape(dst + 1, s, n, st.charset->mb, st.no_backslash);
     dst[w + 1] = '\'';
     luaL_addsize(b, w + 2);
 }
@@ -64,7 +64,7 @@ static void c_decimal_point(char *num)
 }
 
 /* Appends the literal for the value at idx to b (b is on top of the stack). */
-static void add_literal(lua_State *L, luaL_Buffer *b, conn_ud *cu, int idx)
+static void add_literal(lua_State *L, luaL_Buffer *b, myl_escape_style st, int idx)
 {
     char num[64];
     switch (lua_type(L, idx)) {
@@ -96,7 +96,7 @@ static void add_literal(lua_State *L, luaL_Buffer *b, conn_ud *cu, int idx)
     case LUA_TSTRING: {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
-        add_string(L, b, cu, s, n);
+        add_string(L, b, st, s, n);
         return;
     }
     default: break;
@@ -104,16 +104,16 @@ static void add_literal(lua_State *L, luaL_Buffer *b, conn_ud *cu, int idx)
     luaL_error(L, "cannot bind a %s value to SQL", luaL_typename(L, idx));
 }
 
-void myl_lua_push_literal(lua_State *L, conn_ud *cu, int idx)
+void myl_lua_push_literal(lua_State *L, myl_escape_style st, int idx)
 {
     luaL_Buffer b;
     idx = lua_absindex(L, idx);
     luaL_buffinit(L, &b);
-    add_literal(L, &b, cu, idx);
+    add_literal(L, &b, st, idx);
     luaL_pushresult(&b);
 }
 
-void myl_lua_build_sql(lua_State *L, conn_ud *cu, int sql_idx, int first, int last)
+void myl_lua_build_sql(lua_State *L, myl_escape_style st, int sql_idx, int first, int last)
 {
     size_t n;
     const char *s = luaL_checklstring(L, sql_idx, &n);
@@ -121,7 +121,7 @@ void myl_lua_build_sql(lua_State *L, conn_ud *cu, int sql_idx, int first, int la
         lua_pushvalue(L, sql_idx);
         return;
     }
-    int no_backslash = (myl_server_status(cu->c) & MYL_STATUS_NO_BACKSLASH_ESCAPES) != 0;
+    int no_backslash = st.no_backslash;
     int arg = first;
     luaL_Buffer b;
     luaL_buffinit(L, &b);
@@ -158,7 +158,7 @@ void myl_lua_build_sql(lua_State *L, conn_ud *cu, int sql_idx, int first, int la
                 luaL_error(L, "too few arguments for the placeholders in the query (%d given)",
                            last - first + 1);
             luaL_addlstring(&b, s + start, i - start);
-            add_literal(L, &b, cu, arg++);
+            add_literal(L, &b, st, arg++);
             i++;
             start = i;
         } else {
