@@ -1,0 +1,64 @@
+/* Inside the connection: its state and the helpers the core's files share
+ * (conn.c: errors, responses, commands; packet.c: framing; auth.c:
+ * handshake and authentication).  Not part of the public API. */
+#ifndef MYL_CONN_INTERNAL_H
+#define MYL_CONN_INTERNAL_H
+
+#include "charset.h"
+#include "conn.h"
+#include "transport.h"
+
+#define MAX_PACKET (1024u * 1024u * 1024u) /* the server's max_allowed_packet ceiling */
+
+struct myl_conn {
+    myl_state state;
+    myl_transport *t;
+    myl_error err;
+
+    myl_buf in;      /* bytes received; packets are parsed in place */
+    size_t in_pos;   /* start of the unconsumed bytes */
+    myl_buf big;     /* reassembly of packets split over 16 MiB chunks */
+    myl_buf out;     /* outgoing payload, 4 header bytes reserved in front */
+    uint8_t seq;     /* the sequence id expected next / sent next */
+
+    double read_timeout, write_timeout;
+    double op_deadline;       /* while connecting: one deadline for everything */
+    double response_deadline; /* while a whole response is bounded (myl_bound_response) */
+
+    uint64_t caps; /* negotiated capabilities */
+    const myl_charset *charset;
+    myl_status last;
+    unsigned status; /* server status flags, kept current */
+    size_t ncols;    /* columns of the result being read */
+
+    char server_version[64];
+    unsigned long version_number;
+    uint32_t thread_id;
+    char host_info[300];
+    char broken_cause[200]; /* why the connection broke, for later 2006 errors */
+};
+
+/* conn.c: failures.  Each returns -1 so callers can `return` it. */
+void myl_conn_close_transport(myl_conn *c);
+/* A failure after which the connection cannot be trusted to be in sync:
+ * closes it and marks it broken. */
+int myl_conn_broken(myl_conn *c, int code, const char *msg);
+int myl_conn_io_failed(myl_conn *c, myl_io_status st, const char *what);
+int myl_conn_malformed(myl_conn *c, const char *what);
+int myl_conn_oom(myl_conn *c);
+void myl_conn_keep_cause(myl_conn *c, const char *msg);
+
+/* conn.c: an ERR packet (sets the error, returns -1) and an OK packet. */
+int myl_conn_server_error(myl_conn *c, const uint8_t *p, size_t n);
+int myl_conn_handle_ok(myl_conn *c, const uint8_t *p, size_t n);
+
+/* packet.c: one logical packet in (the payload stays valid until the next
+ * read) and out (built in c->out after myl_out_begin). */
+int myl_read_packet(myl_conn *c, const uint8_t **payload, size_t *len);
+int myl_out_begin(myl_conn *c, size_t size_hint);
+int myl_send_out(myl_conn *c);
+
+/* auth.c: opens the transport, reads the greeting, authenticates. */
+int myl_open_and_authenticate(myl_conn *c, const myl_options *opt);
+
+#endif
