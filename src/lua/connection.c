@@ -104,11 +104,11 @@ int myl_lua_connect(lua_State *L)
     o.write_timeout = opt_number(L, 1, "write_timeout", 60);
     o.multi_statements = opt_bool(L, 1, "multi_statements", 1);
     const char *proto = opt_string(L, 1, "protocol", NULL);
-    if (!proto) o.protocol = o.socket_path && !o.host ? MYL_PROTOCOL_SOCKET : MYL_PROTOCOL_AUTO;
+    /* A socket path given selects the socket unless a protocol says otherwise. */
+    if (!proto) o.protocol = o.socket_path ? MYL_PROTOCOL_SOCKET : MYL_PROTOCOL_AUTO;
     else if (strcmp(proto, "tcp") == 0) o.protocol = MYL_PROTOCOL_TCP;
     else if (strcmp(proto, "socket") == 0) o.protocol = MYL_PROTOCOL_SOCKET;
     else luaL_error(L, "option 'protocol' must be \"tcp\" or \"socket\"");
-    if (o.socket_path && !proto) o.protocol = MYL_PROTOCOL_SOCKET;
 
     const char *attrs[2 * MAX_ATTRS];
     int ty = lua_getfield(L, 1, "attrs");
