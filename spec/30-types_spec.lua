@@ -152,6 +152,21 @@ describe("column types", function()
       })
       column_type(res, "DOUBLE", 5)
     end)
+
+    -- The text protocol cannot carry a negative zero: the server prints
+    -- -0e0 as "0". What the driver controls is that it sends the sign and
+    -- reads back a float zero, not an integer.
+    it("negative zero is sent with its sign and read back as a float zero", function()
+      assert.equal("-0e0", db:quote(-0.0))
+      local t = helpers.unique_table()
+      db:query(("CREATE TEMPORARY TABLE %s (v DOUBLE)"):format(t))
+      db:query(("INSERT INTO %s VALUES (?)"):format(t), -0.0)
+      local v = db:query("SELECT v, v = 0 AS is_zero FROM " .. t):row(1)
+      assert.equal("float", math.type(v.v))
+      assert.equal(0.0, v.v)
+      assert.equal(1, v.is_zero)
+      db:query("DROP TEMPORARY TABLE " .. t)
+    end)
   end)
 
   describe("DECIMAL", function()
