@@ -1,6 +1,7 @@
 # mylua: `make` builds the host program build/mylua and the Lua module
 # build/mylua.so.  Knobs: CC, CFLAGS, LDFLAGS, LUA_INC, LUA_LIB, BUILD,
 # SANITIZE=1 (AddressSanitizer + UndefinedBehaviorSanitizer).
+# `make fuzz` (clang, not part of all or check) fuzzes the decoders.
 
 CC ?= cc
 BUILD ?= build
@@ -27,7 +28,7 @@ CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 BIND_OBJ = $(BIND_SRC:%.c=$(BUILD)/obj/%.o)
 HOST_OBJ = $(HOST_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
 
-.PHONY: all check sanitize clean
+.PHONY: all check sanitize clean fuzz
 
 all: $(BUILD)/mylua $(BUILD)/mylua.so $(BUILD)/test-decoders
 
@@ -63,4 +64,32 @@ sanitize:
 	scripts/check --sanitize
 
 clean:
-	rm -rf build build-san build-clang
+	rm -rf build build-san build-clang build-fuzz
+
+# libFuzzer targets for the decoders (spec/support/fuzz_*.c), built from the
+# sources with their own flags, each run for FUZZ_SECONDS on a corpus under
+# build-fuzz/ that starts from the seeds the targets write.  A finding stops
+# the run and lands in build-fuzz/ as decoders-crash-*, rows-leak-*, ...
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_DIR = build-fuzz
+FUZZ_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -pthread -g -O1 $(WARN) \
+              -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined $(LUA_INC)
+
+$(BUILD)/fuzz-decoders: spec/support/fuzz_decoders.c $(CORE_SRC) $(wildcard src/core/*.h) Makefile
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(SSL_LIB)
+
+$(BUILD)/fuzz-rows: spec/support/fuzz_rows.c $(CORE_SRC) $(BIND_SRC) $(wildcard src/*/*.h) Makefile
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(BIND_SRC) $(LUA_LIB) $(SSL_LIB) -lm
+
+fuzz: $(BUILD)/fuzz-decoders $(BUILD)/fuzz-rows
+	@for t in decoders rows; do \
+	  mkdir -p $(FUZZ_DIR)/corpus-$$t && \
+	  FUZZ_WRITE_SEEDS=$(FUZZ_DIR)/corpus-$$t $(BUILD)/fuzz-$$t && \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS)s" && \
+	  $(BUILD)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_DIR)/$$t- $(FUZZ_DIR)/corpus-$$t || exit 1; \
+	done

@@ -242,6 +242,24 @@ describe("a scripted MySQL peer", function()
       end)
     end
 
+    it("gives a DOUBLE value that is not a number as its exact bytes, the row intact", function()
+      local p = peer.start("nul_in_double")
+      local db = connect_ok(p)
+      for _, mode in ipairs{ "k", "a" } do
+        local row = db:query("SELECT d, e FROM t"):row(1, mode)
+        assert.equal("table", type(row))
+        local d, e = row[mode == "k" and "d" or 1], row[mode == "k" and "e" or 2]
+        assert.equal("1\0" .. "2", d)
+        assert.equal(2.5, e)
+        assert.equal("float", math.type(e))
+      end
+      local a, b, extra = db:query("SELECT d, e FROM t"):row(1, "v")
+      assert.equal("1\0" .. "2", a)
+      assert.equal(2.5, b)
+      assert.is_nil(extra)
+      db:close()
+    end)
+
     it("raises an ERR packet that ends a result early and stays usable", function()
       local p = peer.start("error_mid_rows")
       local db = connect_ok(p)

@@ -59,6 +59,8 @@ Scenarios:
   err_greeting             instead of a greeting, ERR 1040 "Too many
                            connections" without a SQL state (the server
                            does not know the client's capabilities yet)
+  nul_in_double            a row of two DOUBLE columns whose first value is
+                           the bytes "1", NUL, "2" (not a number)
   row_extra_bytes          a row packet with bytes after its last value
   error_mid_rows           two rows, then ERR 1317 (70100) instead of the
                            end of the result; later queries as in `ok`
@@ -131,6 +133,7 @@ SERVER_STATUS_AUTOCOMMIT = 0x0002
 SERVER_MORE_RESULTS_EXISTS = 0x0008
 UTF8MB4_GENERAL_CI = 45
 BINARY_CHARSET = 63
+TYPE_DOUBLE = 0x05
 TYPE_LONGLONG = 0x08
 TYPE_VAR_STRING = 0xFD
 
@@ -524,6 +527,14 @@ def answer_row_extra_bytes(conn, sql, n):
     conn.hold()
 
 
+def answer_nul_in_double(conn, sql, n):
+    payloads = conn.result_payloads(
+        [column_def(b"d", TYPE_DOUBLE, length=22, decimals=31),
+         column_def(b"e", TYPE_DOUBLE, length=22, decimals=31)],
+        [[b"1\x002", b"2.5"]])
+    conn.send_packets(1, payloads)
+
+
 def answer_error_mid_rows(conn, sql, n):
     if n > 1:
         answer_select_one(conn, sql, n)
@@ -629,6 +640,7 @@ def run(scenario, conn):
         "truncated_err": answer_truncated_err,
         "flood": answer_flood,
         "infile_more": answer_infile_more,
+        "nul_in_double": answer_nul_in_double,
     }
     if scenario not in queries:
         raise SystemExit("unknown scenario: " + scenario)

@@ -139,7 +139,11 @@ static void push_float(lua_State *L, const uint8_t *s, size_t n)
     }
     memcpy(buf, s, n);
     buf[n] = '\0';
-    if (lua_stringtonumber(L, buf) != n + 1) {
+    size_t used = lua_stringtonumber(L, buf);
+    if (used != n + 1) {
+        /* not a number, or one that stops at a NUL inside the value: the
+         * exact bytes, and nothing else left on the stack */
+        if (used) lua_pop(L, 1);
         lua_pushlstring(L, (const char *)s, n);
     } else if (lua_isinteger(L, -1)) {
         lua_Number d = (lua_Number)lua_tointeger(L, -1);
