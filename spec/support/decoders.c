@@ -18,6 +18,7 @@
 #include "../../src/core/charset.h"
 #include "../../src/core/proto.h"
 #include "../../src/core/rd.h"
+#include "server_lexer.h"
 
 /* ---- harness ----------------------------------------------------------- */
 
@@ -859,45 +860,15 @@ static int case_escape_sjis_big5_trail_5c(void)
     return ESC("\x95\x5C", MYL_MB_SJIS, 0, "\x95\x5C") && ESC("\xA5\x5C", MYL_MB_BIG5, 0, "\xA5\x5C");
 }
 
-/* Whether the server sees a two-byte character at s, by its own definition
- * of one (MariaDB's ctype-gbk.c, ctype-big5.c, ctype-sjis.c), which is what
- * the client's escaping must agree with. */
-static int server_mb_char(const uint8_t *s, size_t left, myl_mb_kind mb)
-{
-    if (left < 2) return 0;
-    unsigned a = s[0], b = s[1];
-    switch (mb) {
-    case MYL_MB_GBK:
-        return a >= 0x81 && a <= 0xFE && ((b >= 0x40 && b <= 0x7E) || (b >= 0x80 && b <= 0xFE));
-    case MYL_MB_BIG5:
-        return a >= 0xA1 && a <= 0xF9 && ((b >= 0x40 && b <= 0x7E) || (b >= 0xA1 && b <= 0xFE));
-    case MYL_MB_SJIS:
-        return ((a >= 0x81 && a <= 0x9F) || (a >= 0xE0 && a <= 0xFC)) &&
-               ((b >= 0x40 && b <= 0x7E) || (b >= 0x80 && b <= 0xFC));
-    default: return 0;
-    }
-}
-
-/* Reads escaped text the way the server's lexer reads the inside of a
- * '...' literal (a multibyte character first, then a backslash escape, then
- * a doubled quote).  Returns NULL when the literal ends exactly at the
- * closing quote the client adds after the text, else what goes wrong. */
+/* Reads escaped text as the server reads the inside of a '...' literal.
+ * Returns NULL when the literal ends exactly at the closing quote the client
+ * adds after the text, else what goes wrong. */
 static const char *server_reads(const uint8_t *s, size_t n, myl_mb_kind mb, int no_backslash)
 {
-    size_t i = 0;
-    while (i < n) {
-        if (server_mb_char(s + i, n - i, mb)) {
-            i += 2;
-        } else if (s[i] == '\\' && !no_backslash) {
-            if (i + 1 >= n) return "a trailing backslash escapes the closing quote";
-            i += 2;
-        } else if (s[i] == '\'') {
-            if (i + 1 >= n || s[i + 1] != '\'') return "an unescaped quote ends the literal early";
-            i += 2;
-        } else {
-            i++;
-        }
-    }
+    uint8_t out[16];
+    if (n > sizeof out) return "escaped text too long for this check";
+    if (server_read(s, n, mb, no_backslash, out) < 0)
+        return "a quote ends the literal early, or a backslash escapes the closing quote";
     return NULL;
 }
 
