@@ -318,11 +318,20 @@ describe("the mylua host program", function()
   end)
 
   describe("other options and input", function()
-    it("prints a version with -v", function()
-      local out, err, code = mylua({ "-v" })
+    it("prints a version with -V and --version", function()
+      for _, flag in ipairs{ "-V", "--version" } do
+        local out, err, code = mylua({ flag })
+        assert.are.equal(0, code)
+        assert.are.equal("", err)
+        assert.truthy(out:match("^mylua %d+%.%d+"), out)
+      end
+    end)
+
+    it("prints its usage with --help and exits 0", function()
+      local out, err, code = mylua({ "--help" })
       assert.are.equal(0, code)
       assert.are.equal("", err)
-      assert.truthy(out:match("^mylua %d+%.%d+"), out)
+      assert.truthy(out:find("usage: mylua", 1, true), out)
     end)
 
     it("reads the script from standard input with -", function()

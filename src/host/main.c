@@ -26,8 +26,8 @@ static void usage(FILE *out)
             "usage: %s [options] [script.lua [args...]]\n"
             "  -e code        run code (may be given several times)\n"
             "  --traceback    print a traceback with an uncaught error\n"
-            "  -v, --version  print the version and exit\n"
-            "  -h, --help     print this help and exit\n"
+            "  -V, --version  print the version and exit\n"
+            "  --help         print this help and exit\n"
             "  -              read the script from standard input\n",
             progname);
 }
@@ -118,10 +118,10 @@ int main(int argc, char **argv)
             has_e = 1;
         } else if (strcmp(a, "--traceback") == 0) {
             traceback = 1;
-        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
+        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
             printf("mylua " MYL_VERSION " (%s)\n", LUA_RELEASE);
             return 0;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+        } else if (strcmp(a, "--help") == 0) {
             usage(stdout);
             return 0;
         } else if (strcmp(a, "--") == 0) {
