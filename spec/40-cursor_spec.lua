@@ -8,7 +8,7 @@ local helpers = require "helpers"
 
 local MiB_kb = 1024
 
-local raises, rss_kb = helpers.raises, helpers.collected_rss_kb
+local raises, raises_string, rss_kb = helpers.raises, helpers.raises_string, helpers.collected_rss_kb
 
 describe("a streaming cursor", function()
   local db
@@ -247,5 +247,25 @@ describe("a streaming cursor", function()
       assert.is_true(grown < 20 * MiB_kb,
         ("RSS grew by %d kB between row 50000 and row 1000000"):format(grown))
     end
+  end)
+
+  it("honours the mode of fetch(nil, mode)", function()
+    local cur = db:cursor{ stream = true }
+    cur:execute("SELECT 1 AS a, 2 AS b UNION ALL SELECT 3, 4 UNION ALL SELECT 5, 6")
+    assert.same({ 1, 2 }, cur:fetch(nil, "a"))
+    assert.same({ 3, 4 }, { cur:fetch(nil, "v") })
+    assert.same({ a = 5, b = 6 }, cur:fetch(nil))
+    assert.is_nil(cur:fetch(nil, "a"))
+    cur:close()
+  end)
+
+  it("raises on reading a field once closed", function()
+    local cur = db:cursor{ stream = true }
+    cur:execute("SELECT 1 AS a")
+    assert.equal("a", cur.columns[1].name)
+    cur:close()
+    assert.is_true(cur.closed)
+    raises_string("attempt to use a closed cursor", function() return cur.columns end)
+    raises_string("attempt to use a closed cursor", function() return cur.affected_rows end)
   end)
 end)

@@ -1,27 +1,19 @@
 -- Cases that once went wrong and must stay fixed: memory a finalizer could
 -- free while a row was being decoded from it, connect options that only a
 -- metamethod kept alive, a 2006 message that grew with every call, results
--- wider than 4096 columns, fetch(nil, mode), a C locale with a decimal
--- comma, the default user without $USER, multi-line errors printed by the
--- host program, and the mylua.safe face of transactions and closed objects.
+-- wider than 4096 columns, a C locale with a decimal comma, the default
+-- user without $USER, multi-line errors printed by the host program, and
+-- the mylua.safe face of transactions and closed objects.
 
 local mylua = require "mylua"
 local safe = require "mylua.safe"
 local helpers = require "helpers"
 local peer = require "support.peer"
 
-local raises, q = helpers.raises, helpers.shell_quote
+local raises, raises_string, q = helpers.raises, helpers.raises_string, helpers.shell_quote
 
 local IN_TRANS = 0x0001
 
--- Calls f(...), which must raise a plain error string containing `text`.
-local function raises_string(text, f, ...)
-  local ok, err = pcall(f, ...)
-  assert.is_false(ok, "expected an error, got a result")
-  assert.equal("string", type(err), "expected an error string, got " .. tostring(err))
-  assert.truthy(err:find(text, 1, true), err)
-  return err
-end
 
 -- The same for the results of a pcall made earlier.
 local function raised_string(text, ok, err)
@@ -428,39 +420,6 @@ describe("a result with 5000 columns", function()
     for row in cur:rows("a") do check_array(row) end
     cur:close()
     assert.is_true(db:ping())
-  end)
-end)
-
-describe("a streaming cursor", function()
-  local db
-
-  before_each(function()
-    db = helpers.connect()
-  end)
-
-  after_each(function()
-    if db then db:close() end
-    db = nil
-  end)
-
-  it("honours the mode of fetch(nil, mode)", function()
-    local cur = db:cursor{ stream = true }
-    cur:execute("SELECT 1 AS a, 2 AS b UNION ALL SELECT 3, 4 UNION ALL SELECT 5, 6")
-    assert.same({ 1, 2 }, cur:fetch(nil, "a"))
-    assert.same({ 3, 4 }, { cur:fetch(nil, "v") })
-    assert.same({ a = 5, b = 6 }, cur:fetch(nil))
-    assert.is_nil(cur:fetch(nil, "a"))
-    cur:close()
-  end)
-
-  it("raises on reading a field once closed", function()
-    local cur = db:cursor{ stream = true }
-    cur:execute("SELECT 1 AS a")
-    assert.equal("a", cur.columns[1].name)
-    cur:close()
-    assert.is_true(cur.closed)
-    raises_string("attempt to use a closed cursor", function() return cur.columns end)
-    raises_string("attempt to use a closed cursor", function() return cur.affected_rows end)
   end)
 end)
 

@@ -131,6 +131,16 @@ function helpers.raises(codes, fn, ...)
   return err, elapsed
 end
 
+-- Calls fn(...), which must raise a plain error string containing `text`
+-- (programming errors, such as using a closed object); returns it.
+function helpers.raises_string(text, fn, ...)
+  local ok, err = pcall(fn, ...)
+  assert(not ok, "expected an error, got a result")
+  assert(type(err) == "string", "expected an error string, got " .. tostring(err))
+  assert(err:find(text, 1, true), err)
+  return err
+end
+
 -- The bytes 0x00 .. last (0xFF when not given), in order.
 function helpers.all_bytes(last)
   local t = {}
