@@ -42,7 +42,7 @@ $(BUILD)/mylua.so: $(CORE_OBJ) $(BIND_OBJ)
 	$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ $(SSL_LIB) -pthread
 
 # Decoder cases over byte literals (spec/01-decoders_spec.lua runs it).
-$(BUILD)/test-decoders: spec/support/decoders.c spec/support/server_lexer.h $(CORE_OBJ) $(wildcard src/core/*.h)
+$(BUILD)/test-decoders: spec/support/decoders.c spec/support/server_lexer.h spec/support/captured_packets.h $(CORE_OBJ) $(wildcard src/core/*.h)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJ) $(SSL_LIB)
 
 $(BUILD)/obj/%.o: %.c $(wildcard src/*/*.h) Makefile
