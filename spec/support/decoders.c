@@ -15,9 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/core/auth.h"
 #include "../../src/core/charset.h"
+#include "../../src/core/classify.h"
 #include "../../src/core/proto.h"
 #include "../../src/core/rd.h"
+#include "../../src/core/row.h"
 #include "captured_packets.h"
 #include "server_lexer.h"
 
@@ -735,8 +738,8 @@ static const uint8_t scramble_1_20[21] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
 static int token_is(const char *pw, const uint8_t *scr, size_t scr_len, const uint8_t want[20])
 {
     uint8_t out[20];
-    size_t n = myl_native_password_token(pw, bytes(scr, scr_len), scr_len, out);
-    if (n != 20) return fail("'%s': length %zu", pw, n);
+    int n = myl_native_password_token(pw, bytes(scr, scr_len), scr_len, out);
+    if (n != 20) return fail("'%s': length %d", pw, n);
     if (memcmp(out, want, 20) != 0) return fail("'%s': got %s, want %s", pw, hex(out, 20), hex(want, 20));
     return 1;
 }
@@ -758,10 +761,156 @@ static int case_native_password_empty(void)
 {
     uint8_t out[20];
     memset(out, 0x5A, sizeof out);
-    size_t n = myl_native_password_token("", scramble_1_20, 20, out);
-    if (n != 0) return fail("empty password: length %zu", n);
+    int n = myl_native_password_token("", scramble_1_20, 20, out);
+    if (n != 0) return fail("empty password: length %d", n);
     n = myl_native_password_token(NULL, scramble_1_20, 20, out);
-    if (n != 0) return fail("NULL password: length %zu", n);
+    if (n != 0) return fail("NULL password: length %d", n);
+    return 1;
+}
+
+
+/* ---- the native password plugin ----------------------------------------- */
+
+static int case_native_plugin_answers(void)
+{
+    myl_error err = {0};
+    myl_auth_ctx ctx = {.password = "secret", .err = &err};
+    myl_buf out = {0};
+    /* the scramble as an auth switch carries it: with its NUL */
+    myl_auth_step st = myl_auth_native_password.respond(&ctx, 0, scramble_1_20, 21, &out);
+    uint8_t want[20];
+    myl_native_password_token("secret", scramble_1_20, 20, want);
+    int ok = st == MYL_AUTH_SEND && out.len == 20 && memcmp(out.data, want, 20) == 0;
+    myl_buf_free(&out);
+    if (!ok) return fail("step %d, %zu bytes", (int)st, out.len);
+    if (myl_auth_find("mysql_native_password", 21) != &myl_auth_native_password)
+        return fail("not found by name");
+    if (myl_auth_find("mysql_native_passwor", 20) || myl_auth_find("client_ed25519", 14))
+        return fail("found a plugin that is not in the table");
+    return 1;
+}
+
+static int case_native_plugin_short_scramble(void)
+{
+    myl_error err = {0};
+    myl_auth_ctx ctx = {.password = "secret", .err = &err};
+    myl_buf out = {0};
+    myl_auth_step st = myl_auth_native_password.respond(&ctx, 0, scramble_1_20, 12, &out);
+    myl_buf_free(&out);
+    if (st != MYL_AUTH_FAILED) return fail("answered a 12-byte scramble");
+    if (err.code != MYL_CR_SERVER_HANDSHAKE_ERR) return fail("code %d: %s", err.code, err.message);
+    st = myl_auth_native_password.respond(&ctx, 1, scramble_1_20, 20, &out);
+    myl_buf_free(&out);
+    if (st != MYL_AUTH_FAILED) return fail("answered a second round");
+    return 1;
+}
+
+/* ---- the classifier ------------------------------------------------------ */
+
+static int expect_kind(myl_wait w, const uint8_t *p, size_t n, uint64_t caps, myl_pkt want,
+                       const char *what)
+{
+    myl_pkt got = myl_classify(w, bytes(p, n), n, caps);
+    if (got != want) return fail("%s while waiting for %s: got %d, want %d", what,
+                                 myl_wait_name(w), (int)got, (int)want);
+    return 1;
+}
+
+static int case_classify(void)
+{
+    static const uint8_t ok[] = {0x00, 0, 0, 2, 0, 0, 0};
+    static const uint8_t err[] = {0xFF, 0x15, 0x04, '#', '2', '8', '0', '0', '0', 'x'};
+    static const uint8_t eof[] = {0xFE, 0, 0, 2, 0};
+    static const uint8_t eof_ok[] = {0xFE, 0, 0, 2, 0, 0, 0};
+    static const uint8_t infile[] = {0xFB, '/', 'e', 't', 'c'};
+    static const uint8_t count1[] = {0x03};
+    static const uint8_t count2[] = {0xFC, 0x10, 0x00};
+    static const uint8_t count_bad[] = {0x03, 0x00};
+    static const uint8_t count9_short[] = {0xFE, 1, 0, 0, 0, 0, 0, 0};
+    static const uint8_t greet[] = {10, '5', 0};
+    static const uint8_t ssh[] = {'S', 'S', 'H', '-'};
+    static const uint8_t sw[] = {0xFE, 'm', 'y', 0, 1, 2};
+    static const uint8_t old[] = {0xFE};
+    static const uint8_t more[] = {0x01, 0x04};
+    static const uint8_t row[] = {0x01, 'a'};
+    static const uint8_t fe_row_short[] = {0xFE, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    const uint64_t de = MYL_CLIENT_DEPRECATE_EOF;
+    return expect_kind(MYL_WAIT_GREETING, greet, 3, 0, MYL_PKT_GREETING, "v10 greeting") &&
+           expect_kind(MYL_WAIT_GREETING, ssh, 4, 0, MYL_PKT_MALFORMED, "an SSH banner") &&
+           expect_kind(MYL_WAIT_GREETING, err, sizeof err, 0, MYL_PKT_ERR, "ERR") &&
+           expect_kind(MYL_WAIT_AUTH, ok, sizeof ok, 0, MYL_PKT_OK, "OK") &&
+           expect_kind(MYL_WAIT_AUTH, sw, sizeof sw, 0, MYL_PKT_AUTH_SWITCH, "auth switch") &&
+           expect_kind(MYL_WAIT_AUTH, old, 1, 0, MYL_PKT_OLD_AUTH, "old auth switch") &&
+           expect_kind(MYL_WAIT_AUTH, more, 2, 0, MYL_PKT_AUTH_MORE, "more data") &&
+           expect_kind(MYL_WAIT_AUTH, row, 2 - 1, 0, MYL_PKT_AUTH_MORE, "0x01 alone") &&
+           expect_kind(MYL_WAIT_AUTH, infile, sizeof infile, 0, MYL_PKT_MALFORMED, "0xFB") &&
+           expect_kind(MYL_WAIT_OK, ok, sizeof ok, 0, MYL_PKT_OK, "OK") &&
+           expect_kind(MYL_WAIT_OK, eof, sizeof eof, 0, MYL_PKT_EOF, "EOF") &&
+           expect_kind(MYL_WAIT_OK, row, 2, 0, MYL_PKT_MALFORMED, "a row") &&
+           expect_kind(MYL_WAIT_RESULT, ok, sizeof ok, 0, MYL_PKT_OK, "OK") &&
+           expect_kind(MYL_WAIT_RESULT, err, sizeof err, 0, MYL_PKT_ERR, "ERR") &&
+           expect_kind(MYL_WAIT_RESULT, infile, sizeof infile, 0, MYL_PKT_LOCAL_INFILE, "0xFB") &&
+           expect_kind(MYL_WAIT_RESULT, count1, 1, 0, MYL_PKT_RESULT_SET, "count 3") &&
+           expect_kind(MYL_WAIT_RESULT, count2, 3, 0, MYL_PKT_RESULT_SET, "count 16") &&
+           expect_kind(MYL_WAIT_RESULT, count_bad, 2, 0, MYL_PKT_MALFORMED, "count + junk") &&
+           expect_kind(MYL_WAIT_RESULT, count9_short, 8, 0, MYL_PKT_MALFORMED, "cut 8-byte count") &&
+           expect_kind(MYL_WAIT_RESULT, ok, 0, 0, MYL_PKT_MALFORMED, "empty") &&
+           expect_kind(MYL_WAIT_COLUMNS_END, eof, sizeof eof, 0, MYL_PKT_EOF, "EOF") &&
+           expect_kind(MYL_WAIT_COLUMNS_END, row, 2, 0, MYL_PKT_MALFORMED, "a row") &&
+           expect_kind(MYL_WAIT_ROW, row, 2, 0, MYL_PKT_ROW, "a row") &&
+           expect_kind(MYL_WAIT_ROW, eof, sizeof eof, 0, MYL_PKT_EOF, "EOF") &&
+           expect_kind(MYL_WAIT_ROW, eof_ok, sizeof eof_ok, de, MYL_PKT_EOF, "OK as EOF") &&
+           expect_kind(MYL_WAIT_ROW, fe_row_short, sizeof fe_row_short, 0, MYL_PKT_MALFORMED,
+                       "0xFE row shorter than 16 MiB") &&
+           expect_kind(MYL_WAIT_ROW, err, sizeof err, 0, MYL_PKT_ERR, "ERR") &&
+           expect_kind(MYL_WAIT_INFILE_DONE, ok, sizeof ok, 0, MYL_PKT_OK, "OK") &&
+           expect_kind(MYL_WAIT_INFILE_DONE, row, 2, 0, MYL_PKT_MALFORMED, "a row");
+}
+
+/* ---- the row iterator ---------------------------------------------------- */
+
+static int case_row_iterator(void)
+{
+    /* "ab", NULL, "", 300 bytes of 'x' (0xFC length) */
+    uint8_t row[1 + 2 + 1 + 1 + 3 + 300];
+    size_t n = 0;
+    row[n++] = 2, row[n++] = 'a', row[n++] = 'b';
+    row[n++] = 0xFB;
+    row[n++] = 0;
+    row[n++] = 0xFC, row[n++] = 300 & 0xFF, row[n++] = 300 >> 8;
+    memset(row + n, 'x', 300);
+    n += 300;
+    for (int trusted = 0; trusted <= 1; trusted++) {
+        myl_row_iter it;
+        myl_row_begin(&it, bytes(row, n), n);
+        const uint8_t *v;
+        size_t len;
+        int k[4];
+        size_t l[4];
+        for (int i = 0; i < 4; i++) {
+            k[i] = trusted ? myl_row_next_trusted(&it, &v, &len) : myl_row_next(&it, &v, &len);
+            l[i] = k[i] == MYL_ROW_VALUE ? len : 0;
+        }
+        if (k[0] != MYL_ROW_VALUE || l[0] != 2 || k[1] != MYL_ROW_NULL || k[2] != MYL_ROW_VALUE ||
+            l[2] != 0 || k[3] != MYL_ROW_VALUE || l[3] != 300 || !myl_row_done(&it))
+            return fail("trusted=%d: kinds %d %d %d %d", trusted, k[0], k[1], k[2], k[3]);
+    }
+    /* every cut of the row is refused by the checked walk */
+    for (size_t cut = 0; cut < n; cut++) {
+        myl_row_iter it;
+        myl_row_begin(&it, bytes(row, cut), cut);
+        const uint8_t *v;
+        size_t len;
+        int bad = 0;
+        for (int i = 0; i < 4 && !bad; i++) bad = myl_row_next(&it, &v, &len) == MYL_ROW_BAD;
+        if (!bad && myl_row_done(&it) && cut != 0) return fail("a row cut at %zu was accepted", cut);
+    }
+    static const uint8_t ff[] = {0xFF, 1, 2};
+    myl_row_iter it;
+    myl_row_begin(&it, bytes(ff, 3), 3);
+    const uint8_t *v;
+    size_t len;
+    if (myl_row_next(&it, &v, &len) != MYL_ROW_BAD) return fail("0xFF taken as a length");
     return 1;
 }
 
@@ -938,6 +1087,10 @@ int main(void)
         {"text row wrong column count", case_row_wrong_column_count},
         {"native password known vectors", case_native_password_vectors},
         {"native password empty gives length 0", case_native_password_empty},
+        {"native password plugin answers a scramble with or without its NUL", case_native_plugin_answers},
+        {"native password plugin refuses a short scramble and a second round", case_native_plugin_short_scramble},
+        {"classifier: what each first byte means for what is awaited", case_classify},
+        {"row iterator: checked and trusted walks, every cut refused", case_row_iterator},
         {"escape utf8", case_escape_utf8},
         {"escape with no_backslash doubles only the quote", case_escape_no_backslash},
         {"escape gbk 0xBF 0x5C stays one character", case_escape_gbk_trail_5c},

@@ -203,7 +203,7 @@ static void run_mode(const myl_columns *cols, const uint8_t *p, size_t n, int mo
         target = lua_gettop(L);
     }
     int top = lua_gettop(L);
-    int rc = myl_lua_push_row(L, cols, p, n, mode, names_idx, target);
+    int rc = myl_lua_push_row(L, cols, p, n, mode, names_idx, target, 1);
     if (!accepted) {
         if (rc != -1) violated("malformed row accepted", 0);
         if (lua_gettop(L) != top) violated("failed push left values on the stack", 0);

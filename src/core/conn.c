@@ -4,10 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "classify.h"
 #include "conn_internal.h"
 #include "rd.h"
 
-#define MAX_COLUMNS 1000000 /* far beyond any real result; bounds a hostile count */
+/* Tables hold at most 4096 columns, but a SELECT list may be longer (MariaDB
+ * returns 5000 expressions); a count past this is a hostile or broken peer. */
+#define MAX_COLUMNS 65535
+
+/* Discarding a response nobody reads: at most this many bytes, within the
+ * read timeout (or DRAIN_SECONDS without one); past either the connection
+ * is closed instead, so an endless response cannot hold the client. */
+#define DRAIN_BYTES (64u << 20)
+#define DRAIN_SECONDS 30.0
 
 
 /* ------------------------------------------------------------------ */
@@ -61,9 +70,24 @@ int myl_conn_broken(myl_conn *c, int code, const char *msg)
 
 void myl_conn_fail(myl_conn *c, int code, const char *msg) { myl_conn_broken(c, code, msg); }
 
+int myl_conn_close_on_error(myl_conn *c)
+{
+    if (c->state != MYL_STATE_BROKEN) myl_conn_keep_cause(c, c->err.message);
+    myl_conn_close_transport(c);
+    c->state = MYL_STATE_BROKEN;
+    return -1;
+}
+
 int myl_conn_io_failed(myl_conn *c, myl_io_status st, const char *what)
 {
     char msg[200];
+    if (c->phase) { /* connecting: no query is running, say what was being read */
+        snprintf(msg, sizeof msg, "Lost connection to server at '%s' (%s)", c->phase,
+                 st == MYL_IO_TIMEOUT ? "timed out"
+                 : st == MYL_IO_CLOSED ? "connection closed by the server"
+                                       : "system error");
+        return myl_conn_broken(c, MYL_CR_SERVER_LOST, msg);
+    }
     switch (st) {
     case MYL_IO_TIMEOUT:
         snprintf(msg, sizeof msg, "Lost connection to server (%s timed out)", what);
@@ -91,18 +115,36 @@ int myl_conn_oom(myl_conn *c) { return myl_conn_broken(c, MYL_CR_OUT_OF_MEMORY, 
 /* ------------------------------------------------------------------ */
 /* Response packets */
 
+/* The end of a response gives the connection back: nobody owns it. */
+static void set_response_state(myl_conn *c, myl_state st)
+{
+    c->state = st;
+    if (st == MYL_STATE_READY) c->owner = NULL;
+}
+
+static void clear_last(myl_conn *c)
+{
+    memset(&c->last, 0, sizeof c->last);
+    c->last_info[0] = '\0';
+    c->last.info = c->last_info;
+}
+
+
 int myl_conn_server_error(myl_conn *c, const uint8_t *p, size_t n)
 {
     myl_err e;
     if (myl_parse_err(p, n, &e)) return myl_conn_malformed(c, "error packet");
     myl_error_set_server(&c->err, (int)e.code, e.sqlstate, e.message, e.message_len);
+    /* Which statement of a multi-statement query failed: the results
+     * before it were read, so it is the next one. */
+    if (c->result_no > 1) c->err.statement = c->result_no;
     /* The server closes the connection after these; do not wait to find out. */
     if (e.code == 1927 /* ER_CONNECTION_KILLED */ || e.code == 1053 /* ER_SERVER_SHUTDOWN */) {
         myl_conn_keep_cause(c, c->err.message);
         myl_conn_close_transport(c);
         c->state = MYL_STATE_BROKEN;
     } else if (c->state != MYL_STATE_BROKEN) {
-        c->state = MYL_STATE_READY; /* an error ends the response */
+        set_response_state(c, MYL_STATE_READY); /* an error ends the response */
     }
     return -1;
 }
@@ -120,11 +162,13 @@ int myl_conn_handle_ok(myl_conn *c, const uint8_t *p, size_t n)
     c->last.affected_rows = ok.affected_rows;
     c->last.insert_id = ok.insert_id;
     c->last.warnings = ok.warnings;
-    size_t il = ok.info_len < sizeof c->last.info ? ok.info_len : sizeof c->last.info - 1;
-    if (il) memcpy(c->last.info, ok.info, il);
-    c->last.info[il] = '\0';
+    size_t il = ok.info_len < sizeof c->last_info ? ok.info_len : sizeof c->last_info - 1;
+    if (il) memcpy(c->last_info, ok.info, il);
+    c->last_info[il] = '\0';
+    c->last.info = c->last_info;
     keep_status(c, ok.status);
-    c->state = ok.status & MYL_STATUS_MORE_RESULTS_EXISTS ? MYL_STATE_HEAD : MYL_STATE_READY;
+    set_response_state(c, ok.status & MYL_STATUS_MORE_RESULTS_EXISTS ? MYL_STATE_HEAD
+                                                                    : MYL_STATE_READY);
     return 0;
 }
 
@@ -134,7 +178,10 @@ int myl_conn_handle_ok(myl_conn *c, const uint8_t *p, size_t n)
 myl_conn *myl_conn_new(void)
 {
     myl_conn *c = calloc(1, sizeof *c);
-    if (c) c->state = MYL_STATE_CLOSED;
+    if (c) {
+        c->state = MYL_STATE_CLOSED;
+        c->last.info = c->last_info;
+    }
     return c;
 }
 
@@ -156,6 +203,7 @@ void myl_close(myl_conn *c)
     myl_buf_free(&c->out);
     c->in_pos = 0;
     c->state = MYL_STATE_CLOSED;
+    c->owner = NULL;
 }
 
 void myl_conn_free(myl_conn *c)
@@ -175,6 +223,15 @@ const char *myl_charset_name(const myl_conn *c) { return c->charset ? c->charset
 unsigned myl_server_status(const myl_conn *c) { return c->status; }
 const myl_status *myl_last_status(const myl_conn *c) { return &c->last; }
 int myl_more_results(const myl_conn *c) { return c->state == MYL_STATE_HEAD; }
+const void *myl_response_owner(const myl_conn *c)
+{
+    return c->state == MYL_STATE_HEAD || c->state == MYL_STATE_ROWS ? c->owner : NULL;
+}
+
+void myl_abandon(myl_conn *c, const void *owner)
+{
+    if (owner && c->owner == owner) c->owner = NULL;
+}
 
 myl_escape_style myl_conn_escape_style(const myl_conn *c)
 {
@@ -190,7 +247,7 @@ int myl_connect(myl_conn *c, const myl_options *opt)
 {
     if (c->state != MYL_STATE_CLOSED) myl_close(c);
     myl_error_clear(&c->err);
-    memset(&c->last, 0, sizeof c->last);
+    clear_last(c);
     c->charset = myl_charset_find(opt->charset ? opt->charset : "utf8mb4");
     if (!c->charset) {
         myl_error_set(&c->err, 2019, "Can't initialize character set %s",
@@ -201,6 +258,8 @@ int myl_connect(myl_conn *c, const myl_options *opt)
     c->write_timeout = opt->write_timeout;
     c->op_deadline = opt->connect_timeout > 0 ? myl_now() + opt->connect_timeout : 0;
     c->state = MYL_STATE_READY;
+    c->owner = NULL;
+    c->max_result_bytes = opt->max_result_bytes;
     int rc = myl_open_and_authenticate(c, opt);
     if (rc == 0 && opt->collation && *opt->collation) {
         char sql[200];
@@ -225,6 +284,16 @@ int myl_connect(myl_conn *c, const myl_options *opt)
 /* ------------------------------------------------------------------ */
 /* Commands */
 
+static int out_of_sync(myl_conn *c)
+{
+    myl_error_set(&c->err, MYL_CR_COMMANDS_OUT_OF_SYNC,
+                  "Commands out of sync; you can't run this command now (the response to an "
+                  "earlier command is still being read: read it to the end or close what reads it)");
+    return -1;
+}
+
+static int drain_abandoned(myl_conn *c);
+
 /* Checks that a new command may start and resets the sequence. */
 static int begin_command(myl_conn *c)
 {
@@ -232,10 +301,10 @@ static int begin_command(myl_conn *c)
     case MYL_STATE_READY: break;
     case MYL_STATE_HEAD:
     case MYL_STATE_ROWS:
-        myl_error_set(&c->err, MYL_CR_COMMANDS_OUT_OF_SYNC,
-                      "Commands out of sync; you can't run this command now "
-                      "(a streaming cursor is still reading: read it to the end or close it)");
-        return -1;
+        if (c->owner) return out_of_sync(c);
+        /* its owner went away without reading it: discard it first */
+        if (drain_abandoned(c)) return -1;
+        break;
     case MYL_STATE_BROKEN:
         myl_error_set(&c->err, MYL_CR_SERVER_GONE_ERROR, "Server has gone away (%s)",
                       c->broken_cause[0] ? c->broken_cause : "connection broken");
@@ -261,13 +330,16 @@ int myl_conn_usable(myl_conn *c)
     return begin_command(c);
 }
 
-static int send_command(myl_conn *c, uint8_t cmd, const void *arg, size_t len)
+static int send_command(myl_conn *c, uint8_t cmd, const void *arg, size_t len,
+                        const void *owner)
 {
     if (begin_command(c) || myl_out_begin(c, 1 + len)) return -1;
     myl_buf_put_u8(&c->out, cmd);
     if (len) myl_buf_put(&c->out, arg, len);
     if (myl_send_out(c)) return -1;
     c->state = MYL_STATE_HEAD;
+    c->owner = owner;
+    c->result_no = 0;
     return 0;
 }
 
@@ -277,21 +349,27 @@ static int read_ok(myl_conn *c)
     const uint8_t *p;
     size_t n;
     if (myl_read_packet(c, &p, &n)) return -1;
-    if (n > 0 && p[0] == 0xFF) return myl_conn_server_error(c, p, n);
-    if (n > 0 && p[0] == 0x00) return myl_conn_handle_ok(c, p, n);
-    if (myl_is_eof_packet(p, n)) { /* COM_PING on some servers; statistics-like replies */
+    switch (myl_classify(MYL_WAIT_OK, p, n, c->caps)) {
+    case MYL_PKT_ERR: return myl_conn_server_error(c, p, n);
+    case MYL_PKT_OK:
+        if (myl_conn_handle_ok(c, p, n)) return -1;
+        /* a simple command has one reply, whatever its flags say */
+        set_response_state(c, MYL_STATE_READY);
+        return 0;
+    case MYL_PKT_EOF: { /* COM_PING on some old servers */
         unsigned w, s;
-        myl_parse_eof(p, n, &w, &s);
+        if (myl_parse_eof(p, n, &w, &s)) return myl_conn_malformed(c, "EOF packet");
         keep_status(c, s);
-        c->state = MYL_STATE_READY;
+        set_response_state(c, MYL_STATE_READY);
         return 0;
     }
-    return myl_conn_malformed(c, "expected OK packet");
+    default: return myl_conn_malformed(c, "expected an OK packet");
+    }
 }
 
 static int simple_command(myl_conn *c, uint8_t cmd, const void *arg, size_t len)
 {
-    if (send_command(c, cmd, arg, len)) return -1;
+    if (send_command(c, cmd, arg, len, c)) return -1;
     return read_ok(c);
 }
 
@@ -313,9 +391,9 @@ int myl_reset_connection(myl_conn *c)
     return simple_command(c, MYL_COM_RESET_CONNECTION, NULL, 0);
 }
 
-int myl_send_query(myl_conn *c, const char *sql, size_t len)
+int myl_send_query(myl_conn *c, const char *sql, size_t len, const void *owner)
 {
-    return send_command(c, MYL_COM_QUERY, sql, len);
+    return send_command(c, MYL_COM_QUERY, sql, len, owner);
 }
 
 /* A server asked for a LOCAL INFILE the client never enabled: answer with an
@@ -326,12 +404,14 @@ static int refuse_local_infile(myl_conn *c)
     const uint8_t *p;
     size_t n;
     if (myl_read_packet(c, &p, &n)) return -1;
-    if (n > 0 && p[0] == 0x00) {
+    switch (myl_classify(MYL_WAIT_INFILE_DONE, p, n, c->caps)) {
+    case MYL_PKT_OK:
         if (myl_conn_handle_ok(c, p, n)) return -1; /* more results may follow: state HEAD */
-    } else if (n > 0 && p[0] == 0xFF) {
-        c->state = MYL_STATE_READY; /* the server's own error is replaced by ours */
-    } else {
-        return myl_conn_malformed(c, "reply to a refused LOCAL INFILE");
+        break;
+    case MYL_PKT_ERR:
+        set_response_state(c, MYL_STATE_READY); /* the server's own error is replaced by ours */
+        break;
+    default: return myl_conn_malformed(c, "reply to a refused LOCAL INFILE");
     }
     myl_error_set(&c->err, MYL_CR_LOAD_DATA_LOCAL_INFILE_REJECTED,
                   "LOAD DATA LOCAL INFILE request refused: local_infile is not enabled");
@@ -358,11 +438,12 @@ static int read_columns(myl_conn *c, size_t ncols, myl_columns **out)
             rc = -1;
             break;
         }
-        if (n > 0 && p[0] == 0xFF) {
+        myl_pkt kind = myl_classify(MYL_WAIT_COLUMN, p, n, c->caps);
+        if (kind == MYL_PKT_ERR) {
             rc = myl_conn_server_error(c, p, n);
             break;
         }
-        if (myl_parse_coldef(p, n, &d)) {
+        if (kind != MYL_PKT_COLUMN || myl_parse_coldef(p, n, &d)) {
             rc = myl_conn_malformed(c, "column definition");
             break;
         }
@@ -389,7 +470,8 @@ static int read_columns(myl_conn *c, size_t ncols, myl_columns **out)
         const uint8_t *p;
         size_t n;
         if (myl_read_packet(c, &p, &n)) rc = -1;
-        else if (!myl_is_eof_packet(p, n)) rc = myl_conn_malformed(c, "expected EOF after columns");
+        else if (myl_classify(MYL_WAIT_COLUMNS_END, p, n, c->caps) != MYL_PKT_EOF)
+            rc = myl_conn_malformed(c, "expected EOF after columns");
     }
     myl_columns *res = NULL;
     if (rc == 0) {
@@ -419,101 +501,165 @@ static int read_columns(myl_conn *c, size_t ncols, myl_columns **out)
     return rc;
 }
 
-int myl_read_head(myl_conn *c, myl_columns **cols)
+/* Reads a result's head, and its column definitions, under one deadline
+ * (the whole response's when one is set, else read_timeout from now), so a
+ * server sending 4096 columns slowly cannot stretch the read timeout 4096
+ * times. */
+static int read_head(myl_conn *c, myl_columns **cols)
 {
-    *cols = NULL;
-    if (c->state != MYL_STATE_HEAD) {
-        if (c->state == MYL_STATE_BROKEN || c->state == MYL_STATE_CLOSED) return begin_command(c);
-        myl_error_set(&c->err, MYL_CR_COMMANDS_OUT_OF_SYNC,
-                      "Commands out of sync; you can't run this command now");
-        return -1;
-    }
-    memset(&c->last, 0, sizeof c->last);
+    clear_last(c);
+    c->result_no++;
     const uint8_t *p;
     size_t n;
     if (myl_read_packet(c, &p, &n)) return -1;
-    if (n == 0) return myl_conn_malformed(c, "empty result header");
-    switch (p[0]) {
-    case 0x00: /* OK: a statement without a result set */
+    switch (myl_classify(MYL_WAIT_RESULT, p, n, c->caps)) {
+    case MYL_PKT_OK: /* a statement without a result set */
         return myl_conn_handle_ok(c, p, n) ? -1 : 0;
-    case 0xFF: /* ERR: the statement failed */
+    case MYL_PKT_ERR: /* the statement failed */
         return myl_conn_server_error(c, p, n);
-    case 0xFB: /* LOCAL INFILE request */
+    case MYL_PKT_LOCAL_INFILE:
         return refuse_local_infile(c);
-    default: { /* a result set: column count, then the column definitions */
+    case MYL_PKT_RESULT_SET: { /* a column count, then the column definitions */
         myl_rd r = myl_rd_init(p, n);
         uint64_t ncols = myl_rd_lenenc(&r, NULL);
-        if (r.bad || myl_rd_left(&r) != 0 || ncols == 0 || ncols > MAX_COLUMNS)
+        if (r.bad || myl_rd_left(&r) != 0 || ncols == 0)
             return myl_conn_malformed(c, "column count");
+        if (ncols > MAX_COLUMNS) {
+            char msg[120];
+            snprintf(msg, sizeof msg, "Malformed packet (a result of %llu columns; at most %d are accepted)",
+                     (unsigned long long)ncols, MAX_COLUMNS);
+            return myl_conn_broken(c, MYL_CR_MALFORMED_PACKET, msg);
+        }
         if (read_columns(c, (size_t)ncols, cols)) return -1;
         c->ncols = (size_t)ncols;
         c->state = MYL_STATE_ROWS;
         return 1;
     }
+    default:
+        return myl_conn_malformed(c, n ? "result head" : "empty result head");
     }
 }
 
-int myl_read_row(myl_conn *c, const uint8_t **row, size_t *len)
+int myl_read_head(myl_conn *c, const void *owner, myl_columns **cols)
 {
-    if (c->state != MYL_STATE_ROWS) {
-        if (c->state == MYL_STATE_BROKEN || c->state == MYL_STATE_CLOSED) return begin_command(c);
-        return 0; /* nothing pending: the result already ended */
+    *cols = NULL;
+    if (c->state == MYL_STATE_BROKEN || c->state == MYL_STATE_CLOSED) return begin_command(c);
+    if (c->state == MYL_STATE_READY) {
+        myl_error_set(&c->err, MYL_CR_COMMANDS_OUT_OF_SYNC,
+                      "Commands out of sync; no result is pending");
+        return -1;
     }
+    if (c->owner != owner || c->state != MYL_STATE_HEAD) return out_of_sync(c);
+    int bounded_here = c->response_deadline <= 0;
+    if (bounded_here) myl_bound_response(c, 1);
+    int rc = read_head(c, cols);
+    if (bounded_here) myl_bound_response(c, 0);
+    return rc;
+}
+
+int myl_read_row(myl_conn *c, const void *owner, const uint8_t **row, size_t *len)
+{
+    if (c->state == MYL_STATE_BROKEN || c->state == MYL_STATE_CLOSED) return begin_command(c);
+    if (c->state != MYL_STATE_ROWS) return 0; /* the result already ended */
+    if (c->owner != owner) return out_of_sync(c);
     const uint8_t *p;
     size_t n;
     if (myl_read_packet(c, &p, &n)) return -1;
-    if (n > 0 && n < MYL_MAX_CHUNK && p[0] == 0xFE) {
-        /* End of rows: an OK packet with the 0xFE header under
-         * DEPRECATE_EOF, else a classic EOF packet.  A row can start with
-         * 0xFE only when its first value is 16 MiB or longer. */
+    switch (myl_classify(MYL_WAIT_ROW, p, n, c->caps)) {
+    case MYL_PKT_ROW:
+        *row = p;
+        *len = n;
+        return 1;
+    case MYL_PKT_EOF:
+        /* The end of the rows: an OK packet with the 0xFE header under
+         * DEPRECATE_EOF, else a classic EOF packet. */
         if (c->caps & MYL_CLIENT_DEPRECATE_EOF) return myl_conn_handle_ok(c, p, n) ? -1 : 0;
         unsigned w, s;
-        if (!myl_is_eof_packet(p, n) || myl_parse_eof(p, n, &w, &s))
-            return myl_conn_malformed(c, "EOF packet");
-        memset(&c->last, 0, sizeof c->last);
+        if (myl_parse_eof(p, n, &w, &s)) return myl_conn_malformed(c, "EOF packet");
+        clear_last(c);
         c->last.warnings = w;
         keep_status(c, s);
-        c->state = s & MYL_STATUS_MORE_RESULTS_EXISTS ? MYL_STATE_HEAD : MYL_STATE_READY;
+        set_response_state(c, s & MYL_STATUS_MORE_RESULTS_EXISTS ? MYL_STATE_HEAD : MYL_STATE_READY);
         return 0;
+    case MYL_PKT_ERR: /* the statement failed while producing rows */
+        return myl_conn_server_error(c, p, n);
+    default:
+        return myl_conn_malformed(c, "text row: starts with 0xFE but is no end-of-rows packet");
     }
-    if (n > 0 && p[0] == 0xFF) return myl_conn_server_error(c, p, n);
-    *row = p;
-    *len = n;
-    return 1;
 }
 
-int myl_discard(myl_conn *c)
+/* Reads the rest of the response away within `budget` bytes and the
+ * deadline already set; past the budget the connection is closed. */
+static int discard_within(myl_conn *c, size_t budget)
 {
     int failed = 0;
+    size_t seen = 0;
     while (c->state == MYL_STATE_ROWS || c->state == MYL_STATE_HEAD) {
         if (c->state == MYL_STATE_ROWS) {
             const uint8_t *p;
-            size_t n;
-            if (myl_read_row(c, &p, &n) < 0) failed = 1;
+            size_t n = 0;
+            int rc = myl_read_row(c, c->owner, &p, &n);
+            if (rc < 0) failed = 1;
+            seen += n;
         } else {
             myl_columns *cols;
-            if (myl_read_head(c, &cols) < 0) failed = 1;
+            if (myl_read_head(c, c->owner, &cols) < 0) failed = 1;
             myl_columns_free(cols);
+            seen += 64;
         }
         if (c->state == MYL_STATE_BROKEN) return -1;
+        if (budget && seen > budget && (c->state == MYL_STATE_ROWS || c->state == MYL_STATE_HEAD)) {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "Lost connection to server: an unread response was longer than %zu bytes "
+                     "and the connection was closed rather than read it all", budget);
+            return myl_conn_broken(c, MYL_CR_SERVER_LOST, msg);
+        }
     }
     return failed ? -1 : 0;
+}
+
+/* Discards under one deadline and a byte budget. */
+static int discard_bounded(myl_conn *c)
+{
+    double saved_read = c->read_timeout;
+    if (c->read_timeout <= 0) c->read_timeout = DRAIN_SECONDS;
+    myl_bound_response(c, 1);
+    int rc = discard_within(c, DRAIN_BYTES);
+    myl_bound_response(c, 0);
+    c->read_timeout = saved_read;
+    return rc;
+}
+
+static int drain_abandoned(myl_conn *c)
+{
+    int rc = discard_bounded(c);
+    if (c->state == MYL_STATE_BROKEN || c->state == MYL_STATE_CLOSED) return begin_command(c);
+    (void)rc; /* a server error in a response nobody reads concerns nobody */
+    return 0;
+}
+
+int myl_discard(myl_conn *c, const void *owner)
+{
+    if ((c->state == MYL_STATE_ROWS || c->state == MYL_STATE_HEAD) && c->owner != owner)
+        return out_of_sync(c);
+    return discard_bounded(c);
 }
 
 void myl_conn_discard_after_error(myl_conn *c)
 {
     if (c->state != MYL_STATE_HEAD && c->state != MYL_STATE_ROWS) return;
     myl_error first = c->err;
-    myl_discard(c);
+    discard_bounded(c);
     c->err = first; /* the error the caller reports is the one that stopped it */
 }
 
 static int run_simple_query(myl_conn *c, const char *sql)
 {
-    if (myl_send_query(c, sql, strlen(sql))) return -1;
+    if (myl_send_query(c, sql, strlen(sql), c)) return -1;
     myl_columns *cols = NULL;
-    int rc = myl_read_head(c, &cols);
+    int rc = myl_read_head(c, c, &cols);
     myl_columns_free(cols);
     if (rc < 0) return -1;
-    return myl_discard(c);
+    return myl_discard(c, c);
 }

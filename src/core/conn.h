@@ -36,6 +36,8 @@ typedef struct myl_options {
     double read_timeout;     /* seconds per packet; 0: none */
     double write_timeout;    /* seconds per packet; 0: none */
     int multi_statements;
+    size_t max_packet;       /* largest packet accepted; 0: 16 MiB */
+    size_t max_result_bytes; /* largest buffered result (rows and their index); 0: no limit */
     const char *const *attrs; /* connection attributes: key, value, key, value, ... */
     size_t nattrs;            /* number of pairs */
 } myl_options;
@@ -54,7 +56,7 @@ typedef struct myl_status {
     uint64_t insert_id;
     unsigned warnings;
     unsigned flags; /* server status flags */
-    char info[256];
+    const char *info; /* the OK packet's message, "" when none; never NULL */
 } myl_status;
 
 /* Column metadata of a result set; one allocation, freed by myl_columns_free. */
@@ -128,27 +130,43 @@ int myl_reset_connection(myl_conn *c);
  * off (a whole buffered response) instead of each packet. */
 void myl_bound_response(myl_conn *c, int on);
 
-/* Sends COM_QUERY; the response is then read with myl_read_head. */
-int myl_send_query(myl_conn *c, const char *sql, size_t len);
+/* Response ownership.  A command that has a response (a query) is started
+ * with an `owner` token (any pointer: a buffered read, a cursor, later a
+ * statement); until the response is read to its end, only that owner may
+ * read it, and every other read or command fails with 2014.  An owner that
+ * goes away unread calls myl_abandon: the next command then discards the
+ * response first (within the read timeout and a byte budget; past either,
+ * the connection is closed rather than read for ever). */
 
-/* Reads the head of the next result of the current response.
- * Returns 1 for a result set (*cols receives its columns, owned by the
- * caller), 0 for an OK (myl_last_status has its fields), -1 on error. */
-int myl_read_head(myl_conn *c, myl_columns **cols);
+/* Sends COM_QUERY; the response is then read with myl_read_head. */
+int myl_send_query(myl_conn *c, const char *sql, size_t len, const void *owner);
+
+/* The owner of the pending response, NULL when none is pending or its
+ * owner abandoned it. */
+const void *myl_response_owner(const myl_conn *c);
+void myl_abandon(myl_conn *c, const void *owner);
+
+/* Reads the head of the next result of the current response, and its column
+ * definitions, under one deadline.  Returns 1 for a result set (*cols
+ * receives its columns, owned by the caller), 0 for an OK (myl_last_status
+ * has its fields), -1 on error. */
+int myl_read_head(myl_conn *c, const void *owner, myl_columns **cols);
 
 /* Reads the next row of the current result set.  Returns 1 with the row's
  * payload in (*p, *n), valid until the next call on the connection; 0 at the
- * end (myl_last_status has the warnings and flags); -1 on error. */
-int myl_read_row(myl_conn *c, const uint8_t **p, size_t *n);
+ * end (myl_last_status has the warnings and flags) or when no rows are
+ * pending; -1 on error.  The row is not checked: walk it with row.h. */
+int myl_read_row(myl_conn *c, const void *owner, const uint8_t **p, size_t *n);
 
 /* 1 when another result follows the one just finished. */
 int myl_more_results(const myl_conn *c);
 const myl_status *myl_last_status(const myl_conn *c);
 
-/* Reads and discards the rest of the current response (unread rows and
- * results), leaving the connection ready.  Returns 0, or -1 when that fails
- * (the connection is then broken or the error is a server error). */
-int myl_discard(myl_conn *c);
+/* Reads and discards the rest of the owner's response (unread rows and
+ * results) within the read timeout and a byte budget, leaving the
+ * connection ready.  Returns 0, or -1 when that fails (the connection is
+ * then broken, or the error is a server error). */
+int myl_discard(myl_conn *c, const void *owner);
 
 /* After a failed read of a response: discards what is left of it, if
  * anything, keeping the error that stopped the read. */
@@ -160,6 +178,9 @@ int myl_conn_usable(myl_conn *c);
 
 /* Marks the connection broken with a client error (used by the Lua layer
  * when a row it decodes turns out malformed). */
+/* The results a response may hold (each OK or result set counts one). */
+#define MYL_MAX_RESULTS 65536
+
 void myl_conn_fail(myl_conn *c, int code, const char *msg);
 
 #endif

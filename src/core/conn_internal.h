@@ -28,8 +28,18 @@ struct myl_conn {
     uint64_t caps; /* negotiated capabilities */
     const myl_charset *charset;
     myl_status last;
+    char last_info[256]; /* last.info points here */
     unsigned status; /* server status flags, kept current */
     size_t ncols;    /* columns of the result being read */
+    unsigned result_no; /* results of the current response read so far */
+
+    /* Who holds the pending response (state HEAD or ROWS): the token the
+     * command was started with, or NULL when its owner went away and the
+     * response waits to be discarded before the next command. */
+    const void *owner;
+    size_t max_result_bytes; /* buffered results: 0 = no limit */
+
+    const char *phase; /* while connecting: what is being read, for messages */
 
     char server_version[64];
     unsigned long version_number;
@@ -46,6 +56,9 @@ int myl_conn_broken(myl_conn *c, int code, const char *msg);
 int myl_conn_io_failed(myl_conn *c, myl_io_status st, const char *what);
 int myl_conn_malformed(myl_conn *c, const char *what);
 int myl_conn_oom(myl_conn *c);
+/* Keeps the error already set (a server refusal, a plugin's reason) and
+ * closes the connection as broken. */
+int myl_conn_close_on_error(myl_conn *c);
 void myl_conn_keep_cause(myl_conn *c, const char *msg);
 
 /* conn.c: an ERR packet (sets the error, returns -1) and an OK packet. */
@@ -58,7 +71,7 @@ int myl_read_packet(myl_conn *c, const uint8_t **payload, size_t *len);
 int myl_out_begin(myl_conn *c, size_t size_hint);
 int myl_send_out(myl_conn *c);
 
-/* auth.c: opens the transport, reads the greeting, authenticates. */
+/* handshake.c: opens the transport, reads the greeting, authenticates. */
 int myl_open_and_authenticate(myl_conn *c, const myl_options *opt);
 
 #endif

@@ -32,6 +32,7 @@ typedef struct myl_error {
     int code;          /* 0 when there is no error */
     char sqlstate[6];
     char message[MYL_ERRMSG_SIZE];
+    unsigned statement; /* which statement of a multi-statement query failed; 0: unknown */
 } myl_error;
 
 /* Sets a client error with SQLSTATE HY000; printf-style message. */

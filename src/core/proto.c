@@ -1,9 +1,9 @@
 #include "proto.h"
 
-#include <openssl/evp.h>
 #include <string.h>
 
 #include "rd.h"
+#include "row.h"
 
 const char *myl_type_name(unsigned type)
 {
@@ -176,42 +176,12 @@ int myl_parse_coldef(const uint8_t *p, size_t n, myl_coldef *c)
 
 int myl_check_text_row(const uint8_t *p, size_t n, size_t ncols)
 {
-    myl_rd r = myl_rd_init(p, n);
+    myl_row_iter it;
+    myl_row_begin(&it, p, n);
     for (size_t i = 0; i < ncols; i++) {
-        int is_null;
-        uint64_t len = myl_rd_lenenc(&r, &is_null);
-        if (r.bad) return -1;
-        if (is_null) continue;
-        if (len > myl_rd_left(&r)) return -1;
-        r.p += len;
+        const uint8_t *v;
+        size_t len;
+        if (myl_row_next(&it, &v, &len) == MYL_ROW_BAD) return -1;
     }
-    return myl_rd_left(&r) == 0 ? 0 : -1;
-}
-
-static void sha1(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[20])
-{
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned olen = 20;
-    if (!ctx) {
-        memset(out, 0, 20);
-        return;
-    }
-    EVP_DigestInit_ex(ctx, EVP_sha1(), NULL);
-    EVP_DigestUpdate(ctx, a, alen);
-    if (blen) EVP_DigestUpdate(ctx, b, blen);
-    EVP_DigestFinal_ex(ctx, out, &olen);
-    EVP_MD_CTX_free(ctx);
-}
-
-size_t myl_native_password_token(const char *password, const uint8_t *scramble,
-                                 size_t scramble_len, uint8_t out[20])
-{
-    size_t pwlen = password ? strlen(password) : 0;
-    if (pwlen == 0) return 0;
-    uint8_t h1[20], h2[20], h3[20];
-    sha1(password, pwlen, NULL, 0, h1);
-    sha1(h1, 20, NULL, 0, h2);
-    sha1(scramble, scramble_len < 20 ? scramble_len : 20, h2, 20, h3);
-    for (int i = 0; i < 20; i++) out[i] = h1[i] ^ h3[i];
-    return 20;
+    return myl_row_done(&it) ? 0 : -1;
 }

@@ -136,10 +136,4 @@ int myl_parse_coldef(const uint8_t *p, size_t n, myl_coldef *col);
  * (0xFB) or a length-encoded string inside the payload. */
 int myl_check_text_row(const uint8_t *p, size_t n, size_t ncols);
 
-/* The 20-byte mysql_native_password token for `password` and `scramble`:
- * SHA1(pw) XOR SHA1(scramble + SHA1(SHA1(pw))).  Returns the token length
- * (0 for an empty password). */
-size_t myl_native_password_token(const char *password, const uint8_t *scramble,
-                                 size_t scramble_len, uint8_t out[20]);
-
 #endif

@@ -1,7 +1,12 @@
 #include "result.h"
 
+#include "conn_internal.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static const char no_info[] = "";
 
 void myl_result_free(myl_result *r)
 {
@@ -10,15 +15,17 @@ void myl_result_free(myl_result *r)
         myl_columns_free(r->cols);
         free(r->data);
         free(r->offs);
+        if (r->status.info != no_info) free((char *)r->status.info);
         free(r);
         r = next;
     }
 }
 
+/* Grows *p (of *cap elements) to hold at least `need`. */
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap) return 0;
-    size_t n = *cap ? *cap : 64;
+    size_t n = *cap ? *cap : 16;
     while (n < need) {
         if (n > SIZE_MAX / 2 / elem) return -1;
         n *= 2;
@@ -30,54 +37,103 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-myl_result *myl_store_result(myl_conn *c)
+/* Gives back what the doubling left unused, so a result holds about the
+ * bytes it received. */
+static void *shrink(void *p, size_t size)
+{
+    if (!p || size == 0) return p;
+    void *q = realloc(p, size);
+    return q ? q : p;
+}
+
+static int too_big(myl_conn *c, size_t limit)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "Result bigger than 'max_result_bytes' (%zu bytes); the "
+             "connection was closed", limit);
+    myl_conn_fail(c, MYL_CR_NET_PACKET_TOO_LARGE, msg);
+    return -1;
+}
+
+/* Reads the rows of the current result set into r. */
+static int store_rows(myl_conn *c, const void *owner, myl_result *r, size_t limit)
+{
+    size_t data_cap = 0, offs_cap = 0, data_len = 0;
+    const uint8_t *p;
+    size_t n;
+    int rc;
+    if (grow((void **)&r->offs, &offs_cap, 1, sizeof *r->offs)) goto oom;
+    r->offs[0] = 0;
+    while ((rc = myl_read_row(c, owner, &p, &n)) == 1) {
+        if (myl_check_text_row(p, n, r->cols->n)) {
+            myl_conn_fail(c, MYL_CR_MALFORMED_PACKET,
+                          "Malformed packet (text row: its values do not match the columns)");
+            return -1;
+        }
+        if (limit && data_len + n + (r->nrows + 2) * sizeof *r->offs > limit)
+            return too_big(c, limit);
+        if (grow((void **)&r->data, &data_cap, data_len + n, 1) ||
+            grow((void **)&r->offs, &offs_cap, r->nrows + 2, sizeof *r->offs))
+            goto oom;
+        memcpy(r->data + data_len, p, n);
+        data_len += n;
+        r->offs[++r->nrows] = data_len;
+    }
+    if (rc < 0) return -1;
+    r->data = shrink(r->data, data_len);
+    r->offs = shrink(r->offs, (r->nrows + 1) * sizeof *r->offs);
+    return 0;
+oom:
+    myl_conn_fail(c, MYL_CR_OUT_OF_MEMORY, "Client run out of memory");
+    return -1;
+}
+
+myl_result *myl_store_result(myl_conn *c, const void *owner)
 {
     myl_result *r = calloc(1, sizeof *r);
     if (!r) {
         myl_conn_fail(c, MYL_CR_OUT_OF_MEMORY, "Client run out of memory");
         return NULL;
     }
-    int head = myl_read_head(c, &r->cols);
-    if (head < 0) goto fail;
-    if (grow((void **)&r->offs, &r->offs_cap, 1, sizeof *r->offs)) goto oom;
-    r->offs[0] = 0;
-    if (head == 1) {
-        const uint8_t *p;
-        size_t n;
-        int rc;
-        while ((rc = myl_read_row(c, &p, &n)) == 1) {
-            if (myl_check_text_row(p, n, r->cols->n)) {
-                myl_conn_fail(c, MYL_CR_MALFORMED_PACKET, "Malformed packet (text row)");
-                goto fail;
-            }
-            if (grow((void **)&r->data, &r->data_cap, r->data_len + n, 1) ||
-                grow((void **)&r->offs, &r->offs_cap, r->nrows + 2, sizeof *r->offs))
-                goto oom;
-            memcpy(r->data + r->data_len, p, n);
-            r->data_len += n;
-            r->offs[++r->nrows] = r->data_len;
-        }
-        if (rc < 0) goto fail;
+    r->status.info = no_info;
+    int head = myl_read_head(c, owner, &r->cols);
+    if (head < 0 || (head == 1 && store_rows(c, owner, r, c->max_result_bytes))) {
+        myl_result_free(r);
+        return NULL;
     }
-    r->status = *myl_last_status(c);
+    const myl_status *st = myl_last_status(c);
+    r->status = *st;
+    r->status.info = no_info;
+    if (st->info && st->info[0]) {
+        char *info = strdup(st->info);
+        if (!info) {
+            myl_conn_fail(c, MYL_CR_OUT_OF_MEMORY, "Client run out of memory");
+            myl_result_free(r);
+            return NULL;
+        }
+        r->status.info = info;
+    }
     if (head == 1) r->status.affected_rows = r->nrows; /* as mysql_affected_rows() after a SELECT */
     return r;
-oom:
-    myl_conn_fail(c, MYL_CR_OUT_OF_MEMORY, "Client run out of memory");
-fail:
-    myl_result_free(r);
-    return NULL;
 }
 
 myl_result *myl_query(myl_conn *c, const char *sql, size_t len)
 {
-    if (myl_send_query(c, sql, len)) return NULL;
+    const void *owner = &owner; /* any address unique to this call */
+    if (myl_send_query(c, sql, len, owner)) return NULL;
     /* The read timeout bounds the whole response, so a server that drips
      * bytes cannot hold the call past it. */
     myl_bound_response(c, 1);
     myl_result *first = NULL, **tail = &first;
+    size_t count = 0;
     do {
-        myl_result *r = myl_store_result(c);
+        if (++count > MYL_MAX_RESULTS) {
+            char msg[120];
+            snprintf(msg, sizeof msg, "Response holds more than %d results; the connection "
+                     "was closed", MYL_MAX_RESULTS);
+            myl_conn_fail(c, MYL_CR_NET_PACKET_TOO_LARGE, msg);
+        }
+        myl_result *r = count > MYL_MAX_RESULTS ? NULL : myl_store_result(c, owner);
         if (!r) {
             myl_result_free(first);
             first = NULL;

@@ -7,25 +7,18 @@
 
 #include "../core/conn.h"
 #include "../core/result.h"
+#include "guard.h"
 
 #define MYL_CONNECTION_MT "mylua.connection"
 #define MYL_RESULT_MT "mylua.result"
 #define MYL_CURSOR_MT "mylua.cursor"
 #define MYL_ERROR_MT "mylua.error"
 
-struct cursor_ud;
-
-/* Objects whose C memory is being turned into Lua values are "busy": a
- * finalizer run by an allocation in between must not free that memory, so
- * an explicit close() then only marks the object and the close happens when
- * the decoding ends, and any other use raises.  (Only a memory error can
- * interrupt a decode; the object then stays busy until it is collected.) */
+/* The connection object.  It mirrors nothing of the core's state: who
+ * reads the pending response is the core's business (myl_response_owner). */
 typedef struct conn_ud {
-    myl_conn *c;                 /* NULL once closed */
-    struct cursor_ud *streaming; /* the cursor whose response is being read */
-    int orphaned;                /* a collected cursor left a response unread */
-    int busy;
-    int close_pending;
+    myl_conn *c; /* NULL once closed */
+    myl_guard g;
 } conn_ud;
 
 /* Row shapes. */
@@ -45,8 +38,6 @@ int myl_lua_connect(lua_State *L);
 conn_ud *myl_lua_check_conn(lua_State *L, int idx);
 /* Ends a busy section of the connection, closing it if that was asked. */
 void myl_lua_conn_unbusy(conn_ud *cu);
-/* Makes the connection ready for a new command (drains an orphaned stream). */
-void myl_lua_conn_prepare(lua_State *L, conn_ud *cu);
 
 /* sql.c: builds the statement text for sql + arguments from index `first`.
  * The escaping style is taken from the connection up front: building
@@ -63,11 +54,13 @@ void myl_lua_push_names(lua_State *L, const myl_columns *cols);
 /* Pushes the columns metadata table. */
 void myl_lua_push_columns(lua_State *L, const myl_columns *cols);
 /* Decodes one text-protocol row.  ROW_KEYED/ROW_ARRAY push one table (or
- * refill the table at `target` when it is non-zero); ROW_VALUES pushes
- * ncols values.  Returns the number of values pushed, or -1 for a malformed
- * row (nothing pushed). */
+ * refill the table at `target` when it is non-zero: fields it holds beyond
+ * the row are the caller's to clear); ROW_VALUES pushes ncols values.
+ * `checked`: walk the row with bounds checks (a row straight off the
+ * wire); 0 for a row that was checked when it was stored.  Returns the
+ * number of values pushed, or -1 for a malformed row (nothing pushed). */
 int myl_lua_push_row(lua_State *L, const myl_columns *cols, const uint8_t *p, size_t n, int mode,
-                     int names_idx, int target);
+                     int names_idx, int target, int checked);
 /* Pushes the status fields into the table at idx. */
 void myl_lua_set_status(lua_State *L, int idx, const myl_status *st);
 void myl_lua_push_u64(lua_State *L, uint64_t v);
@@ -83,6 +76,5 @@ void myl_lua_result_ready(lua_State *L, int idx);
 /* cursor.c */
 void myl_lua_cursor_init(lua_State *L);
 int myl_lua_new_cursor(lua_State *L);
-void myl_lua_cursor_detach(struct cursor_ud *cur);
 
 #endif

@@ -9,36 +9,24 @@
 conn_ud *myl_lua_check_conn(lua_State *L, int idx)
 {
     conn_ud *cu = luaL_checkudata(L, idx, MYL_CONNECTION_MT);
-    if (!cu->c || cu->close_pending) luaL_error(L, "attempt to use a closed connection");
-    if (cu->busy) luaL_error(L, "attempt to use a connection while it decodes a row");
+    myl_guard_check(L, &cu->g, cu->c != NULL, "connection");
     return cu;
 }
 
+/* Cursors and results hold their connection alive through a user value and
+ * see a closed one as cu->c == NULL: nothing here needs to know them. */
 static void free_conn(conn_ud *cu)
 {
     if (cu->c) {
-        if (cu->streaming) myl_lua_cursor_detach(cu->streaming);
-        cu->streaming = NULL;
         myl_conn_free(cu->c);
         cu->c = NULL;
     }
-    cu->close_pending = 0;
+    cu->g.close_pending = 0;
 }
 
 void myl_lua_conn_unbusy(conn_ud *cu)
 {
-    if (--cu->busy == 0 && cu->close_pending) free_conn(cu);
-}
-
-void myl_lua_conn_prepare(lua_State *L, conn_ud *cu)
-{
-    /* A stream whose cursor was collected unread: its rows are nobody's,
-     * so read them away now rather than fail this command. */
-    if (cu->orphaned && !cu->streaming) {
-        cu->orphaned = 0;
-        if (myl_discard(cu->c) < 0 && myl_conn_state(cu->c) == MYL_STATE_BROKEN)
-            myl_lua_raise_conn(L, cu);
-    }
+    if (myl_guard_leave(&cu->g)) free_conn(cu);
 }
 
 /* ---- options ---- */
@@ -158,7 +146,6 @@ static int conn_query(lua_State *L)
     /* Allocate before draining: a collection here may orphan a stream. */
     myl_result **slot = myl_lua_new_result(L);
     cu = myl_lua_check_conn(L, 1); /* a finalizer may have closed it meanwhile */
-    myl_lua_conn_prepare(L, cu);
     *slot = myl_query(cu->c, sql, n);
     if (!*slot) return myl_lua_raise_conn(L, cu);
     myl_lua_result_ready(L, -1);
@@ -207,7 +194,6 @@ static int conn_quote_name(lua_State *L)
 static int conn_ping(lua_State *L)
 {
     conn_ud *cu = myl_lua_check_conn(L, 1);
-    myl_lua_conn_prepare(L, cu);
     if (myl_ping(cu->c) < 0) return myl_lua_raise_conn(L, cu);
     lua_pushboolean(L, 1);
     return 1;
@@ -218,7 +204,6 @@ static int conn_select_db(lua_State *L)
     conn_ud *cu = myl_lua_check_conn(L, 1);
     size_t n;
     const char *db = luaL_checklstring(L, 2, &n);
-    myl_lua_conn_prepare(L, cu);
     if (myl_select_db(cu->c, db, n) < 0) return myl_lua_raise_conn(L, cu);
     lua_pushboolean(L, 1);
     return 1;
@@ -229,7 +214,6 @@ static int conn_kill(lua_State *L)
     conn_ud *cu = myl_lua_check_conn(L, 1);
     lua_Integer id = luaL_checkinteger(L, 2);
     luaL_argcheck(L, id >= 0 && id <= 0xFFFFFFFF, 2, "thread id out of range");
-    myl_lua_conn_prepare(L, cu);
     if (myl_kill(cu->c, (uint32_t)id) < 0) return myl_lua_raise_conn(L, cu);
     lua_pushboolean(L, 1);
     return 1;
@@ -238,7 +222,6 @@ static int conn_kill(lua_State *L)
 static int conn_reset(lua_State *L)
 {
     conn_ud *cu = myl_lua_check_conn(L, 1);
-    myl_lua_conn_prepare(L, cu);
     if (myl_reset_connection(cu->c) < 0) return myl_lua_raise_conn(L, cu);
     lua_pushboolean(L, 1);
     return 1;
@@ -255,8 +238,7 @@ static int conn_gc(lua_State *L)
 static int conn_close(lua_State *L)
 {
     conn_ud *cu = luaL_checkudata(L, 1, MYL_CONNECTION_MT);
-    if (cu->busy) cu->close_pending = 1;
-    else free_conn(cu);
+    if (myl_guard_close(&cu->g)) free_conn(cu);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -264,7 +246,7 @@ static int conn_close(lua_State *L)
 static int conn_tostring(lua_State *L)
 {
     conn_ud *cu = luaL_checkudata(L, 1, MYL_CONNECTION_MT);
-    if (!cu->c || cu->close_pending) lua_pushliteral(L, "mylua.connection (closed)");
+    if (myl_guard_closed(&cu->g, cu->c != NULL)) lua_pushliteral(L, "mylua.connection (closed)");
     else lua_pushfstring(L, "mylua.connection (%s, thread %d)", myl_host_info(cu->c),
                          (int)myl_thread_id(cu->c));
     return 1;
@@ -279,10 +261,10 @@ static int conn_index(lua_State *L)
     const char *k = lua_tostring(L, 2);
     if (!k) return 0;
     if (strcmp(k, "closed") == 0) {
-        lua_pushboolean(L, cu->c == NULL || cu->close_pending);
+        lua_pushboolean(L, myl_guard_closed(&cu->g, cu->c != NULL));
         return 1;
     }
-    if (!cu->c || cu->close_pending) {
+    if (myl_guard_closed(&cu->g, cu->c != NULL)) {
         if (strcmp(k, "server_version") == 0 || strcmp(k, "thread_id") == 0 ||
             strcmp(k, "host_info") == 0 || strcmp(k, "charset") == 0 ||
             strcmp(k, "status") == 0 || strcmp(k, "server_version_number") == 0)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/rd.h"
+#include "../core/row.h"
 #include "binding.h"
 
 int myl_lua_row_mode(lua_State *L, int idx)
@@ -175,10 +175,11 @@ static inline void push_value(lua_State *L, myl_value_class k, const uint8_t *s,
 }
 
 int myl_lua_push_row(lua_State *L, const myl_columns *cols, const uint8_t *p, size_t n, int mode,
-                     int names_idx, int target)
+                     int names_idx, int target, int checked)
 {
     size_t ncols = cols->n;
-    myl_rd r = myl_rd_init(p, n);
+    myl_row_iter it;
+    myl_row_begin(&it, p, n);
     int top = lua_gettop(L);
     int t = 0;
     if (mode == ROW_VALUES) {
@@ -191,23 +192,20 @@ int myl_lua_push_row(lua_State *L, const myl_columns *cols, const uint8_t *p, si
         t = lua_gettop(L);
     }
     for (size_t i = 0; i < ncols; i++) {
-        int is_null;
-        uint64_t len = myl_rd_lenenc(&r, &is_null);
-        if (r.bad || (!is_null && len > myl_rd_left(&r))) {
+        const uint8_t *v;
+        size_t len;
+        int kind = checked ? myl_row_next(&it, &v, &len) : myl_row_next_trusted(&it, &v, &len);
+        if (kind == MYL_ROW_BAD) {
             lua_settop(L, top);
             return -1;
         }
         if (mode == ROW_KEYED) lua_rawgeti(L, names_idx, (lua_Integer)i + 1);
-        if (is_null) {
-            lua_pushlightuserdata(L, NULL); /* mylua.null */
-        } else {
-            push_value(L, cols->col[i].vclass, r.p, (size_t)len);
-            r.p += len;
-        }
+        if (kind == MYL_ROW_NULL) lua_pushlightuserdata(L, NULL); /* mylua.null */
+        else push_value(L, cols->col[i].vclass, v, len);
         if (mode == ROW_KEYED) lua_rawset(L, t);
         else if (mode == ROW_ARRAY) lua_rawseti(L, t, (lua_Integer)i + 1);
     }
-    if (myl_rd_left(&r) != 0) {
+    if (checked && !myl_row_done(&it)) {
         lua_settop(L, top);
         return -1;
     }

@@ -1,18 +1,20 @@
 /* The streaming cursor: reads one row at a time off the connection, in
- * constant memory, decoding straight from the packet buffer. */
+ * constant memory, decoding straight from the packet buffer.  The core
+ * decides who may read the pending response (the cursor is its owner); the
+ * cursor keeps only the columns of its current result set. */
 #include <string.h>
 
 #include "binding.h"
 
-enum { UV_CONN = 1, UV_NAMES, UV_STATUS, UV_COLUMNS, UV_COUNT = UV_COLUMNS };
+enum { UV_CONN = 1, UV_NAMES, UV_STATUS, UV_COLUMNS, UV_FILLED, UV_COUNT = UV_FILLED };
 
 typedef struct cursor_ud {
-    conn_ud *conn;     /* NULL once closed or when its connection is gone */
+    conn_ud *conn;     /* NULL once closed */
     myl_columns *cols; /* columns of the current result set, NULL if none */
-    int rows_pending;  /* rows of the current result set remain unread */
-    int broken;        /* its response ended with the connection lost */
-    int busy;          /* decoding from cols (see conn_ud) */
-    int close_pending;
+    myl_guard g;       /* busy while decoding from cols */
+    unsigned result_gen;          /* counts result heads read */
+    unsigned filled_gen;          /* result_gen when UV_FILLED was last refilled */
+    int filled_mode;              /* and the row mode it was refilled with */
 } cursor_ud;
 
 static void free_cols(cursor_ud *cur)
@@ -21,30 +23,38 @@ static void free_cols(cursor_ud *cur)
     cur->cols = NULL;
 }
 
+static int conn_open(const cursor_ud *cur)
+{
+    return cur->conn && !myl_guard_closed(&cur->conn->g, cur->conn->c != NULL);
+}
+
+/* A cursor counts as closed once it or its connection is. */
+static int cursor_closed(const cursor_ud *cur)
+{
+    return myl_guard_closed(&cur->g, cur->conn != NULL) || !conn_open(cur);
+}
+
 static cursor_ud *check_cursor(lua_State *L, int idx)
 {
     cursor_ud *cur = luaL_checkudata(L, idx, MYL_CURSOR_MT);
-    if (!cur->conn || cur->close_pending) luaL_error(L, "attempt to use a closed cursor");
-    if (!cur->conn->c || cur->conn->close_pending)
-        luaL_error(L, "attempt to use a closed connection");
-    if (cur->busy || cur->conn->busy) luaL_error(L, "attempt to use a cursor while it decodes a row");
+    myl_guard_check(L, &cur->g, cur->conn != NULL, "cursor");
+    if (!conn_open(cur)) luaL_error(L, "attempt to use a closed connection");
+    if (cur->conn->g.busy) luaL_error(L, "attempt to use a cursor while it decodes a row");
     return cur;
 }
 
-void myl_lua_cursor_detach(cursor_ud *cur)
+/* The cursor owns the connection's pending response. */
+static int owns_stream(const cursor_ud *cur)
 {
-    cur->conn = NULL;
-    cur->rows_pending = 0;
+    return conn_open(cur) && myl_response_owner(cur->conn->c) == cur;
 }
-
-static int owns_stream(const cursor_ud *cur) { return cur->conn && cur->conn->streaming == cur; }
 
 static void unbusy(cursor_ud *cur)
 {
-    if (--cur->busy == 0 && cur->close_pending) {
+    if (myl_guard_leave(&cur->g)) {
         free_cols(cur);
         cur->conn = NULL;
-        cur->close_pending = 0;
+        cur->g.close_pending = 0;
     }
 }
 
@@ -57,65 +67,27 @@ static void keep_status(lua_State *L, int cur_idx, cursor_ud *cur)
     lua_setiuservalue(L, cur_idx, UV_STATUS);
 }
 
-/* The response ended or was abandoned: give the connection back. */
-static void release(cursor_ud *cur)
-{
-    if (owns_stream(cur) && !myl_more_results(cur->conn->c) &&
-        myl_conn_state(cur->conn->c) != MYL_STATE_ROWS)
-        cur->conn->streaming = NULL;
-}
-
-/* Raises the connection's error after the cursor let go of the stream. */
-static int fail(lua_State *L, cursor_ud *cur)
-{
-    conn_ud *cu = cur->conn;
-    myl_state st = myl_conn_state(cu->c);
-    cur->rows_pending = 0;
-    if (st == MYL_STATE_BROKEN) cur->broken = 1;
-    if (st != MYL_STATE_HEAD && st != MYL_STATE_ROWS) cu->streaming = NULL;
-    return myl_lua_raise_conn(L, cu);
-}
-
-/* A cursor whose connection broke keeps saying so (2006) instead of
- * looking like a finished result. */
-static void check_not_broken(lua_State *L, cursor_ud *cur)
-{
-    if (cur->broken && myl_conn_usable(cur->conn->c) < 0) myl_lua_raise_conn(L, cur->conn);
-}
-
 /* Reads the head of the next result into the cursor (index cidx). */
 static void read_head(lua_State *L, int cidx, cursor_ud *cur)
 {
     free_cols(cur);
+    cur->result_gen++;
     lua_pushnil(L);
     lua_setiuservalue(L, cidx, UV_COLUMNS);
-    int rc = myl_read_head(cur->conn->c, &cur->cols);
-    if (rc < 0) fail(L, cur);
+    int rc = myl_read_head(cur->conn->c, cur, &cur->cols);
+    if (rc < 0) myl_lua_raise_conn(L, cur->conn);
     if (rc == 1) {
-        cur->rows_pending = 1;
-        cur->busy++;
+        myl_guard_enter(&cur->g);
         myl_lua_push_names(L, cur->cols);
         unbusy(cur);
         lua_setiuservalue(L, cidx, UV_NAMES);
         lua_pushnil(L); /* the status comes with the end of the rows */
         lua_setiuservalue(L, cidx, UV_STATUS);
     } else {
-        cur->rows_pending = 0;
         lua_pushnil(L);
         lua_setiuservalue(L, cidx, UV_NAMES);
         keep_status(L, cidx, cur);
     }
-    release(cur);
-}
-
-/* Discards whatever the cursor's current response still has unread. */
-static int drain(cursor_ud *cur)
-{
-    if (!owns_stream(cur)) return 0;
-    int rc = myl_discard(cur->conn->c);
-    cur->conn->streaming = NULL;
-    cur->rows_pending = 0;
-    return rc;
 }
 
 int myl_lua_new_cursor(lua_State *L)
@@ -143,35 +115,60 @@ static int cur_execute(lua_State *L)
     conn_ud *cu = cur->conn;
     myl_lua_build_sql(L, myl_conn_escape_style(cu->c), 2, 3, lua_gettop(L));
     cur = check_cursor(L, 1); /* a finalizer may have closed it meanwhile */
-    if (owns_stream(cur) && drain(cur) < 0 && myl_conn_state(cu->c) == MYL_STATE_BROKEN)
+    /* The cursor's own unfinished response goes first. */
+    if (owns_stream(cur) && myl_discard(cu->c, cur) < 0 &&
+        myl_conn_state(cu->c) == MYL_STATE_BROKEN)
         return myl_lua_raise_conn(L, cu);
-    myl_lua_conn_prepare(L, cu);
     size_t n;
     const char *sql = lua_tolstring(L, -1, &n);
-    cur->broken = 0;
-    if (myl_send_query(cu->c, sql, n) < 0) {
-        if (myl_conn_state(cu->c) == MYL_STATE_BROKEN) cur->broken = 1;
-        return myl_lua_raise_conn(L, cu);
-    }
-    cu->streaming = cur;
+    if (myl_send_query(cu->c, sql, n, cur) < 0) return myl_lua_raise_conn(L, cu);
     read_head(L, 1, cur);
     lua_settop(L, 1);
     return 1;
 }
 
+/* Removes every field of the table at t. */
+static void clear_table(lua_State *L, int t)
+{
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_pushnil(L);
+        lua_rawset(L, t);
+    }
+}
+
+/* fetch(t) refills t: fields of an earlier, wider row or of another shape
+ * must not survive.  Within one result set and mode the same fields are
+ * overwritten, so the table is emptied only when those change. */
+static void prepare_target(lua_State *L, cursor_ud *cur, int target, int mode)
+{
+    lua_getiuservalue(L, 1, UV_FILLED);
+    int same = lua_rawequal(L, -1, target) && cur->filled_gen == cur->result_gen &&
+               cur->filled_mode == mode;
+    lua_pop(L, 1);
+    if (same) return;
+    clear_table(L, target);
+    lua_pushvalue(L, target);
+    lua_setiuservalue(L, 1, UV_FILLED);
+    cur->filled_gen = cur->result_gen;
+    cur->filled_mode = mode;
+}
+
 /* Reads one row onto the stack; 0 at the end of the result set. */
 static int fetch_row(lua_State *L, cursor_ud *cur, int mode, int target)
 {
-    check_not_broken(L, cur);
-    if (!cur->rows_pending || !owns_stream(cur)) return 0;
+    myl_conn *c = cur->conn->c;
+    /* A broken connection says so (2006) rather than look like the end. */
+    if (myl_conn_usable(c) < 0) return myl_lua_raise_conn(L, cur->conn);
+    if (!owns_stream(cur) || myl_conn_state(c) != MYL_STATE_ROWS) return 0;
     const uint8_t *p;
     size_t n;
-    int rc = myl_read_row(cur->conn->c, &p, &n);
-    if (rc < 0) return fail(L, cur);
+    int rc = myl_read_row(c, cur, &p, &n);
+    if (rc < 0) return myl_lua_raise_conn(L, cur->conn);
     if (rc == 0) {
-        cur->rows_pending = 0;
         keep_status(L, 1, cur);
-        release(cur);
         return 0;
     }
     int names = 0;
@@ -182,15 +179,17 @@ static int fetch_row(lua_State *L, cursor_ud *cur, int mode, int target)
     /* p points into the connection's input buffer and cols belongs to the
      * cursor: neither may be freed until the row is built. */
     conn_ud *cu = cur->conn;
-    cur->busy++;
-    cu->busy++;
-    int pushed = myl_lua_push_row(L, cur->cols, p, n, mode, names, target);
+    myl_guard_enter(&cur->g);
+    myl_guard_enter(&cu->g);
+    if (target) prepare_target(L, cur, target, mode);
+    int pushed = myl_lua_push_row(L, cur->cols, p, n, mode, names, target, 1);
     myl_lua_conn_unbusy(cu);
     unbusy(cur);
     if (pushed < 0) {
         if (!cu->c) return luaL_error(L, "attempt to use a closed connection");
-        myl_conn_fail(cu->c, MYL_CR_MALFORMED_PACKET, "Malformed packet (text row)");
-        return fail(L, cur);
+        myl_conn_fail(cu->c, MYL_CR_MALFORMED_PACKET,
+                      "Malformed packet (text row: its values do not match the columns)");
+        return myl_lua_raise_conn(L, cu);
     }
     if (names) lua_remove(L, names);
     return pushed;
@@ -235,24 +234,17 @@ static int cur_rows(lua_State *L)
 static int cur_next_result(lua_State *L)
 {
     cursor_ud *cur = check_cursor(L, 1);
-    check_not_broken(L, cur);
-    if (!owns_stream(cur)) {
-        lua_pushboolean(L, 0);
-        return 1;
-    }
     myl_conn *c = cur->conn->c;
-    while (cur->rows_pending) { /* skip what is left of this result set */
+    if (myl_conn_usable(c) < 0) return myl_lua_raise_conn(L, cur->conn);
+    while (owns_stream(cur) && myl_conn_state(c) == MYL_STATE_ROWS) {
+        /* skip what is left of this result set */
         const uint8_t *p;
         size_t n;
-        int rc = myl_read_row(c, &p, &n);
-        if (rc < 0) return fail(L, cur);
-        if (rc == 0) {
-            cur->rows_pending = 0;
-            keep_status(L, 1, cur);
-        }
+        int rc = myl_read_row(c, cur, &p, &n);
+        if (rc < 0) return myl_lua_raise_conn(L, cur->conn);
+        if (rc == 0) keep_status(L, 1, cur);
     }
-    if (!myl_more_results(c)) {
-        release(cur);
+    if (!owns_stream(cur) || !myl_more_results(c)) {
         lua_pushboolean(L, 0);
         return 1;
     }
@@ -261,43 +253,40 @@ static int cur_next_result(lua_State *L)
     return 1;
 }
 
-/* __gc: no network traffic from a finalizer; the connection drains the
- * orphaned response before its next command instead. */
+/* Gives up the cursor's response without reading it: the connection
+ * discards it before its next command (no I/O here: this runs from
+ * finalizers too). */
+static void abandon(cursor_ud *cur)
+{
+    if (owns_stream(cur)) myl_abandon(cur->conn->c, cur);
+}
+
 static int cur_gc(lua_State *L)
 {
     cursor_ud *cur = luaL_checkudata(L, 1, MYL_CURSOR_MT);
-    if (owns_stream(cur)) {
-        cur->conn->streaming = NULL;
-        cur->conn->orphaned = 1;
-    }
+    abandon(cur);
     free_cols(cur);
     cur->conn = NULL;
     return 0;
 }
 
-/* close() and __close: discards the unread rows; idempotent. */
+/* Shared by close() and __close.  Idempotent.  Reads away what the cursor
+ * left unread, so the connection is ready at once; when that fails the
+ * connection keeps the error (a later command reports it) and close still
+ * succeeds: a __close must not raise, or it would replace the error that
+ * is unwinding the scope. */
 static int cur_close(lua_State *L)
 {
     cursor_ud *cur = luaL_checkudata(L, 1, MYL_CURSOR_MT);
-    if (cur->busy || (cur->conn && cur->conn->busy)) {
+    if (!myl_guard_close(&cur->g) || (cur->conn && cur->conn->g.busy)) {
         /* called from a finalizer in the middle of a fetch: the stream
-         * cannot be read now, so leave it to the connection to drain */
-        if (owns_stream(cur)) {
-            cur->conn->streaming = NULL;
-            cur->conn->orphaned = 1;
-        }
-        cur->close_pending = 1;
+         * cannot be read now, so leave it to the connection to discard */
+        abandon(cur);
+        cur->g.close_pending = 1;
         lua_pushboolean(L, 1);
         return 1;
     }
-    if (cur->conn && cur->conn->c && owns_stream(cur)) {
-        conn_ud *cu = cur->conn;
-        if (drain(cur) < 0 && myl_conn_state(cu->c) == MYL_STATE_BROKEN) {
-            free_cols(cur);
-            cur->conn = NULL;
-            return myl_lua_raise_conn(L, cu);
-        }
-    }
+    if (owns_stream(cur)) myl_discard(cur->conn->c, cur);
     free_cols(cur);
     cur->conn = NULL;
     lua_pushboolean(L, 1);
@@ -307,7 +296,7 @@ static int cur_close(lua_State *L)
 static int cur_tostring(lua_State *L)
 {
     cursor_ud *cur = luaL_checkudata(L, 1, MYL_CURSOR_MT);
-    lua_pushstring(L, cur->conn && !cur->close_pending ? "mylua.cursor" : "mylua.cursor (closed)");
+    lua_pushstring(L, cursor_closed(cur) ? "mylua.cursor (closed)" : "mylua.cursor");
     return 1;
 }
 
@@ -319,13 +308,13 @@ static int cur_index(lua_State *L)
     if (!k) return 0;
     cursor_ud *cur = luaL_checkudata(L, 1, MYL_CURSOR_MT);
     if (strcmp(k, "closed") == 0) {
-        lua_pushboolean(L, cur->conn == NULL || cur->close_pending);
+        lua_pushboolean(L, cursor_closed(cur));
         return 1;
     }
     check_cursor(L, 1);
     if (strcmp(k, "columns") == 0) {
         if (lua_getiuservalue(L, 1, UV_COLUMNS) != LUA_TNIL) return 1;
-        cur->busy++;
+        myl_guard_enter(&cur->g);
         myl_lua_push_columns(L, cur->cols); /* empty without a result set */
         unbusy(cur);
         lua_pushvalue(L, -1);

@@ -8,26 +8,26 @@ enum { UV_NAMES = 1, UV_COLUMNS, UV_NEXT, UV_COUNT = UV_NEXT };
 
 typedef struct result_ud {
     myl_result *r; /* NULL once closed */
-    int busy;      /* decoding from r (see conn_ud) */
-    int close_pending;
+    myl_guard g;   /* busy while decoding from r */
 } result_ud;
 
 static void free_result(result_ud *ru)
 {
     myl_result_free(ru->r);
     ru->r = NULL;
-    ru->close_pending = 0;
+    ru->g.close_pending = 0;
 }
+
+static void enter(result_ud *ru) { myl_guard_enter(&ru->g); }
 
 static void unbusy(result_ud *ru)
 {
-    if (--ru->busy == 0 && ru->close_pending) free_result(ru);
+    if (myl_guard_leave(&ru->g)) free_result(ru);
 }
 
 static result_ud *usable(lua_State *L, result_ud *ru)
 {
-    if (!ru->r || ru->close_pending) luaL_error(L, "attempt to use a closed result");
-    if (ru->busy) luaL_error(L, "attempt to use a result while it decodes a row");
+    myl_guard_check(L, &ru->g, ru->r != NULL, "result");
     return ru;
 }
 
@@ -50,7 +50,7 @@ void myl_lua_result_ready(lua_State *L, int idx)
     result_ud *ru = lua_touserdata(L, idx);
     /* Column names are made once per result and shared by every row. */
     if (ru->r->cols) {
-        ru->busy++;
+        enter(ru);
         myl_lua_push_names(L, ru->r->cols);
         unbusy(ru);
         lua_setiuservalue(L, idx, UV_NAMES);
@@ -67,8 +67,8 @@ static int push_row(lua_State *L, result_ud *ru, size_t i, int mode)
         lua_getiuservalue(L, 1, UV_NAMES);
         names = lua_gettop(L);
     }
-    ru->busy++; /* p and cols stay ours until the row is built */
-    int pushed = myl_lua_push_row(L, ru->r->cols, p, n, mode, names, 0);
+    enter(ru); /* p and cols stay ours until the row is built */
+    int pushed = myl_lua_push_row(L, ru->r->cols, p, n, mode, names, 0, 0);
     unbusy(ru);
     if (pushed < 0) return luaL_error(L, "malformed row in result"); /* checked when stored */
     if (names) lua_remove(L, names);
@@ -139,8 +139,7 @@ static int res_gc(lua_State *L)
 static int res_close(lua_State *L)
 {
     result_ud *ru = luaL_checkudata(L, 1, MYL_RESULT_MT);
-    if (ru->busy) ru->close_pending = 1;
-    else free_result(ru);
+    if (myl_guard_close(&ru->g)) free_result(ru);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -155,7 +154,7 @@ static int res_len(lua_State *L)
 static int res_tostring(lua_State *L)
 {
     result_ud *ru = luaL_checkudata(L, 1, MYL_RESULT_MT);
-    if (!ru->r || ru->close_pending) lua_pushliteral(L, "mylua.result (closed)");
+    if (myl_guard_closed(&ru->g, ru->r != NULL)) lua_pushliteral(L, "mylua.result (closed)");
     else lua_pushfstring(L, "mylua.result (%d rows)", (int)ru->r->nrows);
     return 1;
 }
@@ -170,7 +169,7 @@ static int res_index(lua_State *L)
     const myl_status *st = &ru->r->status;
     if (strcmp(k, "columns") == 0) {
         if (lua_getiuservalue(L, 1, UV_COLUMNS) != LUA_TNIL) return 1;
-        ru->busy++;
+        enter(ru);
         myl_lua_push_columns(L, ru->r->cols);
         unbusy(ru);
         lua_pushvalue(L, -1);

@@ -1,0 +1,374 @@
+/* Connecting, as steps: open the transport -> read the greeting ->
+ * negotiate capabilities -> [SSL request and TLS upgrade: the slot is
+ * secure_channel()] -> send the handshake response -> the auth loop, which
+ * dispatches to plugins by name (auth.h) and understands auth switch
+ * (0xFE), AuthMoreData (0x01), OK and ERR. */
+#include <ctype.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "classify.h"
+#include "conn_internal.h"
+#include "rd.h"
+#include "version.h"
+
+#define DEFAULT_SOCKET "/run/mysqld/mysqld.sock"
+#define MAX_AUTH_ROUNDS 16
+#define SCRAMBLE_MIN 20
+
+#define PHASE_GREETING "handshake: reading initial communication packet"
+#define PHASE_AUTH "reading authorization packet"
+
+/* What the steps pass on to each other. */
+typedef struct handshake_state {
+    const myl_options *opt;
+    uint64_t server_caps;
+    uint8_t scramble[64];
+    size_t scramble_len;
+    char server_plugin[64]; /* the plugin the greeting names, "" if none */
+    int secure;             /* the channel is TLS or a Unix socket */
+} handshake_state;
+
+/* ---- step 1: the transport ---- */
+
+static int open_transport(myl_conn *c, handshake_state *hs)
+{
+    const myl_options *opt = hs->opt;
+    myl_connect_spec spec;
+    int use_socket = opt->protocol == MYL_PROTOCOL_SOCKET ||
+                     (opt->protocol == MYL_PROTOCOL_AUTO &&
+                      (!opt->host || strcmp(opt->host, "localhost") == 0));
+    spec.host = opt->host ? opt->host : "localhost";
+    spec.port = opt->port ? opt->port : 3306;
+    spec.socket_path = use_socket ? (opt->socket_path ? opt->socket_path : DEFAULT_SOCKET) : NULL;
+    spec.deadline = c->op_deadline;
+    c->t = myl_socket_open(&spec, c->host_info, sizeof c->host_info, &c->err);
+    if (!c->t) return -1;
+    hs->secure = use_socket;
+    return 0;
+}
+
+/* ---- step 2: the greeting ---- */
+
+/* The first bytes the peer sent, printable, for a message that tells the
+ * operator what answered instead of a MySQL server. */
+static void describe_peer_bytes(const myl_conn *c, char *out, size_t outlen)
+{
+    size_t n = c->in.len < 32 ? c->in.len : 32, w = 0;
+    for (size_t i = 0; i < n && w + 5 < outlen; i++) {
+        unsigned char ch = c->in.data[i];
+        if (ch == '\r' || ch == '\n') break;
+        out[w++] = isprint(ch) && ch != '"' && ch != '\\' ? (char)ch : '.';
+    }
+    out[w] = '\0';
+}
+
+static void keep_server_version(myl_conn *c, const char *v, size_t len)
+{
+    /* MariaDB prefixes "5.5.5-" so old replication clients accept it. */
+    if (len > 6 && memcmp(v, "5.5.5-", 6) == 0) {
+        v += 6;
+        len -= 6;
+    }
+    if (len >= sizeof c->server_version) len = sizeof c->server_version - 1;
+    memcpy(c->server_version, v, len);
+    c->server_version[len] = '\0';
+    unsigned long part[3] = {0, 0, 0};
+    const char *s = c->server_version;
+    for (int i = 0; i < 3; i++) {
+        while (*s >= '0' && *s <= '9') part[i] = part[i] * 10 + (unsigned long)(*s++ - '0');
+        if (*s != '.') break;
+        s++;
+    }
+    c->version_number = part[0] * 10000 + part[1] * 100 + part[2];
+}
+
+static int not_a_server(myl_conn *c)
+{
+    char seen[40];
+    describe_peer_bytes(c, seen, sizeof seen);
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "Lost connection to server at '" PHASE_GREETING "': the peer is not a "
+             "MySQL/MariaDB server (it sent \"%s\")", seen);
+    return myl_conn_broken(c, MYL_CR_SERVER_LOST, msg);
+}
+
+static int read_greeting(myl_conn *c, handshake_state *hs)
+{
+    const uint8_t *p;
+    size_t n;
+    c->seq = 0;
+    c->phase = PHASE_GREETING;
+    if (myl_read_packet(c, &p, &n)) {
+        /* Bytes that are no MySQL packet header (an SSH banner, an HTTP
+         * reply) show up as a wrong sequence id or an absurd length. */
+        if (c->err.code == MYL_CR_MALFORMED_PACKET || c->err.code == MYL_CR_NET_PACKET_TOO_LARGE)
+            return not_a_server(c);
+        return -1;
+    }
+    switch (myl_classify(MYL_WAIT_GREETING, p, n, 0)) {
+    case MYL_PKT_ERR: /* e.g. too many connections, host blocked */
+        myl_conn_server_error(c, p, n);
+        return myl_conn_close_on_error(c);
+    case MYL_PKT_GREETING: break;
+    default: return not_a_server(c);
+    }
+    myl_handshake g;
+    if (myl_parse_handshake(p, n, &g))
+        return myl_conn_broken(c, MYL_CR_SERVER_HANDSHAKE_ERR,
+                               "Error in server handshake (malformed greeting packet)");
+    if (!(g.capabilities & MYL_CLIENT_PROTOCOL_41) ||
+        !(g.capabilities & MYL_CLIENT_SECURE_CONNECTION))
+        return myl_conn_broken(c, MYL_CR_VERSION_ERROR,
+                               "Server is too old: protocol 4.1 with secure connection is required");
+    if (g.scramble_len < SCRAMBLE_MIN) {
+        char msg[120];
+        snprintf(msg, sizeof msg,
+                 "Error in server handshake (scramble of %zu bytes, at least %d expected)",
+                 g.scramble_len, SCRAMBLE_MIN);
+        return myl_conn_broken(c, MYL_CR_SERVER_HANDSHAKE_ERR, msg);
+    }
+    if ((g.capabilities & MYL_CLIENT_PLUGIN_AUTH) && !g.auth_plugin)
+        return myl_conn_broken(c, MYL_CR_SERVER_HANDSHAKE_ERR,
+                               "Error in server handshake (no authentication plugin named)");
+    keep_server_version(c, g.server_version, g.server_version_len);
+    c->thread_id = g.thread_id;
+    c->status = g.status;
+    hs->server_caps = g.capabilities;
+    /* copies: the packet buffer is reused by the next read */
+    memcpy(hs->scramble, g.scramble, g.scramble_len);
+    hs->scramble_len = g.scramble_len;
+    size_t pl = g.auth_plugin_len < sizeof hs->server_plugin ? g.auth_plugin_len
+                                                              : sizeof hs->server_plugin - 1;
+    if (g.auth_plugin) memcpy(hs->server_plugin, g.auth_plugin, pl);
+    hs->server_plugin[g.auth_plugin ? pl : 0] = '\0';
+    return 0;
+}
+
+/* ---- step 3: capabilities ---- */
+
+static int negotiate(myl_conn *c, handshake_state *hs)
+{
+    const myl_options *opt = hs->opt;
+    uint64_t want = MYL_CLIENT_LONG_PASSWORD | MYL_CLIENT_LONG_FLAG | MYL_CLIENT_PROTOCOL_41 |
+                    MYL_CLIENT_TRANSACTIONS | MYL_CLIENT_SECURE_CONNECTION |
+                    MYL_CLIENT_MULTI_RESULTS | MYL_CLIENT_PS_MULTI_RESULTS |
+                    MYL_CLIENT_PLUGIN_AUTH | MYL_CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA |
+                    MYL_CLIENT_CONNECT_ATTRS | MYL_CLIENT_DEPRECATE_EOF;
+    if (opt->multi_statements) want |= MYL_CLIENT_MULTI_STATEMENTS;
+    if (opt->database && *opt->database) want |= MYL_CLIENT_CONNECT_WITH_DB;
+    c->caps = want & (hs->server_caps & 0xFFFFFFFFu);
+    if (opt->database && *opt->database && !(c->caps & MYL_CLIENT_CONNECT_WITH_DB))
+        return myl_conn_broken(c, MYL_CR_VERSION_ERROR,
+                               "Server cannot select a database at connect");
+    return 0;
+}
+
+/* ---- step 4: the slot for the SSL request and the TLS upgrade ---- */
+
+static int secure_channel(myl_conn *c, handshake_state *hs)
+{
+    (void)c;
+    (void)hs; /* TLS is not offered yet: the session stays on the transport as opened */
+    return 0;
+}
+
+/* ---- step 5: the handshake response ---- */
+
+static void put_lenenc_str(myl_buf *b, const char *s, size_t n)
+{
+    myl_buf_put_lenenc(b, n);
+    myl_buf_put(b, s, n);
+}
+
+static int put_attrs(myl_conn *c, const myl_options *opt)
+{
+    char pid[24];
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    const char *fixed[] = {"_client_name", "mylua", "_client_version", MYL_VERSION, "_pid", pid};
+    myl_buf a = {0};
+    size_t total = 0;
+    for (size_t i = 0; i < 6; i++) total += 9 + strlen(fixed[i]);
+    for (size_t i = 0; i < 2 * opt->nattrs; i++) total += 9 + strlen(opt->attrs[i]);
+    if (myl_buf_reserve(&a, total)) return myl_conn_oom(c);
+    for (size_t i = 0; i < 6; i++) put_lenenc_str(&a, fixed[i], strlen(fixed[i]));
+    for (size_t i = 0; i < 2 * opt->nattrs; i++)
+        put_lenenc_str(&a, opt->attrs[i], strlen(opt->attrs[i]));
+    int rc = 0;
+    if (myl_buf_reserve(&c->out, 9 + a.len)) rc = myl_conn_oom(c);
+    else {
+        myl_buf_put_lenenc(&c->out, a.len);
+        myl_buf_put(&c->out, a.data, a.len);
+    }
+    myl_buf_free(&a);
+    return rc;
+}
+
+/* The login name, as the mariadb client takes it when no user is given:
+ * $USER first (cron may not set it), then the password database. */
+static const char *login_name(void)
+{
+    const char *u = getenv("USER");
+    if (u && *u) return u;
+    struct passwd *pw = getpwuid(geteuid());
+    return pw && pw->pw_name ? pw->pw_name : "";
+}
+
+static int send_response(myl_conn *c, handshake_state *hs, const myl_auth_plugin *plugin,
+                         const myl_buf *auth)
+{
+    const myl_options *opt = hs->opt;
+    const char *user = opt->user ? opt->user : login_name();
+    const char *db = opt->database;
+    size_t hint = 64 + strlen(user) + auth->len + (db ? strlen(db) : 0) + strlen(plugin->name);
+    if (!(c->caps & MYL_CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA) && auth->len > 255)
+        return myl_conn_broken(c, MYL_CR_VERSION_ERROR,
+                               "Server cannot take authentication data longer than 255 bytes");
+    if (myl_out_begin(c, hint)) return -1;
+    myl_buf_put_u32(&c->out, (uint32_t)c->caps);
+    myl_buf_put_u32(&c->out, MAX_PACKET);
+    myl_buf_put_u8(&c->out, (uint8_t)c->charset->collation_id);
+    memset(c->out.data + c->out.len, 0, 23); /* filler (MariaDB's extended caps: none) */
+    c->out.len += 23;
+    myl_buf_put(&c->out, user, strlen(user) + 1);
+    if (c->caps & MYL_CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA) myl_buf_put_lenenc(&c->out, auth->len);
+    else myl_buf_put_u8(&c->out, (uint8_t)auth->len);
+    if (auth->len) myl_buf_put(&c->out, auth->data, auth->len);
+    if (c->caps & MYL_CLIENT_CONNECT_WITH_DB) myl_buf_put(&c->out, db, strlen(db) + 1);
+    if (c->caps & MYL_CLIENT_PLUGIN_AUTH) myl_buf_put(&c->out, plugin->name, strlen(plugin->name) + 1);
+    if ((c->caps & MYL_CLIENT_CONNECT_ATTRS) && put_attrs(c, opt)) return -1;
+    return myl_send_out(c);
+}
+
+/* ---- step 6: the auth loop ---- */
+
+/* A plugin gave up: its error (or a generic one) ends the handshake. */
+static int plugin_failed(myl_conn *c)
+{
+    if (!c->err.code)
+        return myl_conn_broken(c, MYL_CR_UNKNOWN_ERROR, "Authentication failed in the client");
+    return myl_conn_close_on_error(c);
+}
+
+/* Runs one plugin step; sends its answer when it has one. */
+static int plugin_step(myl_conn *c, myl_auth_ctx *ctx, const myl_auth_plugin *plugin, int round,
+                       const uint8_t *data, size_t n)
+{
+    myl_buf answer = {0};
+    myl_auth_step st = plugin->respond(ctx, round, data, n, &answer);
+    int rc = 0;
+    if (st == MYL_AUTH_FAILED) {
+        rc = plugin_failed(c);
+    } else if (st == MYL_AUTH_SEND) {
+        rc = myl_out_begin(c, answer.len);
+        if (rc == 0) {
+            if (answer.len) myl_buf_put(&c->out, answer.data, answer.len);
+            rc = myl_send_out(c);
+        }
+    }
+    myl_buf_free(&answer);
+    return rc;
+}
+
+static int unknown_plugin(myl_conn *c, const char *name, size_t len)
+{
+    char msg[200];
+    int clear = len == 20 && memcmp(name, "mysql_clear_password", 20) == 0;
+    snprintf(msg, sizeof msg, "Authentication plugin '%.*s' cannot be loaded%s",
+             (int)(len > 64 ? 64 : len), name,
+             clear ? ": it would send the password in clear over an insecure connection"
+                   : ": not supported by this client");
+    return myl_conn_broken(c, MYL_CR_AUTH_PLUGIN_CANNOT_LOAD, msg);
+}
+
+static int auth_loop(myl_conn *c, handshake_state *hs, myl_auth_ctx *ctx,
+                     const myl_auth_plugin *plugin)
+{
+    int round = 0;
+    for (int packets = 0; packets < MAX_AUTH_ROUNDS; packets++) {
+        const uint8_t *p;
+        size_t n;
+        if (myl_read_packet(c, &p, &n)) return -1;
+        switch (myl_classify(MYL_WAIT_AUTH, p, n, c->caps)) {
+        case MYL_PKT_OK: /* authenticated */
+            if (myl_conn_handle_ok(c, p, n)) return -1;
+            /* No response is pending after a login, whatever the flags say:
+             * a "more results" here would leave the connection waiting for
+             * a result nobody asked for. */
+            c->state = MYL_STATE_READY;
+            c->status &= ~(unsigned)MYL_STATUS_MORE_RESULTS_EXISTS;
+            c->last.flags = c->status;
+            return 0;
+        case MYL_PKT_ERR: /* refused */
+            myl_conn_server_error(c, p, n);
+            return myl_conn_close_on_error(c);
+        case MYL_PKT_OLD_AUTH:
+            return unknown_plugin(c, "mysql_old_password", 18);
+        case MYL_PKT_AUTH_SWITCH: { /* plugin name, NUL, plugin data */
+            myl_rd r = myl_rd_init(p + 1, n - 1);
+            size_t plen;
+            const char *name = myl_rd_nulstr(&r, &plen);
+            if (!name) return myl_conn_malformed(c, "auth switch request");
+            plugin = myl_auth_find(name, plen);
+            if (!plugin) return unknown_plugin(c, name, plen);
+            round = 0;
+            if (plugin_step(c, ctx, plugin, round, r.p, myl_rd_left(&r))) return -1;
+            break;
+        }
+        case MYL_PKT_AUTH_MORE: /* more data for the current plugin */
+            if (plugin_step(c, ctx, plugin, ++round, p + 1, n - 1)) return -1;
+            break;
+        default: {
+            char what[80];
+            snprintf(what, sizeof what, "unexpected authentication packet starting with 0x%02X",
+                     p[0]);
+            return myl_conn_malformed(c, n ? what : "empty authentication reply");
+        }
+        }
+    }
+    (void)hs;
+    return myl_conn_malformed(c, "too many authentication rounds");
+}
+
+static int authenticate(myl_conn *c, handshake_state *hs)
+{
+    myl_auth_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.password = hs->opt->password ? hs->opt->password : "";
+    ctx.secure = hs->secure;
+    ctx.err = &c->err;
+    /* Answer with the plugin the server named when we have it; otherwise
+     * with mysql_native_password, and the server switches us if it must. */
+    const myl_auth_plugin *plugin = myl_auth_find(hs->server_plugin, strlen(hs->server_plugin));
+    if (!plugin) plugin = &myl_auth_native_password;
+    myl_buf first = {0};
+    myl_auth_step st = plugin->respond(&ctx, 0, hs->scramble, hs->scramble_len, &first);
+    int rc;
+    c->phase = PHASE_AUTH;
+    if (st == MYL_AUTH_FAILED)
+        rc = plugin_failed(c);
+    else
+        rc = send_response(c, hs, plugin, &first);
+    myl_buf_free(&first);
+    if (rc == 0) rc = auth_loop(c, hs, &ctx, plugin);
+    return rc;
+}
+
+int myl_open_and_authenticate(myl_conn *c, const myl_options *opt)
+{
+    handshake_state hs;
+    memset(&hs, 0, sizeof hs);
+    hs.opt = opt;
+    int rc = open_transport(c, &hs);
+    if (rc == 0) rc = read_greeting(c, &hs);
+    if (rc == 0) rc = negotiate(c, &hs);
+    if (rc == 0) rc = secure_channel(c, &hs);
+    if (rc == 0) rc = authenticate(c, &hs);
+    c->phase = NULL;
+    return rc;
+}
