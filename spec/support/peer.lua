@@ -20,10 +20,12 @@ local function shell_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
---- Starts the peer for `scenario` and waits until it listens.
-function peer.start(scenario)
+--- Starts the peer for `scenario` and waits until it listens.  `program`
+--- is another peer script in spec/support (default fakeserver.py).
+function peer.start(scenario, program)
   assert(scenario:match("^[%w_]+$"), "bad scenario name")
-  local cmd = "echo $$; exec python3 " .. shell_quote(script) .. " " .. scenario
+  local path = program and (here .. "/" .. program) or script
+  local cmd = "echo $$; exec python3 " .. shell_quote(path) .. " " .. scenario
   local pipe = assert(io.popen(cmd, "r"))
   local pid = tonumber(pipe:read("l"))
   local port = tonumber(pipe:read("l"))

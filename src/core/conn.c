@@ -573,9 +573,14 @@ int myl_read_row(myl_conn *c, const void *owner, const uint8_t **row, size_t *le
     case MYL_PKT_EOF:
         /* The end of the rows: an OK packet with the 0xFE header under
          * DEPRECATE_EOF, else a classic EOF packet. */
-        if (c->caps & MYL_CLIENT_DEPRECATE_EOF) return myl_conn_handle_ok(c, p, n) ? -1 : 0;
+        if (c->caps & MYL_CLIENT_DEPRECATE_EOF) {
+            myl_ok ok;
+            if (myl_parse_ok(p, n, c->caps, &ok))
+                return myl_conn_malformed(c, "a row or the end of the rows, starting with 0xFE");
+            return myl_conn_handle_ok(c, p, n) ? -1 : 0;
+        }
         unsigned w, s;
-        if (myl_parse_eof(p, n, &w, &s)) return myl_conn_malformed(c, "EOF packet");
+        if (myl_parse_eof(p, n, &w, &s)) return myl_conn_malformed(c, "end of the rows");
         clear_last(c);
         c->last.warnings = w;
         keep_status(c, s);

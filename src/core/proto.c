@@ -71,7 +71,14 @@ int myl_parse_handshake(const uint8_t *p, size_t n, myl_handshake *hs)
     if (r.bad) return -1;
 
     if (hs->capabilities & MYL_CLIENT_SECURE_CONNECTION) {
-        size_t part2_len = auth_len > 21 ? auth_len - 8 : 13;
+        /* With plugin auth the length byte counts both parts and the NUL
+         * (21 for the usual 20 bytes); a server without it sends 12 + NUL.
+         * A shorter claim is kept as it is, for the handshake to refuse. */
+        size_t part2_len = 13;
+        if (hs->capabilities & MYL_CLIENT_PLUGIN_AUTH) {
+            if (auth_len <= 8) return -1;
+            part2_len = auth_len - 8;
+        }
         if (part2_len > sizeof hs->scramble - 8) return -1;
         const uint8_t *part2 = myl_rd_bytes(&r, part2_len);
         if (!part2) return -1;
