@@ -33,10 +33,10 @@ static int put_attrs(myl_conn *c, const myl_options *opt)
     for (size_t i = 0; i < 2 * opt->nattrs; i++)
         put_lenenc_str(&a, opt->attrs[i], strlen(opt->attrs[i]));
     int rc = 0;
-    if (myl_buf_reserve(&c->out, 9 + a.len)) rc = myl_conn_oom(c);
+    if (myl_buf_reserve(&c->fr.out, 9 + a.len)) rc = myl_conn_oom(c);
     else {
-        myl_buf_put_lenenc(&c->out, a.len);
-        myl_buf_put(&c->out, a.data, a.len);
+        myl_buf_put_lenenc(&c->fr.out, a.len);
+        myl_buf_put(&c->fr.out, a.data, a.len);
     }
     myl_buf_free(&a);
     return rc;
@@ -61,21 +61,21 @@ static int send_handshake_response(myl_conn *c, const myl_options *opt, const ui
     size_t tlen = myl_native_password_token(opt->password, scramble, scramble_len, token);
     size_t hint = 64 + strlen(user) + tlen + (db ? strlen(db) : 0) + 32;
     if (myl_out_begin(c, hint)) return -1;
-    myl_buf_put_u32(&c->out, (uint32_t)c->caps);
-    myl_buf_put_u32(&c->out, MAX_PACKET);
-    myl_buf_put_u8(&c->out, (uint8_t)c->charset->collation_id);
-    memset(c->out.data + c->out.len, 0, 23); /* filler (MariaDB's extended caps: none) */
-    c->out.len += 23;
-    myl_buf_put(&c->out, user, strlen(user) + 1);
+    myl_buf_put_u32(&c->fr.out, (uint32_t)c->caps);
+    myl_buf_put_u32(&c->fr.out, MAX_PACKET);
+    myl_buf_put_u8(&c->fr.out, (uint8_t)c->charset->collation_id);
+    memset(c->fr.out.data + c->fr.out.len, 0, 23); /* filler (MariaDB's extended caps: none) */
+    c->fr.out.len += 23;
+    myl_buf_put(&c->fr.out, user, strlen(user) + 1);
     if (c->caps & MYL_CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA) {
-        myl_buf_put_lenenc(&c->out, tlen);
+        myl_buf_put_lenenc(&c->fr.out, tlen);
     } else {
-        myl_buf_put_u8(&c->out, (uint8_t)tlen);
+        myl_buf_put_u8(&c->fr.out, (uint8_t)tlen);
     }
-    myl_buf_put(&c->out, token, tlen);
-    if (c->caps & MYL_CLIENT_CONNECT_WITH_DB) myl_buf_put(&c->out, db, strlen(db) + 1);
+    myl_buf_put(&c->fr.out, token, tlen);
+    if (c->caps & MYL_CLIENT_CONNECT_WITH_DB) myl_buf_put(&c->fr.out, db, strlen(db) + 1);
     if (c->caps & MYL_CLIENT_PLUGIN_AUTH)
-        myl_buf_put(&c->out, "mysql_native_password", sizeof "mysql_native_password");
+        myl_buf_put(&c->fr.out, "mysql_native_password", sizeof "mysql_native_password");
     if ((c->caps & MYL_CLIENT_CONNECT_ATTRS) && put_attrs(c, opt)) return -1;
     return myl_send_out(c);
 }
@@ -101,7 +101,7 @@ static int auth_switch(myl_conn *c, const myl_options *opt, const uint8_t *p, si
     uint8_t token[20];
     size_t tlen = myl_native_password_token(opt->password, r.p, dlen, token);
     if (myl_out_begin(c, tlen)) return -1;
-    myl_buf_put(&c->out, token, tlen);
+    myl_buf_put(&c->fr.out, token, tlen);
     return myl_send_out(c);
 }
 
@@ -165,12 +165,14 @@ int myl_open_and_authenticate(myl_conn *c, const myl_options *opt)
     spec.port = opt->port ? opt->port : 3306;
     spec.socket_path = use_socket ? (opt->socket_path ? opt->socket_path : DEFAULT_SOCKET) : NULL;
     spec.deadline = c->op_deadline;
-    c->t = myl_socket_open(&spec, c->host_info, sizeof c->host_info, &c->err);
+    c->t = opt->open_transport
+               ? opt->open_transport(opt->open_ud, &spec, c->host_info, sizeof c->host_info, &c->err)
+               : myl_socket_open(&spec, c->host_info, sizeof c->host_info, &c->err);
     if (!c->t) return -1;
 
     const uint8_t *p;
     size_t n;
-    c->seq = 0;
+    c->fr.seq = 0;
     if (myl_read_packet(c, &p, &n)) return -1;
     if (n > 0 && p[0] == 0xFF) { /* e.g. too many connections, host blocked */
         myl_conn_server_error(c, p, n);

@@ -128,6 +128,21 @@ int myl_lua_connect(lua_State *L)
     }
     o.attrs = attrs; /* the strings live in the attrs table, left on the stack */
 
+    double max_packet = opt_number(L, 1, "max_packet", 0);
+    if (max_packet != (double)(size_t)max_packet || max_packet > 1024.0 * 1024 * 1024)
+        luaL_error(L, "option 'max_packet' must be an integer from 0 to 1073741824");
+    o.max_packet = (size_t)max_packet;
+
+    /* A transport opener (a test layer, say) replaces the plain socket; it
+     * stays on the stack, so alive, until connect returns. */
+    ty = lua_getfield(L, 1, "transport");
+    if (ty != LUA_TNIL) {
+        const myl_transport_opener *op = luaL_testudata(L, -1, MYL_TRANSPORT_OPENER_MT);
+        if (!op || !op->open) luaL_error(L, "option 'transport' must be a transport opener");
+        o.open_transport = op->open;
+        o.open_ud = op->ud;
+    }
+
     /* The object exists (closed) before anything is allocated, so __gc can
      * always clean up. */
     conn_ud *cu = lua_newuserdatauv(L, sizeof *cu, 0);
