@@ -97,7 +97,8 @@ int myl_conn_server_error(myl_conn *c, const uint8_t *p, size_t n)
     if (myl_parse_err(p, n, &e)) return myl_conn_malformed(c, "error packet");
     myl_error_set_server(&c->err, (int)e.code, e.sqlstate, e.message, e.message_len);
     /* The server closes the connection after these; do not wait to find out. */
-    if (e.code == 1927 /* ER_CONNECTION_KILLED */ || e.code == 1053 /* ER_SERVER_SHUTDOWN */) {
+    if (e.code == 1927 /* ER_CONNECTION_KILLED */ || e.code == 1053 /* ER_SERVER_SHUTDOWN */ ||
+        e.code == 1153 /* ER_NET_PACKET_TOO_LARGE: over the server's max_allowed_packet */) {
         myl_conn_keep_cause(c, c->err.message);
         myl_conn_close_transport(c);
         c->state = MYL_STATE_BROKEN;

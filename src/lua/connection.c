@@ -128,9 +128,11 @@ int myl_lua_connect(lua_State *L)
     }
     o.attrs = attrs; /* the strings live in the attrs table, left on the stack */
 
+    /* in bytes; connect refuses more than 1 GiB with a clear error */
     double max_packet = opt_number(L, 1, "max_packet", 0);
-    if (max_packet != (double)(size_t)max_packet || max_packet > 1024.0 * 1024 * 1024)
-        luaL_error(L, "option 'max_packet' must be an integer from 0 to 1073741824");
+    if (max_packet > 1e15) max_packet = 1e15;
+    if (max_packet != (double)(size_t)max_packet)
+        luaL_error(L, "option 'max_packet' must be an integer");
     o.max_packet = (size_t)max_packet;
 
     /* A transport opener (a test layer, say) replaces the plain socket; it
