@@ -6,11 +6,19 @@
  * Prints one line per case, "ok NAME" or "not ok NAME: what differed", and
  * exits 0 only when every case is ok.  spec/02-framing_spec.lua runs it and
  * turns each line into a busted test. */
+#define _DEFAULT_SOURCE /* TCP_KEEPIDLE & co. on glibc */
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../../src/core/packet.h"
 #include "../../src/core/transport_mem.h"
@@ -839,6 +847,104 @@ static int case_fault_delay_past_deadline(void)
     return 1;
 }
 
+/* ---- the socket transport: secure or not, keepalive --------------------- */
+
+/* The descriptor connected to `peer` (the socket transport keeps its own
+ * private): found among the open descriptors by its peer address. */
+static int fd_connected_to(const struct sockaddr_in *peer)
+{
+    for (int fd = 3; fd < 1024; fd++) {
+        struct sockaddr_in sa;
+        socklen_t len = sizeof sa;
+        if (getpeername(fd, (struct sockaddr *)&sa, &len) == 0 && sa.sin_family == AF_INET &&
+            sa.sin_port == peer->sin_port && sa.sin_addr.s_addr == peer->sin_addr.s_addr)
+            return fd;
+    }
+    return -1;
+}
+
+static int sockopt(int fd, int level, int name)
+{
+    int v = -1;
+    socklen_t len = sizeof v;
+    if (getsockopt(fd, level, name, &v, &len) != 0) return -1;
+    return v;
+}
+
+static int case_socket_tcp(void)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 1) != 0 ||
+        getsockname(lfd, (struct sockaddr *)&sa, &len) != 0) {
+        if (lfd >= 0) close(lfd);
+        return fail("no loopback listener");
+    }
+    myl_connect_spec spec = {"127.0.0.1", ntohs(sa.sin_port), NULL, myl_now() + 5};
+    char info[100];
+    myl_error err;
+    myl_transport *t = myl_socket_open(&spec, info, sizeof info, &err);
+    if (!t) {
+        close(lfd);
+        return fail("open: %s", err.message);
+    }
+    int fd = fd_connected_to(&sa);
+    int ok = 1;
+    if (t->secure != 0) ok = fail("TCP reported secure");
+    else if (t->below != NULL) ok = fail("the socket has a layer below it");
+    else if (strcmp(info, "127.0.0.1 via TCP/IP") != 0) ok = fail("info '%s'", info);
+    else if (fd < 0) ok = fail("the connected descriptor was not found");
+    else if (sockopt(fd, SOL_SOCKET, SO_KEEPALIVE) != 1) ok = fail("keepalive off");
+    else if (sockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE) != 60) ok = fail("TCP_KEEPIDLE");
+    else if (sockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL) != 10) ok = fail("TCP_KEEPINTVL");
+    else if (sockopt(fd, IPPROTO_TCP, TCP_KEEPCNT) != 6) ok = fail("TCP_KEEPCNT");
+    else if (sockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT) != 120000) ok = fail("TCP_USER_TIMEOUT");
+    else if (sockopt(fd, IPPROTO_TCP, TCP_NODELAY) != 1) ok = fail("TCP_NODELAY");
+    if (ok) {
+        /* the peer closes without a word: reads say so, in words */
+        int afd = accept(lfd, NULL, NULL);
+        if (afd >= 0) close(afd);
+        uint8_t b[8];
+        size_t got;
+        myl_io_status st = t->read(t, b, sizeof b, &got, myl_now() + 5);
+        if (st != MYL_IO_CLOSED) ok = fail("read after the peer closed: status %d", (int)st);
+        else if (strstr(t->errmsg(t), "closed") == NULL) ok = fail("errmsg '%s'", t->errmsg(t));
+    }
+    t->close(t);
+    close(lfd);
+    return ok;
+}
+
+static int case_socket_unix(void)
+{
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s/test-framing-%ld.sock",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid());
+    unlink(sa.sun_path);
+    int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 1) != 0) {
+        if (lfd >= 0) close(lfd);
+        return fail("no Unix listener at %s", sa.sun_path);
+    }
+    myl_connect_spec spec = {NULL, 0, sa.sun_path, myl_now() + 5};
+    char info[100];
+    myl_error err;
+    myl_transport *t = myl_socket_open(&spec, info, sizeof info, &err);
+    int ok = 1;
+    if (!t) ok = fail("open: %s", err.message);
+    else if (t->secure != 1) ok = fail("a Unix socket reported not secure");
+    if (t) t->close(t);
+    close(lfd);
+    unlink(sa.sun_path);
+    return ok;
+}
+
 int main(void)
 {
     static const struct { const char *name; int (*fn)(void); } cases[] = {
@@ -886,6 +992,8 @@ int main(void)
         {"fault layer: corrupt byte K in a header", case_fault_corrupt_header},
         {"fault layer: delayed reads", case_fault_delay},
         {"fault layer: a delay past the deadline times out", case_fault_delay_past_deadline},
+        {"socket: TCP is not secure; keepalive and user timeout tuned", case_socket_tcp},
+        {"socket: a Unix socket is secure", case_socket_unix},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run(cases[i].name, cases[i].fn);
     fprintf(stderr, "%d cases, %d failed\n", ncases, nfailed);
