@@ -626,10 +626,10 @@ static int case_deadline_busy_peer(void)
     const uint8_t *p;
     size_t n;
     double t0 = myl_now();
-    EXPECT_ST(myl_framer_read(&fr, deadline_in(0.1), &p, &n), MYL_FR_TIMEOUT);
+    EXPECT_ST(myl_framer_read(&fr, deadline_in(0.3), &p, &n), MYL_FR_TIMEOUT);
     double took = myl_now() - t0;
-    EXPECT(took >= 0.09 && took < 1.0);
-    EXPECT(h.sent > 20); /* the data kept coming */
+    EXPECT(took >= 0.29 && took < 2.0);
+    EXPECT(h.sent > 5); /* the data kept coming: the header and more */
     return 1;
 }
 
@@ -948,52 +948,52 @@ static int case_socket_unix(void)
 int main(void)
 {
     static const struct { const char *name; int (*fn)(void); } cases[] = {
-        {"header: length and payload", case_header},
-        {"header: the length is little-endian", case_header_length_little_endian},
-        {"header: an empty payload", case_empty_payload},
-        {"sequence: ids follow 0, 1, 2", case_sequence_follows},
-        {"sequence: a wrong id is out of order", case_sequence_wrong},
-        {"sequence: the failure is sticky until reset", case_sequence_error_is_sticky},
-        {"sequence: 255 is followed by 0", case_sequence_wraps},
-        {"sequence: a new command restarts at 0 and tells the transport", case_new_command},
-        {"truncated header: closed", case_truncated_header},
-        {"truncated body: closed", case_truncated_body},
+        {"header, length and payload", case_header},
+        {"header, the length is little-endian", case_header_length_little_endian},
+        {"header, an empty payload", case_empty_payload},
+        {"sequence, ids follow 0, 1, 2", case_sequence_follows},
+        {"sequence, a wrong id is out of order", case_sequence_wrong},
+        {"sequence, the failure is sticky until reset", case_sequence_error_is_sticky},
+        {"sequence, 255 is followed by 0", case_sequence_wraps},
+        {"sequence, a new command restarts at 0 and tells the transport", case_new_command},
+        {"truncated header, closed", case_truncated_header},
+        {"truncated body, closed", case_truncated_body},
         {"no transport", case_no_transport},
         {"exactly 0xFFFFFF bytes then an empty packet", case_exact_chunk_then_empty},
         {"0xFFFFFF bytes without the continuation is incomplete",
          case_exact_chunk_without_continuation},
         {"reassembly over three chunks", case_reassembly},
         {"reassembly checks every chunk's sequence id", case_reassembly_checks_sequence},
-        {"write: a small packet, then flush", case_write_small},
-        {"write: an empty packet", case_write_empty},
-        {"write: exactly 0xFFFFFF bytes adds an empty packet", case_write_exact_chunk},
-        {"write: 0xFFFFFF + 5 bytes in two chunks", case_write_split},
-        {"write: two full chunks and an empty one", case_write_two_full_chunks},
-        {"ceiling: a packet of exactly max_packet is read", case_ceiling_exact_is_accepted},
-        {"ceiling: refused from the header, before the body", case_ceiling_before_body},
-        {"ceiling: no buffer for the refused body", case_ceiling_no_allocation},
-        {"ceiling: counted across continuation chunks", case_ceiling_across_chunks},
-        {"ceiling: exactly max_packet across chunks is read", case_ceiling_across_chunks_exact},
-        {"ceiling: outgoing refused before writing, not sticky", case_ceiling_outgoing},
-        {"deadline: a peer that never sends", case_deadline_silent_peer},
-        {"deadline: a body that never completes", case_deadline_after_header},
-        {"deadline: passed to the transport unchanged", case_deadline_reaches_transport},
-        {"deadline: a peer that keeps the buffer full is cut off", case_deadline_busy_peer},
+        {"write, a small packet, then flush", case_write_small},
+        {"write, an empty packet", case_write_empty},
+        {"write, exactly 0xFFFFFF bytes adds an empty packet", case_write_exact_chunk},
+        {"write, 0xFFFFFF + 5 bytes in two chunks", case_write_split},
+        {"write, two full chunks and an empty one", case_write_two_full_chunks},
+        {"ceiling, a packet of exactly max_packet is read", case_ceiling_exact_is_accepted},
+        {"ceiling, refused from the header, before the body", case_ceiling_before_body},
+        {"ceiling, no buffer for the refused body", case_ceiling_no_allocation},
+        {"ceiling, counted across continuation chunks", case_ceiling_across_chunks},
+        {"ceiling, exactly max_packet across chunks is read", case_ceiling_across_chunks_exact},
+        {"ceiling, outgoing refused before writing, not sticky", case_ceiling_outgoing},
+        {"deadline, a peer that never sends", case_deadline_silent_peer},
+        {"deadline, a body that never completes", case_deadline_after_header},
+        {"deadline, passed to the transport unchanged", case_deadline_reaches_transport},
+        {"deadline, a peer that keeps the buffer full is cut off", case_deadline_busy_peer},
         {"short reads of 1 byte", case_short_reads},
         {"short reads of 7 bytes across a split packet", case_short_reads_big_packet},
         {"compaction is lazy", case_lazy_compaction},
         {"after a failed write the peer's parting ERR is readable", case_parting_packet},
         {"a closed transport says so", case_closed_message},
-        {"fault layer: passes reads, deadlines, flush and on_command through",
+        {"fault layer, passes reads, deadlines, flush and on_command through",
          case_fault_passes_through},
-        {"fault layer: short reads", case_fault_short_reads},
-        {"fault layer: drop after N bytes", case_fault_drop_after},
-        {"fault layer: corrupt byte K in a payload", case_fault_corrupt_at},
-        {"fault layer: corrupt byte K in a header", case_fault_corrupt_header},
-        {"fault layer: delayed reads", case_fault_delay},
-        {"fault layer: a delay past the deadline times out", case_fault_delay_past_deadline},
-        {"socket: TCP is not secure; keepalive and user timeout tuned", case_socket_tcp},
-        {"socket: a Unix socket is secure", case_socket_unix},
+        {"fault layer, short reads", case_fault_short_reads},
+        {"fault layer, drop after N bytes", case_fault_drop_after},
+        {"fault layer, corrupt byte K in a payload", case_fault_corrupt_at},
+        {"fault layer, corrupt byte K in a header", case_fault_corrupt_header},
+        {"fault layer, delayed reads", case_fault_delay},
+        {"fault layer, a delay past the deadline times out", case_fault_delay_past_deadline},
+        {"socket, TCP is not secure; keepalive and user timeout tuned", case_socket_tcp},
+        {"socket, a Unix socket is secure", case_socket_unix},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run(cases[i].name, cases[i].fn);
     fprintf(stderr, "%d cases, %d failed\n", ncases, nfailed);
