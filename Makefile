@@ -28,9 +28,10 @@ CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 BIND_OBJ = $(BIND_SRC:%.c=$(BUILD)/obj/%.o)
 HOST_OBJ = $(HOST_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
 
-.PHONY: all check sanitize clean fuzz
+.PHONY: all check sanitize clean fuzz test
 
-all: $(BUILD)/mylua $(BUILD)/mylua.so $(BUILD)/test-decoders
+all: $(BUILD)/mylua $(BUILD)/mylua.so $(BUILD)/test-decoders $(BUILD)/test-framing \
+     $(BUILD)/mylua_fault.so
 
 $(BUILD)/mylua: $(CORE_OBJ) $(BIND_OBJ) $(HOST_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LUA_LIB) $(SSL_LIB) -lm -pthread
@@ -44,6 +45,24 @@ $(BUILD)/mylua.so: $(CORE_OBJ) $(BIND_OBJ)
 # Decoder cases over byte literals (spec/01-decoders_spec.lua runs it).
 $(BUILD)/test-decoders: spec/support/decoders.c spec/support/server_lexer.h spec/support/captured_packets.h $(CORE_OBJ) $(wildcard src/core/*.h)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJ) $(SSL_LIB)
+
+# Framing over the in-memory transport, and the fault layer, from byte
+# literals (spec/02-framing_spec.lua runs it).
+FAULT_SRC = spec/support/fault.c
+$(BUILD)/test-framing: spec/support/test_framing.c $(FAULT_SRC) spec/support/fault.h $(CORE_OBJ) $(wildcard src/core/*.h)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(FAULT_SRC) $(CORE_OBJ) $(SSL_LIB)
+
+# A test-only Lua module: fault.opener{...} for connect's `transport` option
+# (spec/55-fault_spec.lua).
+$(BUILD)/mylua_fault.so: spec/support/fault_module.c $(FAULT_SRC) spec/support/fault.h $(CORE_OBJ) $(wildcard src/core/*.h)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -shared -o $@ $< $(FAULT_SRC) $(CORE_OBJ) $(SSL_LIB) -pthread
+
+# The tests that need no server, in seconds.
+test: $(BUILD)/test-decoders $(BUILD)/test-framing
+	@for t in test-decoders test-framing; do \
+	  $(BUILD)/$$t >$(BUILD)/$$t.out 2>&1 || { grep -v '^ok ' $(BUILD)/$$t.out; exit 1; }; \
+	  echo "$$t: $$(grep -c '^ok ' $(BUILD)/$$t.out) cases ok"; \
+	done
 
 $(BUILD)/obj/%.o: %.c $(wildcard src/*/*.h) Makefile
 	@mkdir -p $(@D)

@@ -734,7 +734,7 @@ describe("values larger than 16 MiB", function()
   local db, t
 
   setup(function()
-    db = helpers.connect()
+    db = helpers.connect{ max_packet = 64 * MiB } -- the default ceiling is 16 MiB
     t = helpers.unique_table()
     db:query("CREATE TABLE " .. t .. " (id INT PRIMARY KEY, b LONGBLOB)")
   end)

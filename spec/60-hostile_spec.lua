@@ -326,7 +326,7 @@ describe("a scripted MySQL peer", function()
   describe("that stops reading", function()
     it("cannot hold the client past write_timeout", function()
       local p = peer.start("deaf")
-      local db = connect_ok(p, { write_timeout = 1 })
+      local db = connect_ok(p, { write_timeout = 1, max_packet = 64 * 1024 * 1024 })
       -- far more than the socket buffers of both ends can absorb
       local sql = "SELECT '" .. string.rep("x", 48 * 1024 * 1024) .. "'"
       local _, elapsed = raises(2013, db.query, db, sql)

@@ -97,8 +97,8 @@ int myl_conn_io_failed(myl_conn *c, myl_io_status st, const char *what)
                  what);
         break;
     default:
-        snprintf(msg, sizeof msg, "Lost connection to server during query (%s: errno %d)", what,
-                 c->t ? c->t->last_errno : 0);
+        snprintf(msg, sizeof msg, "Lost connection to server during query (%s: %s)", what,
+                 c->t ? c->t->errmsg(c->t) : "no transport");
     }
     return myl_conn_broken(c, MYL_CR_SERVER_LOST, msg);
 }
@@ -139,7 +139,8 @@ int myl_conn_server_error(myl_conn *c, const uint8_t *p, size_t n)
      * before it were read, so it is the next one. */
     if (c->result_no > 1) c->err.statement = c->result_no;
     /* The server closes the connection after these; do not wait to find out. */
-    if (e.code == 1927 /* ER_CONNECTION_KILLED */ || e.code == 1053 /* ER_SERVER_SHUTDOWN */) {
+    if (e.code == 1927 /* ER_CONNECTION_KILLED */ || e.code == 1053 /* ER_SERVER_SHUTDOWN */ ||
+        e.code == 1153 /* ER_NET_PACKET_TOO_LARGE: over the server's max_allowed_packet */) {
         myl_conn_keep_cause(c, c->err.message);
         myl_conn_close_transport(c);
         c->state = MYL_STATE_BROKEN;
@@ -188,9 +189,9 @@ myl_conn *myl_conn_new(void)
 void myl_close(myl_conn *c)
 {
     if (c->t && c->state == MYL_STATE_READY) {
-        c->seq = 0;
+        myl_conn_new_command(c);
         if (myl_out_begin(c, 1) == 0) {
-            myl_buf_put_u8(&c->out, MYL_COM_QUIT);
+            myl_buf_put_u8(&c->fr.out, MYL_COM_QUIT);
             double saved = c->write_timeout;
             if (c->write_timeout <= 0 || c->write_timeout > 1) c->write_timeout = 1;
             myl_send_out(c); /* best effort: the server frees the session sooner */
@@ -198,10 +199,8 @@ void myl_close(myl_conn *c)
         }
     }
     myl_conn_close_transport(c);
-    myl_buf_free(&c->in);
-    myl_buf_free(&c->big);
-    myl_buf_free(&c->out);
-    c->in_pos = 0;
+    myl_framer_free(&c->fr);
+    myl_framer_reset(&c->fr, NULL);
     c->state = MYL_STATE_CLOSED;
     c->owner = NULL;
 }
@@ -254,13 +253,24 @@ int myl_connect(myl_conn *c, const myl_options *opt)
                       opt->charset ? opt->charset : "");
         return -1;
     }
+    if (opt->max_packet > MAX_PACKET) {
+        myl_error_set(&c->err, MYL_CR_UNKNOWN_ERROR,
+                      "Invalid max_packet %zu: at most %u bytes (1 GiB) are allowed",
+                      opt->max_packet, MAX_PACKET);
+        return -1;
+    }
+    c->max_packet = opt->max_packet ? opt->max_packet : DEFAULT_MAX_PACKET;
     c->read_timeout = opt->read_timeout;
     c->write_timeout = opt->write_timeout;
     c->op_deadline = opt->connect_timeout > 0 ? myl_now() + opt->connect_timeout : 0;
     c->state = MYL_STATE_READY;
     c->owner = NULL;
     c->max_result_bytes = opt->max_result_bytes;
+    /* A small ceiling until logged in: a greeting or an auth packet is tiny. */
+    myl_framer_reset(&c->fr, NULL);
+    c->fr.max_packet = HANDSHAKE_MAX_PACKET;
     int rc = myl_open_and_authenticate(c, opt);
+    if (rc == 0) c->fr.max_packet = c->max_packet;
     if (rc == 0 && opt->collation && *opt->collation) {
         char sql[200];
         snprintf(sql, sizeof sql, "SET NAMES %s COLLATE '%.64s'", c->charset->name,
@@ -314,13 +324,9 @@ static int begin_command(myl_conn *c)
         return -1;
     }
     myl_error_clear(&c->err);
-    c->seq = 0;
+    myl_conn_new_command(c);
     /* Give back a buffer a huge packet grew, once nothing is pending in it. */
-    if (c->in.cap > (4u << 20) && c->in_pos == c->in.len) {
-        myl_buf_free(&c->in);
-        c->in_pos = 0;
-    }
-    if (c->big.cap > (4u << 20)) myl_buf_free(&c->big);
+    myl_framer_shrink(&c->fr, 4u << 20);
     return 0;
 }
 
@@ -334,8 +340,8 @@ static int send_command(myl_conn *c, uint8_t cmd, const void *arg, size_t len,
                         const void *owner)
 {
     if (begin_command(c) || myl_out_begin(c, 1 + len)) return -1;
-    myl_buf_put_u8(&c->out, cmd);
-    if (len) myl_buf_put(&c->out, arg, len);
+    myl_buf_put_u8(&c->fr.out, cmd);
+    if (len) myl_buf_put(&c->fr.out, arg, len);
     if (myl_send_out(c)) return -1;
     c->state = MYL_STATE_HEAD;
     c->owner = owner;

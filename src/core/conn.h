@@ -15,6 +15,7 @@
 #include "charset.h"
 #include "error.h"
 #include "proto.h"
+#include "transport.h"
 
 typedef enum {
     MYL_PROTOCOL_AUTO = 0,
@@ -36,10 +37,19 @@ typedef struct myl_options {
     double read_timeout;     /* seconds per packet; 0: none */
     double write_timeout;    /* seconds per packet; 0: none */
     int multi_statements;
-    size_t max_packet;       /* largest packet accepted; 0: 16 MiB */
     size_t max_result_bytes; /* largest buffered result (rows and their index); 0: no limit */
     const char *const *attrs; /* connection attributes: key, value, key, value, ... */
     size_t nattrs;            /* number of pairs */
+    /* Longest packet received or sent once logged in (a larger one is error
+     * 2020; received, it also closes the connection).  0: 16 MiB, as the
+     * mariadb client's max_allowed_packet; at most 1 GiB. */
+    size_t max_packet;
+    /* Opens the transport in place of the plain socket (NULL: the socket),
+     * e.g. to stack a layer over it; called with open_ud.  Same contract as
+     * myl_socket_open (transport.h). */
+    myl_transport *(*open_transport)(void *ud, const myl_connect_spec *spec, char *info,
+                                     size_t infolen, myl_error *err);
+    void *open_ud;
 } myl_options;
 
 typedef enum {

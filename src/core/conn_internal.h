@@ -1,25 +1,26 @@
 /* Inside the connection: its state and the helpers the core's files share
- * (conn.c: errors, responses, commands; packet.c: framing; auth.c:
+ * (conn.c: errors, responses, commands; conn_io.c: packets in and out
+ * through the framer (packet.h) and what their failures mean; auth.c:
  * handshake and authentication).  Not part of the public API. */
 #ifndef MYL_CONN_INTERNAL_H
 #define MYL_CONN_INTERNAL_H
 
 #include "charset.h"
 #include "conn.h"
+#include "packet.h"
 #include "transport.h"
 
 #define MAX_PACKET (1024u * 1024u * 1024u) /* the server's max_allowed_packet ceiling */
+#define DEFAULT_MAX_PACKET (16u * 1024u * 1024u) /* as the mariadb client's max_allowed_packet */
+#define HANDSHAKE_MAX_PACKET (64u * 1024u) /* ceiling on packets until logged in */
 
 struct myl_conn {
     myl_state state;
-    myl_transport *t;
+    myl_transport *t; /* owned by the connection; the framer uses it */
     myl_error err;
 
-    myl_buf in;      /* bytes received; packets are parsed in place */
-    size_t in_pos;   /* start of the unconsumed bytes */
-    myl_buf big;     /* reassembly of packets split over 16 MiB chunks */
-    myl_buf out;     /* outgoing payload, 4 header bytes reserved in front */
-    uint8_t seq;     /* the sequence id expected next / sent next */
+    myl_framer fr;     /* packets in and out; fr.out holds the payload being built */
+    size_t max_packet; /* the framer's ceiling once logged in */
 
     double read_timeout, write_timeout;
     double op_deadline;       /* while connecting: one deadline for everything */
@@ -65,11 +66,15 @@ void myl_conn_keep_cause(myl_conn *c, const char *msg);
 int myl_conn_server_error(myl_conn *c, const uint8_t *p, size_t n);
 int myl_conn_handle_ok(myl_conn *c, const uint8_t *p, size_t n);
 
-/* packet.c: one logical packet in (the payload stays valid until the next
- * read) and out (built in c->out after myl_out_begin). */
+/* conn_io.c: one logical packet in (the payload stays valid until the next
+ * read) and out (built in c->fr.out after myl_out_begin), under the
+ * connection's deadlines; a failure becomes the connection's error (and
+ * breaks it unless nothing was sent). */
 int myl_read_packet(myl_conn *c, const uint8_t **payload, size_t *len);
 int myl_out_begin(myl_conn *c, size_t size_hint);
 int myl_send_out(myl_conn *c);
+/* conn_io.c: a new command starts (sequence 0, the transport's hook). */
+void myl_conn_new_command(myl_conn *c);
 
 /* handshake.c: opens the transport, reads the greeting, authenticates. */
 int myl_open_and_authenticate(myl_conn *c, const myl_options *opt);

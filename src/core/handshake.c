@@ -46,9 +46,12 @@ static int open_transport(myl_conn *c, handshake_state *hs)
     spec.port = opt->port ? opt->port : 3306;
     spec.socket_path = use_socket ? (opt->socket_path ? opt->socket_path : DEFAULT_SOCKET) : NULL;
     spec.deadline = c->op_deadline;
-    c->t = myl_socket_open(&spec, c->host_info, sizeof c->host_info, &c->err);
+    /* a replaceable step: the caller may open (or wrap) the transport */
+    c->t = opt->open_transport
+               ? opt->open_transport(opt->open_ud, &spec, c->host_info, sizeof c->host_info, &c->err)
+               : myl_socket_open(&spec, c->host_info, sizeof c->host_info, &c->err);
     if (!c->t) return -1;
-    hs->secure = use_socket;
+    hs->secure = c->t->secure;
     return 0;
 }
 
@@ -58,9 +61,10 @@ static int open_transport(myl_conn *c, handshake_state *hs)
  * operator what answered instead of a MySQL server. */
 static void describe_peer_bytes(const myl_conn *c, char *out, size_t outlen)
 {
-    size_t n = c->in.len < 32 ? c->in.len : 32, w = 0;
+    const myl_buf *in = &c->fr.in;
+    size_t n = in->len < 32 ? in->len : 32, w = 0;
     for (size_t i = 0; i < n && w + 5 < outlen; i++) {
-        unsigned char ch = c->in.data[i];
+        unsigned char ch = in->data[i];
         if (ch == '\r' || ch == '\n') break;
         out[w++] = isprint(ch) && ch != '"' && ch != '\\' ? (char)ch : '.';
     }
@@ -102,7 +106,7 @@ static int read_greeting(myl_conn *c, handshake_state *hs)
 {
     const uint8_t *p;
     size_t n;
-    c->seq = 0;
+    c->fr.seq = 0;
     c->phase = PHASE_GREETING;
     if (myl_read_packet(c, &p, &n)) {
         /* Bytes that are no MySQL packet header (an SSH banner, an HTTP
@@ -200,10 +204,10 @@ static int put_attrs(myl_conn *c, const myl_options *opt)
     for (size_t i = 0; i < 2 * opt->nattrs; i++)
         put_lenenc_str(&a, opt->attrs[i], strlen(opt->attrs[i]));
     int rc = 0;
-    if (myl_buf_reserve(&c->out, 9 + a.len)) rc = myl_conn_oom(c);
+    if (myl_buf_reserve(&c->fr.out, 9 + a.len)) rc = myl_conn_oom(c);
     else {
-        myl_buf_put_lenenc(&c->out, a.len);
-        myl_buf_put(&c->out, a.data, a.len);
+        myl_buf_put_lenenc(&c->fr.out, a.len);
+        myl_buf_put(&c->fr.out, a.data, a.len);
     }
     myl_buf_free(&a);
     return rc;
@@ -230,17 +234,17 @@ static int send_response(myl_conn *c, handshake_state *hs, const myl_auth_plugin
         return myl_conn_broken(c, MYL_CR_VERSION_ERROR,
                                "Server cannot take authentication data longer than 255 bytes");
     if (myl_out_begin(c, hint)) return -1;
-    myl_buf_put_u32(&c->out, (uint32_t)c->caps);
-    myl_buf_put_u32(&c->out, MAX_PACKET);
-    myl_buf_put_u8(&c->out, (uint8_t)c->charset->collation_id);
-    memset(c->out.data + c->out.len, 0, 23); /* filler (MariaDB's extended caps: none) */
-    c->out.len += 23;
-    myl_buf_put(&c->out, user, strlen(user) + 1);
-    if (c->caps & MYL_CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA) myl_buf_put_lenenc(&c->out, auth->len);
-    else myl_buf_put_u8(&c->out, (uint8_t)auth->len);
-    if (auth->len) myl_buf_put(&c->out, auth->data, auth->len);
-    if (c->caps & MYL_CLIENT_CONNECT_WITH_DB) myl_buf_put(&c->out, db, strlen(db) + 1);
-    if (c->caps & MYL_CLIENT_PLUGIN_AUTH) myl_buf_put(&c->out, plugin->name, strlen(plugin->name) + 1);
+    myl_buf_put_u32(&c->fr.out, (uint32_t)c->caps);
+    myl_buf_put_u32(&c->fr.out, MAX_PACKET);
+    myl_buf_put_u8(&c->fr.out, (uint8_t)c->charset->collation_id);
+    memset(c->fr.out.data + c->fr.out.len, 0, 23); /* filler (MariaDB's extended caps: none) */
+    c->fr.out.len += 23;
+    myl_buf_put(&c->fr.out, user, strlen(user) + 1);
+    if (c->caps & MYL_CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA) myl_buf_put_lenenc(&c->fr.out, auth->len);
+    else myl_buf_put_u8(&c->fr.out, (uint8_t)auth->len);
+    if (auth->len) myl_buf_put(&c->fr.out, auth->data, auth->len);
+    if (c->caps & MYL_CLIENT_CONNECT_WITH_DB) myl_buf_put(&c->fr.out, db, strlen(db) + 1);
+    if (c->caps & MYL_CLIENT_PLUGIN_AUTH) myl_buf_put(&c->fr.out, plugin->name, strlen(plugin->name) + 1);
     if ((c->caps & MYL_CLIENT_CONNECT_ATTRS) && put_attrs(c, opt)) return -1;
     return myl_send_out(c);
 }
@@ -267,7 +271,7 @@ static int plugin_step(myl_conn *c, myl_auth_ctx *ctx, const myl_auth_plugin *pl
     } else if (st == MYL_AUTH_SEND) {
         rc = myl_out_begin(c, answer.len);
         if (rc == 0) {
-            if (answer.len) myl_buf_put(&c->out, answer.data, answer.len);
+            if (answer.len) myl_buf_put(&c->fr.out, answer.data, answer.len);
             rc = myl_send_out(c);
         }
     }

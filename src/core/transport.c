@@ -24,7 +24,18 @@
 typedef struct sock_transport {
     myl_transport base;
     int fd;
+    char err[160]; /* the last failure, for errmsg */
 } sock_transport;
+
+myl_io_status myl_transport_pass_flush(myl_transport *t, double deadline)
+{
+    return t->below && t->below->flush ? t->below->flush(t->below, deadline) : MYL_IO_DONE;
+}
+
+void myl_transport_pass_on_command(myl_transport *t)
+{
+    if (t->below && t->below->on_command) t->below->on_command(t->below);
+}
 
 double myl_now(void)
 {
@@ -55,6 +66,19 @@ static int wait_fd(int fd, short events, double deadline)
     }
 }
 
+/* Keeps the text of a failed call: strerror of errno, or `why`. */
+static myl_io_status sock_failed(sock_transport *s, myl_io_status st, int e, const char *why)
+{
+    if (why) {
+        snprintf(s->err, sizeof s->err, "%s", why);
+    } else {
+        char text[120];
+        if (strerror_r(e, text, sizeof text) != 0) snprintf(text, sizeof text, "error");
+        snprintf(s->err, sizeof s->err, "%s (errno %d)", text, e);
+    }
+    return st;
+}
+
 static myl_io_status sock_read(myl_transport *t, void *buf, size_t n, size_t *got,
                                double deadline)
 {
@@ -65,18 +89,13 @@ static myl_io_status sock_read(myl_transport *t, void *buf, size_t n, size_t *go
             *got = (size_t)r;
             return MYL_IO_DONE;
         }
-        if (r == 0) return MYL_IO_CLOSED;
+        if (r == 0) return sock_failed(s, MYL_IO_CLOSED, 0, "connection closed by the peer");
         if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            t->last_errno = errno;
-            return MYL_IO_ERROR;
-        }
+        if (errno == ECONNRESET) return sock_failed(s, MYL_IO_CLOSED, errno, NULL);
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return sock_failed(s, MYL_IO_ERROR, errno, NULL);
         int w = wait_fd(s->fd, POLLIN, deadline);
-        if (w == 0) return MYL_IO_TIMEOUT;
-        if (w < 0) {
-            t->last_errno = errno;
-            return MYL_IO_ERROR;
-        }
+        if (w == 0) return sock_failed(s, MYL_IO_TIMEOUT, 0, "timed out");
+        if (w < 0) return sock_failed(s, MYL_IO_ERROR, errno, NULL);
     }
 }
 
@@ -92,18 +111,31 @@ static myl_io_status sock_write(myl_transport *t, const void *buf, size_t n, dou
             continue;
         }
         if (r < 0 && errno == EINTR) continue;
-        if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-            t->last_errno = errno;
-            return errno == EPIPE || errno == ECONNRESET ? MYL_IO_CLOSED : MYL_IO_ERROR;
-        }
+        if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+            return sock_failed(s, errno == EPIPE || errno == ECONNRESET ? MYL_IO_CLOSED
+                                                                        : MYL_IO_ERROR,
+                               errno, NULL);
         int w = wait_fd(s->fd, POLLOUT, deadline);
-        if (w == 0) return MYL_IO_TIMEOUT;
-        if (w < 0) {
-            t->last_errno = errno;
-            return MYL_IO_ERROR;
-        }
+        if (w == 0) return sock_failed(s, MYL_IO_TIMEOUT, 0, "timed out");
+        if (w < 0) return sock_failed(s, MYL_IO_ERROR, errno, NULL);
     }
     return MYL_IO_DONE;
+}
+
+/* Nothing is held back and no sequence is kept at this layer. */
+static myl_io_status sock_flush(myl_transport *t, double deadline)
+{
+    (void)t;
+    (void)deadline;
+    return MYL_IO_DONE;
+}
+
+static void sock_on_command(myl_transport *t) { (void)t; }
+
+static const char *sock_errmsg(const myl_transport *t)
+{
+    const sock_transport *s = (const sock_transport *)t;
+    return s->err[0] ? s->err : "no error";
 }
 
 static void sock_close(myl_transport *t)
@@ -134,18 +166,36 @@ static int connect_fd(int fd, const struct sockaddr *sa, socklen_t len, double d
     return soerr;
 }
 
+/* Keepalive and the user timeout together notice a server that vanished
+ * without a FIN or RST (power loss, a cable, a dropped NAT entry) within
+ * about two minutes, even when no read timeout is set:
+ * - idle connection: the first probe after 60 s, then one every 10 s; with
+ *   TCP_USER_TIMEOUT set, Linux drops the connection once nothing was heard
+ *   for 120 s and a probe went unanswered;
+ * - written data left unacknowledged for 120 s also drops it (keepalive
+ *   alone never fires while data is in flight: retransmissions would go on
+ *   for about 15 minutes).
+ * A live server's kernel answers probes and acknowledges data even while
+ * the query runs for hours, so none of this limits a long query. */
+#define KEEPALIVE_IDLE_S 60
+#define KEEPALIVE_INTERVAL_S 10
+#define KEEPALIVE_COUNT 6
+#define USER_TIMEOUT_MS 120000
+
 static void tune_tcp(int fd)
 {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    /* Keepalive notices a peer that vanished without a FIN or RST even when
-     * no read timeout is set. */
     setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
 #if defined(TCP_KEEPIDLE) && defined(TCP_KEEPINTVL) && defined(TCP_KEEPCNT)
-    int idle = 60, intvl = 10, cnt = 6;
+    int idle = KEEPALIVE_IDLE_S, intvl = KEEPALIVE_INTERVAL_S, cnt = KEEPALIVE_COUNT;
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+#endif
+#ifdef TCP_USER_TIMEOUT
+    unsigned int user_timeout = USER_TIMEOUT_MS;
+    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
 #endif
 }
 
@@ -341,6 +391,12 @@ myl_transport *myl_socket_open(const myl_connect_spec *spec, char *info, size_t 
     }
     s->base.read = sock_read;
     s->base.write = sock_write;
+    s->base.flush = sock_flush;
+    s->base.on_command = sock_on_command;
+    s->base.errmsg = sock_errmsg;
     s->base.close = sock_close;
+    /* A Unix socket never leaves the machine; TCP may cross a network. */
+    s->base.secure = spec->socket_path != NULL;
+    s->base.below = NULL;
     return &s->base;
 }

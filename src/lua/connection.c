@@ -116,6 +116,23 @@ int myl_lua_connect(lua_State *L)
     }
     o.attrs = attrs; /* the strings live in the attrs table, left on the stack */
 
+    /* in bytes; connect refuses more than 1 GiB with a clear error */
+    double max_packet = opt_number(L, 1, "max_packet", 0);
+    if (max_packet > 1e15) max_packet = 1e15;
+    if (max_packet != (double)(size_t)max_packet)
+        luaL_error(L, "option 'max_packet' must be an integer");
+    o.max_packet = (size_t)max_packet;
+
+    /* A transport opener (a test layer, say) replaces the plain socket; it
+     * stays on the stack, so alive, until connect returns. */
+    ty = lua_getfield(L, 1, "transport");
+    if (ty != LUA_TNIL) {
+        const myl_transport_opener *op = luaL_testudata(L, -1, MYL_TRANSPORT_OPENER_MT);
+        if (!op || !op->open) luaL_error(L, "option 'transport' must be a transport opener");
+        o.open_transport = op->open;
+        o.open_ud = op->ud;
+    }
+
     /* The object exists (closed) before anything is allocated, so __gc can
      * always clean up. */
     conn_ud *cu = lua_newuserdatauv(L, sizeof *cu, 0);
