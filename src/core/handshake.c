@@ -110,9 +110,10 @@ static int read_greeting(myl_conn *c, handshake_state *hs)
     c->phase = PHASE_GREETING;
     if (myl_read_packet(c, &p, &n)) {
         /* Bytes that are no MySQL packet header (an SSH banner, an HTTP
-         * reply) show up as a wrong sequence id or an absurd length. */
-        if (c->err.code == MYL_CR_MALFORMED_PACKET || c->err.code == MYL_CR_NET_PACKET_TOO_LARGE)
-            return not_a_server(c);
+         * reply) show up as a wrong sequence id first; the mariadb client
+         * calls that a lost connection (2013) too.  An absurd length stays
+         * 2020, as there. */
+        if (c->err.code == MYL_CR_MALFORMED_PACKET) return not_a_server(c);
         return -1;
     }
     switch (myl_classify(MYL_WAIT_GREETING, p, n, 0)) {
@@ -120,7 +121,12 @@ static int read_greeting(myl_conn *c, handshake_state *hs)
         myl_conn_server_error(c, p, n);
         return myl_conn_close_on_error(c);
     case MYL_PKT_GREETING: break;
-    default: return not_a_server(c);
+    default: {
+        char msg[160];
+        snprintf(msg, sizeof msg, "Error in server handshake (protocol version %u, but only 10 "
+                 "is spoken: is the peer a MySQL/MariaDB server?)", n ? p[0] : 0u);
+        return myl_conn_broken(c, MYL_CR_SERVER_HANDSHAKE_ERR, msg);
+    }
     }
     myl_handshake g;
     if (myl_parse_handshake(p, n, &g))
