@@ -1,6 +1,6 @@
 /* Decoder cases from byte literals: the reader (rd.h), the packet decoders
- * (proto.h), the native password token and the charset-aware escaping
- * (charset.h).  No server, no socket.
+ * (proto.h), the native password token, the charset-aware escaping and
+ * quoting and the text checks (charset.h).  No server, no socket.
  *
  * Prints one line per case, "ok NAME" or "not ok NAME: what differed", and
  * exits 0 only when every case is ok.  spec/01-decoders_spec.lua runs it and
@@ -1009,6 +1009,170 @@ static int case_escape_gbk_server_reads_one_literal(void) { return escape_surviv
 static int case_escape_big5_server_reads_one_literal(void) { return escape_survives_server(MYL_MB_BIG5); }
 static int case_escape_sjis_server_reads_one_literal(void) { return escape_survives_server(MYL_MB_SJIS); }
 
+/* ---- quoting ----------------------------------------------------------- */
+
+static int quote_is(const char *in, size_t n, const char *charset, const char *want, size_t want_len)
+{
+    const myl_charset *cs = myl_charset_find(charset);
+    if (!cs) return fail("no charset %s", charset);
+    size_t bound = myl_quote_bound(n);
+    char *out = malloc(bound);
+    if (!out) return fail("out of memory");
+    size_t got = myl_quote(out, (const char *)bytes(in, n), n, cs);
+    int ok = got <= bound && got == want_len && memcmp(out, want, want_len) == 0;
+    if (!ok) fail("%s in %s -> [%.*s], want [%s]", hex(in, n), charset, (int)got, out, want);
+    free(out);
+    return ok;
+}
+#define QUOTE(in, cs, want) quote_is(in, sizeof in - 1, cs, want, sizeof want - 1)
+
+static int case_quote_plain(void)
+{
+    return QUOTE("", "utf8mb4", "''") && QUOTE("it's", "utf8mb4", "'it''s'") &&
+           QUOTE("''", "utf8mb4", "''''''") && QUOTE("\n\r\t\x1A\"%_", "utf8mb4", "'\n\r\t\x1A\"%_'") &&
+           QUOTE("\xC3\xA9\xF0\x9F\x98\x80", "utf8mb4", "'\xC3\xA9\xF0\x9F\x98\x80'") &&
+           QUOTE("a/b*c", "utf8mb4", "'a/b*c'") && QUOTE("\xFF'", "latin1", "'\xFF'''") &&
+           QUOTE("a'b", "binary", "'a''b'");
+}
+
+static int case_quote_hex(void)
+{
+    /* a backslash, a NUL, or a comment mark: hex with the charset's introducer */
+    return QUOTE("\\", "utf8mb4", "_utf8mb4 X'5C'") && QUOTE("\\'", "utf8mb4", "_utf8mb4 X'5C27'") &&
+           QUOTE("x\0y", "utf8mb4", "_utf8mb4 X'780079'") && QUOTE("/*", "utf8mb4", "_utf8mb4 X'2F2A'") &&
+           QUOTE("a*/", "utf8mb4", "_utf8mb4 X'612A2F'") && QUOTE("\\", "latin1", "_latin1 X'5C'") &&
+           QUOTE("\xC3\xA9\\", "utf8", "_utf8 X'C3A95C'") && QUOTE("\\", "binary", "_binary X'5C'") &&
+           QUOTE("\x01\xAB\xCD\xEF\\", "latin1", "_latin1 X'01ABCDEF5C'");
+}
+
+static int case_quote_not_text(void)
+{
+    /* bytes that are not text in the charset go as a binary string */
+    return QUOTE("\xFF'", "utf8mb4", "_binary'\xFF'''") && QUOTE("\xFF\\", "utf8mb4", "_binary X'FF5C'") &&
+           QUOTE("\xF0\x9F\x98\x80\\", "utf8mb3", "_binary X'F09F98805C'") &&
+           QUOTE("\xF0\x9F\x98\x80", "utf8mb3", "_binary'\xF0\x9F\x98\x80'") &&
+           QUOTE("\xBF'", "gbk", "_binary'\xBF'''") && QUOTE("\xBF", "gbk", "_binary'\xBF'");
+}
+
+static int case_quote_trail_5c(void)
+{
+    /* a two-byte character whose trail byte is 0x5C goes in hex, as text */
+    return QUOTE("\xBF\x5C", "gbk", "_gbk X'BF5C'") && QUOTE("\xA5\x5C'", "big5", "_big5 X'A55C27'") &&
+           QUOTE("\x95\x5C", "sjis", "_sjis X'955C'") && QUOTE("\x95\x5C", "cp932", "_cp932 X'955C'") &&
+           /* other two-byte characters stay plain, stepped over whole */
+           QUOTE("\xA4\x40'", "big5", "'\xA4\x40'''") && QUOTE("\x81\x40\xA1", "sjis", "'\x81\x40\xA1'");
+}
+
+static int hexval(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Checks that the literal q reads back as exactly in[0..n) in both escaping
+ * modes: a plain literal through the server's lexer, a hex one by its
+ * digits; neither may hold a backslash, NUL or comment mark. */
+static const char *reads_back(const char *q, size_t m, const uint8_t *in, size_t n, myl_mb_kind mb)
+{
+    for (size_t i = 0; i < m; i++) {
+        if (q[i] == '\\' || q[i] == 0) return "a backslash or NUL in the literal";
+        if (i + 1 < m && ((q[i] == '/' && q[i + 1] == '*') || (q[i] == '*' && q[i + 1] == '/')))
+            return "a comment mark in the literal";
+    }
+    if (m >= 8 && memcmp(q, "_binary'", 8) == 0) q += 7, m -= 7;
+    if (q[0] == '\'') {
+        uint8_t out[32];
+        if (m < 2 || q[m - 1] != '\'' || m - 2 > sizeof out) return "not a quoted literal";
+        for (int nb = 0; nb <= 1; nb++) {
+            long got = server_read((const uint8_t *)q + 1, m - 2, mb, nb, out);
+            if (got < 0) return "the literal ends early";
+            if ((size_t)got != n || memcmp(out, in, n) != 0) return "reads back different bytes";
+        }
+        return NULL;
+    }
+    const char *x = memchr(q, 'X', m);
+    if (q[0] != '_' || !x || x[1] != '\'' || q[m - 1] != '\'') return "neither plain nor hex";
+    const char *h = x + 2;
+    if ((size_t)(q + m - 1 - h) != 2 * n) return "wrong number of hex digits";
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval(h[2 * i]), lo = hexval(h[2 * i + 1]);
+        if (hi < 0 || lo < 0 || (uint8_t)(hi * 16 + lo) != in[i]) return "hex digits differ";
+    }
+    return NULL;
+}
+
+/* Every one- and two-byte value, alone and followed by a quote, a
+ * backslash or a NUL, quoted for the charset, reads back exactly in both
+ * modes. */
+static int quote_reads_back(const char *charset)
+{
+    const myl_charset *cs = myl_charset_find(charset);
+    static const uint8_t tails[] = {'\'', '\\', 0};
+    for (unsigned v = 0; v < 0x10000; v++) {
+        for (size_t len = 1; len <= 2; len++) {
+            if (len == 1 && v > 0xFF) continue;
+            for (size_t t = 0; t <= sizeof tails; t++) {
+                uint8_t buf[3] = {(uint8_t)(v >> 8), (uint8_t)v, 0};
+                if (len == 1) buf[0] = (uint8_t)v;
+                size_t n = len;
+                if (t < sizeof tails) buf[n++] = tails[t];
+                char q[64];
+                size_t m = myl_quote(q, (const char *)bytes(buf, n), n, cs);
+                const char *problem = reads_back(q, m, buf, n, cs->mb);
+                free_owned();
+                if (problem) return fail("%s in %s -> [%.*s]: %s", hex(buf, n), charset, (int)m, q, problem);
+            }
+        }
+    }
+    return 1;
+}
+
+static int case_quote_reads_back_utf8mb4(void) { return quote_reads_back("utf8mb4"); }
+static int case_quote_reads_back_gbk(void) { return quote_reads_back("gbk"); }
+static int case_quote_reads_back_big5(void) { return quote_reads_back("big5"); }
+static int case_quote_reads_back_sjis(void) { return quote_reads_back("sjis"); }
+
+static int case_quote_bound(void)
+{
+    if (myl_quote_bound(0) < 2 || myl_quote_bound(1) < sizeof "_armscii8 X'00'" - 1)
+        return fail("bound too small");
+    if (myl_quote_bound((size_t)-1 / 2) != 0) return fail("overflow not reported");
+    return 1;
+}
+
+static int text_is(const char *in, size_t n, const char *charset, int want)
+{
+    int got = myl_charset_is_text(myl_charset_find(charset), (const char *)bytes(in, n), n);
+    if (got != want)
+        return fail("%s in %s: %s, want %s", hex(in, n), charset, got ? "text" : "not text",
+                    want ? "text" : "not text");
+    return 1;
+}
+#define TEXT(in, cs, want) text_is(in, sizeof in - 1, cs, want)
+
+static int case_charset_is_text(void)
+{
+    return TEXT("", "utf8mb4", 1) && TEXT("\xF0\x9F\x98\x80", "utf8mb4", 1) &&
+           TEXT("\xF0\x9F\x98\x80", "utf8mb3", 0) && TEXT("\xC0\x80", "utf8mb4", 0) &&
+           TEXT("\xE0\x9F\xBF", "utf8mb4", 0) && TEXT("\xED\xA0\x80", "utf8mb4", 1) && /* as the server */
+           TEXT("\xF4\x90\x80\x80", "utf8mb4", 0) && TEXT("\xC3", "utf8mb4", 0) &&
+           TEXT("\xFF\x80", "latin1", 1) && TEXT("\xFF", "binary", 1) &&
+           TEXT("\xA1\x40\xF9\xFE", "big5", 1) && TEXT("\xA1", "big5", 0) && TEXT("\xA1\x80", "big5", 0) &&
+           TEXT("\x81\x40\xFE\x80", "gbk", 1) && TEXT("\x80", "gbk", 0) && TEXT("\x81\x7F", "gbk", 0) &&
+           TEXT("\xA1\xDF\x81\x40", "sjis", 1) && TEXT("\x81", "sjis", 0) && TEXT("\xFD", "cp932", 0) &&
+           TEXT("\x81\x41\x81\x61", "euckr", 1) && TEXT("\x81\x5B", "euckr", 0) &&
+           TEXT("\x8F\xA1\xA1\x8E\xA1\xA1\xA1", "ujis", 1) && TEXT("\x8E\xE0", "eucjpms", 0) &&
+           TEXT("\x8F\xA1", "ujis", 0);
+}
+
+static int case_mb_charlen(void)
+{
+    if (myl_mb_charlen("\xBF\x5C", 2, MYL_MB_GBK) != 2 || myl_mb_charlen("\xBF\x27", 2, MYL_MB_GBK) != 0 ||
+        myl_mb_charlen("\xBF", 1, MYL_MB_GBK) != 0 || myl_mb_charlen("\xA5\x60", 2, MYL_MB_BIG5) != 2 ||
+        myl_mb_charlen("\xC3\xA9", 2, MYL_MB_NONE) != 0)
+        return fail("wrong length");
+    return 1;
+}
+
 /* ---- charsets ---------------------------------------------------------- */
 
 static int case_charset_find(void)
@@ -1099,6 +1263,17 @@ int main(void)
         {"escape gbk output reads as one literal on the server", case_escape_gbk_server_reads_one_literal},
         {"escape big5 output reads as one literal on the server", case_escape_big5_server_reads_one_literal},
         {"escape sjis output reads as one literal on the server", case_escape_sjis_server_reads_one_literal},
+        {"quote plain values with the quote doubled", case_quote_plain},
+        {"quote a backslash, NUL or comment mark in hex", case_quote_hex},
+        {"quote bytes that are not text as binary", case_quote_not_text},
+        {"quote a 0x5C trail byte in hex as text", case_quote_trail_5c},
+        {"quote output reads back in both modes (utf8mb4)", case_quote_reads_back_utf8mb4},
+        {"quote output reads back in both modes (gbk)", case_quote_reads_back_gbk},
+        {"quote output reads back in both modes (big5)", case_quote_reads_back_big5},
+        {"quote output reads back in both modes (sjis)", case_quote_reads_back_sjis},
+        {"quote bound", case_quote_bound},
+        {"charset text checks follow the server", case_charset_is_text},
+        {"mb charlen", case_mb_charlen},
         {"charset find", case_charset_find},
         {"charset unknown is NULL", case_charset_unknown},
     };

@@ -1,6 +1,7 @@
-/* Client-side placeholders: `?` outside quotes, backticks and comments is
- * replaced by the SQL literal of the next argument, escaped for the
- * connection's charset and sql_mode. */
+/* Client-side placeholders: `?` outside quotes, backticks and comments (but
+ * inside executable comments) is replaced by the SQL literal of the next
+ * argument, built for the connection's charset in a form that does not
+ * depend on the sql_mode. */
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,47 +9,14 @@
 
 #include "binding.h"
 
-/* Checks that s is valid UTF-8 (so the server takes it as utf8mb4 text). */
-static int valid_utf8(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        unsigned min;
-        if (c >= 0xC2 && c <= 0xDF) len = 2, min = 0x80;
-        else if (c >= 0xE0 && c <= 0xEF) len = 3, min = 0x800;
-        else if (c >= 0xF0 && c <= 0xF4) len = 4, min = 0x10000;
-        else return 0;
-        if (n - i < len) return 0;
-        unsigned cp = c & (0x3F >> (len - 1));
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-        i += len;
-    }
-    return 1;
-}
-
+/* Appends the literal for the string s (see myl_quote: the same in every
+ * sql_mode, so a stale NO_BACKSLASH_ESCAPES flag cannot change it). */
 static void add_string(lua_State *L, luaL_Buffer *b, myl_escape_style st, const char *s, size_t n)
 {
-    const char *cs = st.charset->name;
-    /* Bytes that are not text in a UTF-8 connection go as a binary string,
-     * so they reach a BLOB unchanged instead of being refused as text. */
-    if (strncmp(cs, "utf8", 4) == 0 && !valid_utf8((const unsigned char *)s, n))
-        luaL_addstring(b, "_binary");
-    if (n > (((size_t)-1) - 2) / 2) luaL_error(L, "string too long to quote");
-    char *dst = luaL_prepbuffsize(b, 2 * n + 2);
-    dst[0] = '\'';
-    size_t w = myl_escape(dst + 1, s, n, st.charset->mb, st.no_backslash);
-    dst[w + 1] = '\'';
-    luaL_addsize(b, w + 2);
+    size_t bound = myl_quote_bound(n);
+    if (!bound) luaL_error(L, "string too long to quote");
+    char *dst = luaL_prepbuffsize(b, bound);
+    luaL_addsize(b, myl_quote(dst, s, n, st.charset));
 }
 
 /* SQL wants '.', whatever decimal point the C locale printed. */
@@ -113,26 +81,50 @@ void myl_lua_push_literal(lua_State *L, myl_escape_style st, int idx)
     luaL_pushresult(&b);
 }
 
-void myl_lua_build_sql(lua_State *L, myl_escape_style st, int sql_idx, int first, int last)
+/* One way the server may read the query text.  The status flag that
+ * reports NO_BACKSLASH_ESCAPES can be stale (after a CALL, or a SET
+ * STATEMENT), ANSI_QUOTES is not reported at all, and whether "--" before
+ * a byte >= 0x80 starts a comment depends on the charset's ctype table; so
+ * the text is scanned in every reading, and placeholders are filled only
+ * where all of them agree. */
+typedef struct scan {
+    const char *s;
+    size_t n, i;
+    myl_mb_kind mb;
+    int escapes_single; /* a backslash escapes inside '...' */
+    int escapes_double; /* and inside "..." (not with ANSI_QUOTES) */
+    int dash_high;      /* "--" then a byte >= 0x80 starts a comment */
+    int in_exec;        /* inside an executable comment */
+} scan;
+
+static const struct {
+    int single, dbl;
+} readings[] = {{1, 1}, {0, 0}, {1, 0}};
+
+/* Returns the offset of the next placeholder, or n when none is left.
+ * Skipped: '...' and "..." (a doubled quote stays inside; a backslash
+ * takes the next byte if the reading says so), `...` (a doubled backtick
+ * stays inside, a backslash is an ordinary byte), # and -- comments to the
+ * end of the line (-- followed by a control byte, a space or the end), and
+ * regular comments.  The text of an executable comment, slash-star-! or
+ * slash-star-M-! with or without a version number, is SQL the server runs:
+ * it is scanned, and its closing star-slash is skipped.  A two-byte
+ * character of the connection's charset is stepped over whole. */
+static size_t next_placeholder(scan *sc)
 {
-    size_t n;
-    const char *s = luaL_checklstring(L, sql_idx, &n);
-    if (first > last) { /* no arguments: the text as it is */
-        lua_pushvalue(L, sql_idx);
-        return;
-    }
-    int no_backslash = st.no_backslash;
-    int arg = first;
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    size_t i = 0, start = 0;
+    const unsigned char *s = (const unsigned char *)sc->s;
+    size_t n = sc->n, i = sc->i, l;
     while (i < n) {
-        char c = s[i];
-        if (c == '\'' || c == '"' || c == '`') {
-            /* a quoted string or identifier: skip to its closing quote */
+        unsigned c = s[i];
+        if (c >= 0x80 && (l = myl_mb_charlen((const char *)s + i, n - i, sc->mb))) {
+            i += l;
+        } else if (c == '\'' || c == '"' || c == '`') {
+            int escapes = c == '\'' ? sc->escapes_single : c == '"' ? sc->escapes_double : 0;
             i++;
             while (i < n) {
-                if (s[i] == '\\' && c != '`' && !no_backslash && i + 1 < n) {
+                if (s[i] >= 0x80 && (l = myl_mb_charlen((const char *)s + i, n - i, sc->mb))) {
+                    i += l;
+                } else if (s[i] == '\\' && escapes && i + 1 < n) {
                     i += 2;
                 } else if (s[i] == c) {
                     if (i + 1 < n && s[i + 1] == c) i += 2; /* doubled quote */
@@ -142,28 +134,75 @@ void myl_lua_build_sql(lua_State *L, myl_escape_style st, int sql_idx, int first
                 }
             }
             i++;
-        } else if (c == '#' || (c == '-' && i + 1 < n && s[i + 1] == '-' &&
-                                (i + 2 == n || strchr(" \t\r\n", s[i + 2])))) {
+        } else if (c == '#' ||
+                   (c == '-' && i + 1 < n && s[i + 1] == '-' &&
+                    (i + 2 == n || s[i + 2] <= 0x20 || s[i + 2] == 0x7F ||
+                     (sc->dash_high && s[i + 2] >= 0x80)))) {
             while (i < n && s[i] != '\n') i++; /* comment to end of line */
         } else if (c == '/' && i + 1 < n && s[i + 1] == '*') {
-            const char *end = NULL;
-            for (size_t k = i + 2; k + 1 < n; k++)
-                if (s[k] == '*' && s[k + 1] == '/') {
-                    end = s + k + 2;
-                    break;
-                }
-            i = end ? (size_t)(end - s) : n;
+            if (i + 2 < n && s[i + 2] == '!') {
+                sc->in_exec = 1;
+                i += 3;
+            } else if (i + 3 < n && s[i + 2] == 'M' && s[i + 3] == '!') {
+                sc->in_exec = 1;
+                i += 4;
+            } else {
+                size_t k = i + 2; /* a regular comment ends at the first star-slash */
+                while (k + 1 < n && !(s[k] == '*' && s[k + 1] == '/')) k++;
+                i = k + 1 < n ? k + 2 : n;
+            }
+        } else if (c == '*' && sc->in_exec && i + 1 < n && s[i + 1] == '/') {
+            sc->in_exec = 0;
+            i += 2;
         } else if (c == '?') {
-            if (arg > last)
-                luaL_error(L, "too few arguments for the placeholders in the query (%d given)",
-                           last - first + 1);
-            luaL_addlstring(&b, s + start, i - start);
-            add_literal(L, &b, st, arg++);
-            i++;
-            start = i;
+            sc->i = i + 1;
+            return i;
         } else {
             i++;
         }
+    }
+    sc->i = n;
+    return n;
+}
+
+void myl_lua_build_sql(lua_State *L, myl_escape_style st, int sql_idx, int first, int last)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, sql_idx, &n);
+    if (first > last) { /* no arguments: the text as it is */
+        lua_pushvalue(L, sql_idx);
+        return;
+    }
+    enum { NSCANS = 2 * sizeof readings / sizeof readings[0] };
+    scan sc[NSCANS];
+    for (int k = 0; k < NSCANS; k++) {
+        sc[k].s = s;
+        sc[k].n = n;
+        sc[k].i = 0;
+        sc[k].mb = st.charset->mb;
+        sc[k].escapes_single = readings[k / 2].single;
+        sc[k].escapes_double = readings[k / 2].dbl;
+        sc[k].dash_high = k % 2;
+        sc[k].in_exec = 0;
+    }
+    int arg = first;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    size_t start = 0;
+    for (;;) {
+        size_t at = next_placeholder(&sc[0]);
+        for (int k = 1; k < NSCANS; k++)
+            if (next_placeholder(&sc[k]) != at)
+                luaL_error(L, "cannot place the arguments safely: the server may read the query's own "
+                              "quotes or comments in more than one way (a backslash inside quotes, "
+                              "or -- before a non-ASCII byte)");
+        if (at == n) break;
+        if (arg > last)
+            luaL_error(L, "too few arguments for the placeholders in the query (%d given)",
+                       last - first + 1);
+        luaL_addlstring(&b, s + start, at - start);
+        add_literal(L, &b, st, arg++);
+        start = at + 1;
     }
     if (arg <= last)
         luaL_error(L, "too many arguments for the placeholders in the query (%d placeholders, %d given)",
