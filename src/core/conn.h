@@ -22,6 +22,9 @@ typedef enum {
     MYL_PROTOCOL_SOCKET,
 } myl_protocol;
 
+/* Connection options.  myl_options_init (options.h) fills every default;
+ * the comments say what the core does with a zero or NULL left in a field
+ * by a caller that did not start from it. */
 typedef struct myl_options {
     const char *host;        /* NULL or "localhost": Unix socket unless protocol is TCP */
     unsigned port;           /* 0: 3306 */
@@ -38,6 +41,9 @@ typedef struct myl_options {
     int multi_statements;
     const char *const *attrs; /* connection attributes: key, value, key, value, ... */
     size_t nattrs;            /* number of pairs */
+    size_t max_packet;        /* largest packet accepted or sent, in bytes */
+    size_t max_result_bytes;  /* ceiling of a buffered result, in bytes; 0: none */
+    char user_buf[256];       /* holds the login name when user defaults to it */
 } myl_options;
 
 typedef enum {
