@@ -122,8 +122,11 @@ describe("connect options", function()
       { "max_result_bytes", 1.5, "option 'max_result_bytes' must be an integer from 0" },
     }
     for _, c in ipairs(cases) do
-      it(("raise for %s = %s"):format(c[1], type(c[2]) == "string" and ("%q"):format(c[2]) or tostring(c[2])),
-        function()
+      local shown = type(c[2]) == "string" and ("%q"):format(c[2])
+        or type(c[2]) == "table" and "an array"
+        or c[2] ~= c[2] and "NaN"
+        or tostring(c[2])
+      it(("raise for %s = %s"):format(c[1], shown), function()
           raises_string(c[3], mylua.connect, helpers.params{ [c[1]] = c[2] })
         end)
     end
