@@ -52,6 +52,12 @@ describe("connect options", function()
     assert.is_nil(e:find("did you mean", 1, true), e)
   end)
 
+  it("show an unknown key's control bytes, so it does not look like a known one", function()
+    local err = raises_string("unknown option 'host\\000x'", mylua.connect, { ["host\0x"] = "h" })
+    assert.truthy(err:find("did you mean 'host'?", 1, true), err)
+    raises_string("unknown option '" .. ("k"):rep(64) .. "...'", mylua.connect, { [("k"):rep(1000)] = 1 })
+  end)
+
   it("raise for options of features not built yet, instead of connecting without them", function()
     for _, key in ipairs{ "ssl", "compress", "local_infile", "reconnect" } do
       raises_string("unknown option '" .. key .. "' (not supported yet)", mylua.connect,

@@ -1,4 +1,5 @@
 /* The connection object: mylua.connect{...} and the methods of db. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,13 +46,37 @@ void myl_lua_conn_prepare(lua_State *L, conn_ud *cu)
 
 /* ---- options ---- */
 
+/* Pushes a key as an error message shows it: at most 64 bytes, control
+ * bytes (a NUL among them) written as \ddd, so "host\000x" is not shown as
+ * the known "host". */
+static const char *shown_name(lua_State *L, const char *k, size_t len)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; i < len && i < 64; i++) {
+        unsigned char ch = (unsigned char)k[i];
+        if (ch < 0x20 || ch == 0x7F) {
+            char esc[8];
+            snprintf(esc, sizeof esc, "\\%03u", ch);
+            luaL_addstring(&b, esc);
+        } else {
+            luaL_addchar(&b, (char)ch);
+        }
+    }
+    if (len > 64) luaL_addstring(&b, "...");
+    luaL_pushresult(&b);
+    return lua_tostring(L, -1);
+}
+
 /* Raises the error for a key of the options table that is not an option. */
 static int unknown_option(lua_State *L, const char *k, size_t len)
 {
-    if (myl_option_planned(k, len)) return luaL_error(L, "unknown option '%s' (not supported yet)", k);
+    const char *name = shown_name(L, k, len);
+    if (myl_option_planned(k, len))
+        return luaL_error(L, "unknown option '%s' (not supported yet)", name);
     const char *near = myl_option_suggest(k, len);
-    if (near) return luaL_error(L, "unknown option '%s' (did you mean '%s'?)", k, near);
-    return luaL_error(L, "unknown option '%s'", k);
+    if (near) return luaL_error(L, "unknown option '%s' (did you mean '%s'?)", name, near);
+    return luaL_error(L, "unknown option '%s'", name);
 }
 
 /* Every key of the table must be a known option.  Only the table's own
