@@ -16,8 +16,14 @@ WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 ifeq ($(SANITIZE),1)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
-ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -pthread $(WARN) $(CFLAGS) $(SAN) $(LUA_INC)
+# The core never sees the Lua headers (CORE_CFLAGS has no LUA_INC); every
+# object is built with hidden visibility, so mylua.so exports only what is
+# marked MYL_EXPORT: luaopen_mylua_core.
+CORE_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -pthread -fvisibility=hidden \
+              $(WARN) $(CFLAGS) $(SAN)
+ALL_CFLAGS = $(CORE_CFLAGS) $(LUA_INC)
 ALL_LDFLAGS = $(LDFLAGS) $(SAN)
+AR ?= ar
 
 CORE_SRC = $(wildcard src/core/*.c)
 BIND_SRC = $(wildcard src/lua/*.c)
@@ -25,6 +31,7 @@ HOST_SRC = $(wildcard src/host/*.c)
 LUA_MODULES = lua/mylua/init.lua lua/mylua/safe.lua
 
 CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+CORE_LIB = $(BUILD)/libmylua_core.a
 BIND_OBJ = $(BIND_SRC:%.c=$(BUILD)/obj/%.o)
 HOST_OBJ = $(HOST_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
 
@@ -33,14 +40,20 @@ HOST_OBJ = $(HOST_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
 all: $(BUILD)/mylua $(BUILD)/mylua.so $(BUILD)/test-decoders $(BUILD)/test-framing \
      $(BUILD)/mylua_fault.so
 
-$(BUILD)/mylua: $(CORE_OBJ) $(BIND_OBJ) $(HOST_OBJ)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LUA_LIB) $(SSL_LIB) -lm -pthread
+$(BUILD)/mylua: $(BIND_OBJ) $(HOST_OBJ) $(CORE_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(BIND_OBJ) $(HOST_OBJ) $(CORE_LIB) $(LUA_LIB) $(SSL_LIB) -lm -pthread
 
 # The module takes the Lua API from the interpreter that loads it; Lua finds
 # luaopen_mylua_core in build/mylua.so for require "mylua.core".
-$(BUILD)/mylua.so: $(CORE_OBJ) $(BIND_OBJ)
+$(BUILD)/mylua.so: $(BIND_OBJ) $(CORE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ $(SSL_LIB) -pthread
+	$(CC) $(ALL_LDFLAGS) -shared -o $@ $(BIND_OBJ) $(CORE_LIB) $(SSL_LIB) -pthread
+
+# The protocol core: plain C, no Lua, usable from C programs and tests.
+$(CORE_LIB): $(CORE_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
 
 # Decoder cases over byte literals (spec/01-decoders_spec.lua runs it).
 $(BUILD)/test-decoders: spec/support/decoders.c spec/support/server_lexer.h spec/support/captured_packets.h $(CORE_OBJ) $(wildcard src/core/*.h)
@@ -63,6 +76,10 @@ test: $(BUILD)/test-decoders $(BUILD)/test-framing
 	  $(BUILD)/$$t >$(BUILD)/$$t.out 2>&1 || { grep -v '^ok ' $(BUILD)/$$t.out; exit 1; }; \
 	  echo "$$t: $$(grep -c '^ok ' $(BUILD)/$$t.out) cases ok"; \
 	done
+
+$(BUILD)/obj/src/core/%.o: src/core/%.c $(wildcard src/core/*.h) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(CORE_CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/%.o: %.c $(wildcard src/*/*.h) Makefile
 	@mkdir -p $(@D)

@@ -61,7 +61,7 @@ static int f_tostring(lua_State *L)
     return 1;
 }
 
-int luaopen_mylua_fault(lua_State *L);
+__attribute__((visibility("default"))) int luaopen_mylua_fault(lua_State *L);
 
 int luaopen_mylua_fault(lua_State *L)
 {

@@ -6,6 +6,7 @@
 
 #include "classify.h"
 #include "conn_internal.h"
+#include "options.h"
 #include "rd.h"
 
 /* Tables hold at most 4096 columns, but a SELECT list may be longer (MariaDB
@@ -235,7 +236,7 @@ void myl_abandon(myl_conn *c, const void *owner)
 myl_escape_style myl_conn_escape_style(const myl_conn *c)
 {
     myl_escape_style st;
-    st.charset = c->charset ? c->charset : myl_charset_find("utf8mb4");
+    st.charset = c->charset ? c->charset : myl_charset_find(MYL_DEFAULT_CHARSET);
     st.no_backslash = (c->status & MYL_STATUS_NO_BACKSLASH_ESCAPES) != 0;
     return st;
 }
@@ -247,7 +248,7 @@ int myl_connect(myl_conn *c, const myl_options *opt)
     if (c->state != MYL_STATE_CLOSED) myl_close(c);
     myl_error_clear(&c->err);
     clear_last(c);
-    c->charset = myl_charset_find(opt->charset ? opt->charset : "utf8mb4");
+    c->charset = myl_charset_find(opt->charset ? opt->charset : MYL_DEFAULT_CHARSET);
     if (!c->charset) {
         myl_error_set(&c->err, 2019, "Can't initialize character set %s",
                       opt->charset ? opt->charset : "");
@@ -259,7 +260,7 @@ int myl_connect(myl_conn *c, const myl_options *opt)
                       opt->max_packet, MAX_PACKET);
         return -1;
     }
-    c->max_packet = opt->max_packet ? opt->max_packet : DEFAULT_MAX_PACKET;
+    c->max_packet = opt->max_packet ? opt->max_packet : MYL_DEFAULT_MAX_PACKET;
     c->read_timeout = opt->read_timeout;
     c->write_timeout = opt->write_timeout;
     c->op_deadline = opt->connect_timeout > 0 ? myl_now() + opt->connect_timeout : 0;

@@ -23,6 +23,9 @@ typedef enum {
     MYL_PROTOCOL_SOCKET,
 } myl_protocol;
 
+/* Connection options.  myl_options_init (options.h) fills every default;
+ * the comments say what the core does with a zero or NULL left in a field
+ * by a caller that did not start from it. */
 typedef struct myl_options {
     const char *host;        /* NULL or "localhost": Unix socket unless protocol is TCP */
     unsigned port;           /* 0: 3306 */
@@ -50,6 +53,7 @@ typedef struct myl_options {
     myl_transport *(*open_transport)(void *ud, const myl_connect_spec *spec, char *info,
                                      size_t infolen, myl_error *err);
     void *open_ud;
+    char user_buf[256];       /* holds the login name when user defaults to it */
 } myl_options;
 
 typedef enum {

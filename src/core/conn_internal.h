@@ -11,7 +11,6 @@
 #include "transport.h"
 
 #define MAX_PACKET (1024u * 1024u * 1024u) /* the server's max_allowed_packet ceiling */
-#define DEFAULT_MAX_PACKET (16u * 1024u * 1024u) /* as the mariadb client's max_allowed_packet */
 #define HANDSHAKE_MAX_PACKET (64u * 1024u) /* ceiling on packets until logged in */
 
 struct myl_conn {

@@ -4,7 +4,6 @@
  * dispatches to plugins by name (auth.h) and understands auth switch
  * (0xFE), AuthMoreData (0x01), OK and ERR. */
 #include <ctype.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +12,10 @@
 #include "auth.h"
 #include "classify.h"
 #include "conn_internal.h"
+#include "options.h"
 #include "rd.h"
 #include "version.h"
 
-#define DEFAULT_SOCKET "/run/mysqld/mysqld.sock"
 #define MAX_AUTH_ROUNDS 16
 #define SCRAMBLE_MIN 20
 
@@ -42,9 +41,11 @@ static int open_transport(myl_conn *c, handshake_state *hs)
     int use_socket = opt->protocol == MYL_PROTOCOL_SOCKET ||
                      (opt->protocol == MYL_PROTOCOL_AUTO &&
                       (!opt->host || strcmp(opt->host, "localhost") == 0));
-    spec.host = opt->host ? opt->host : "localhost";
-    spec.port = opt->port ? opt->port : 3306;
-    spec.socket_path = use_socket ? (opt->socket_path ? opt->socket_path : DEFAULT_SOCKET) : NULL;
+    /* NULL or 0 only from a caller that skipped myl_options_init */
+    spec.host = opt->host ? opt->host : MYL_DEFAULT_HOST;
+    spec.port = opt->port ? opt->port : MYL_DEFAULT_PORT;
+    spec.socket_path =
+        use_socket ? (opt->socket_path ? opt->socket_path : MYL_DEFAULT_SOCKET) : NULL;
     spec.deadline = c->op_deadline;
     /* a replaceable step: the caller may open (or wrap) the transport */
     c->t = opt->open_transport
@@ -219,21 +220,11 @@ static int put_attrs(myl_conn *c, const myl_options *opt)
     return rc;
 }
 
-/* The login name, as the mariadb client takes it when no user is given:
- * $USER first (cron may not set it), then the password database. */
-static const char *login_name(void)
-{
-    const char *u = getenv("USER");
-    if (u && *u) return u;
-    struct passwd *pw = getpwuid(geteuid());
-    return pw && pw->pw_name ? pw->pw_name : "";
-}
-
 static int send_response(myl_conn *c, handshake_state *hs, const myl_auth_plugin *plugin,
                          const myl_buf *auth)
 {
     const myl_options *opt = hs->opt;
-    const char *user = opt->user ? opt->user : login_name();
+    const char *user = opt->user ? opt->user : ""; /* myl_options_init sets the login name */
     const char *db = opt->database;
     size_t hint = 64 + strlen(user) + auth->len + (db ? strlen(db) : 0) + strlen(plugin->name);
     if (!(c->caps & MYL_CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA) && auth->len > 255)

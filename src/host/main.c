@@ -16,7 +16,7 @@
 #include "../core/version.h"
 #include "embedded.h"
 
-int luaopen_mylua_core(lua_State *L);
+#include "../lua/mylua_core.h"
 
 static const char *progname = "mylua";
 

@@ -24,6 +24,30 @@ typedef struct conn_ud {
 /* Row shapes. */
 enum { ROW_KEYED, ROW_ARRAY, ROW_VALUES };
 
+/* udata.c: userdata types and argument errors naming the method. */
+/* Creates the metatable `tname` (with __name) holding `metamethods`; the
+ * `methods` (may be NULL) go in a table that is the metatable's field
+ * "methods" and is reached through __index: directly, or, when `index` is
+ * given, as upvalue 1 of the __index closure `index` (which then serves
+ * properties).  Records each method's name for the argument errors below.
+ * Leaves the metatable on the stack (an existing one is left as it is). */
+void myl_lua_new_type(lua_State *L, const char *tname, const luaL_Reg *methods,
+                      const luaL_Reg *metamethods, lua_CFunction index);
+/* Records the names of the functions of `l` found in the table at idx
+ * (module functions: arguments are counted from the first). */
+void myl_lua_name_functions(lua_State *L, int idx, const luaL_Reg *l);
+/* As luaL_argerror and luaL_typeerror, naming the running method or
+ * function even when it was called through pcall ('query', not '?'). */
+int myl_lua_argerror(lua_State *L, int arg, const char *extramsg);
+int myl_lua_typeerror(lua_State *L, int arg, const char *tname);
+/* As luaL_checkudata(L, 1, tname): "calling 'query' on bad self (...)". */
+void *myl_lua_check_self(lua_State *L, const char *tname);
+lua_Integer myl_lua_check_integer(lua_State *L, int arg);
+const char *myl_lua_check_lstring(lua_State *L, int arg, size_t *len);
+const char *myl_lua_opt_string(lua_State *L, int arg, const char *dflt);
+void myl_lua_check_type(lua_State *L, int arg, int t);
+void myl_lua_check_any(lua_State *L, int arg);
+
 /* errors.c */
 void myl_lua_errors_init(lua_State *L);
 /* Pushes an error object {code, sqlstate, message}. */

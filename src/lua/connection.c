@@ -1,14 +1,17 @@
 /* The connection object: mylua.connect{...} and the methods of db. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/options.h"
 #include "binding.h"
 
 #define MAX_ATTRS 32
 
 conn_ud *myl_lua_check_conn(lua_State *L, int idx)
 {
-    conn_ud *cu = luaL_checkudata(L, idx, MYL_CONNECTION_MT);
+    conn_ud *cu = idx == 1 ? myl_lua_check_self(L, MYL_CONNECTION_MT)
+                           : luaL_checkudata(L, idx, MYL_CONNECTION_MT);
     myl_guard_check(L, &cu->g, cu->c != NULL, "connection");
     return cu;
 }
@@ -31,40 +34,81 @@ void myl_lua_conn_unbusy(conn_ud *cu)
 
 /* ---- options ---- */
 
-/* A string option.  The value stays on the stack until connect returns: an
- * __index function may have made it, and nothing else would keep it alive. */
-static const char *opt_string(lua_State *L, int t, const char *k, const char *dflt)
+/* Pushes a key as an error message shows it: at most 64 bytes, control
+ * bytes (a NUL among them) written as \ddd, so "host\000x" is not shown as
+ * the known "host". */
+static const char *shown_name(lua_State *L, const char *k, size_t len)
 {
-    luaL_checkstack(L, 2, "too many options");
-    int ty = lua_getfield(L, t, k);
-    if (ty == LUA_TSTRING) return lua_tostring(L, -1);
-    if (ty != LUA_TNIL) luaL_error(L, "option '%s' must be a string", k);
-    lua_pop(L, 1);
-    return dflt;
-}
-
-static double opt_number(lua_State *L, int t, const char *k, double dflt)
-{
-    double v = dflt;
-    int ty = lua_getfield(L, t, k);
-    if (ty == LUA_TNUMBER) {
-        v = lua_tonumber(L, -1);
-        if (!(v >= 0)) luaL_error(L, "option '%s' must not be negative", k);
-    } else if (ty != LUA_TNIL) {
-        luaL_error(L, "option '%s' must be a number", k);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; i < len && i < 64; i++) {
+        unsigned char ch = (unsigned char)k[i];
+        if (ch < 0x20 || ch == 0x7F) {
+            char esc[8];
+            snprintf(esc, sizeof esc, "\\%03u", ch);
+            luaL_addstring(&b, esc);
+        } else {
+            luaL_addchar(&b, (char)ch);
+        }
     }
-    lua_pop(L, 1);
-    return v;
+    if (len > 64) luaL_addstring(&b, "...");
+    luaL_pushresult(&b);
+    return lua_tostring(L, -1);
 }
 
-static int opt_bool(lua_State *L, int t, const char *k, int dflt)
+/* Raises the error for a key of the options table that is not an option. */
+static int unknown_option(lua_State *L, const char *k, size_t len)
 {
-    int v = dflt;
-    int ty = lua_getfield(L, t, k);
-    if (ty == LUA_TBOOLEAN) v = lua_toboolean(L, -1);
-    else if (ty != LUA_TNIL) luaL_error(L, "option '%s' must be a boolean", k);
-    lua_pop(L, 1);
-    return v;
+    const char *name = shown_name(L, k, len);
+    if (myl_option_planned(k, len))
+        return luaL_error(L, "unknown option '%s' (not supported yet)", name);
+    const char *near = myl_option_suggest(k, len);
+    if (near) return luaL_error(L, "unknown option '%s' (did you mean '%s'?)", name, near);
+    return luaL_error(L, "unknown option '%s'", name);
+}
+
+/* Every key of the table must be a known option.  Only the table's own
+ * keys are checked: a proxy table serving options from __index passes,
+ * and its values are read (and checked) below like any others. */
+static void check_option_names(lua_State *L, int t)
+{
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            luaL_error(L, "option names must be strings (got a %s key)", luaL_typename(L, -2));
+        size_t len;
+        const char *k = lua_tolstring(L, -2, &len);
+        if (!myl_option_find(k, len)) unknown_option(L, k, len);
+        lua_pop(L, 1);
+    }
+}
+
+static void check_stored(lua_State *L, const myl_option_info *opt, const char *wrong)
+{
+    if (wrong) luaL_error(L, "option '%s' %s", opt->name, wrong);
+}
+
+/* attrs: string keys to string values, into attrs[] (2 * MAX_ATTRS slots).
+ * The strings live in the table, which stays on the stack. */
+static size_t read_attrs(lua_State *L, const myl_option_info *opt, int t, const char **attrs)
+{
+    size_t n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "option '%s' %s", opt->name, opt->rule);
+        size_t klen, vlen;
+        const char *k = lua_tolstring(L, -2, &klen);
+        const char *v = lua_tolstring(L, -1, &vlen);
+        if (memchr(k, 0, klen) || memchr(v, 0, vlen))
+            luaL_error(L, "option '%s' contains a NUL byte", opt->name);
+        if (n == MAX_ATTRS) luaL_error(L, "option '%s' has more than %d entries", opt->name, MAX_ATTRS);
+        attrs[2 * n] = k;
+        attrs[2 * n + 1] = v;
+        n++;
+        lua_pop(L, 1);
+    }
+    return n;
 }
 
 int myl_lua_connect(lua_State *L)
@@ -73,65 +117,63 @@ int myl_lua_connect(lua_State *L)
         lua_settop(L, 0);
         lua_newtable(L);
     }
-    luaL_checktype(L, 1, LUA_TTABLE);
+    myl_lua_check_type(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    check_option_names(L, 1);
+
+    /* The defaults, then each option the table gives.  Values read stay on
+     * the stack until connect returns: an __index function may have made
+     * them, and nothing else would keep them alive. */
     myl_options o;
-    memset(&o, 0, sizeof o);
-    o.host = opt_string(L, 1, "host", NULL);
-    o.socket_path = opt_string(L, 1, "socket", NULL);
-    o.user = opt_string(L, 1, "user", NULL);
-    o.password = opt_string(L, 1, "password", "");
-    o.database = opt_string(L, 1, "database", NULL);
-    o.charset = opt_string(L, 1, "charset", "utf8mb4");
-    o.collation = opt_string(L, 1, "collation", NULL);
-    double port = opt_number(L, 1, "port", 3306);
-    if (port < 1 || port > 65535 || port != (double)(unsigned)port)
-        luaL_error(L, "option 'port' must be an integer from 1 to 65535");
-    o.port = (unsigned)port;
-    o.connect_timeout = opt_number(L, 1, "connect_timeout", 10);
-    o.read_timeout = opt_number(L, 1, "read_timeout", 0);
-    o.write_timeout = opt_number(L, 1, "write_timeout", 60);
-    o.multi_statements = opt_bool(L, 1, "multi_statements", 1);
-    const char *proto = opt_string(L, 1, "protocol", NULL);
-    /* A socket path given selects the socket unless a protocol says otherwise. */
-    if (!proto) o.protocol = o.socket_path ? MYL_PROTOCOL_SOCKET : MYL_PROTOCOL_AUTO;
-    else if (strcmp(proto, "tcp") == 0) o.protocol = MYL_PROTOCOL_TCP;
-    else if (strcmp(proto, "socket") == 0) o.protocol = MYL_PROTOCOL_SOCKET;
-    else luaL_error(L, "option 'protocol' must be \"tcp\" or \"socket\"");
-
+    myl_options_init(&o);
     const char *attrs[2 * MAX_ATTRS];
-    int ty = lua_getfield(L, 1, "attrs");
-    if (ty == LUA_TTABLE) {
-        lua_pushnil(L);
-        while (lua_next(L, -2)) {
-            if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-                luaL_error(L, "option 'attrs' must map strings to strings");
-            if (o.nattrs == MAX_ATTRS) luaL_error(L, "too many connection attributes");
-            attrs[2 * o.nattrs] = lua_tostring(L, -2);
-            attrs[2 * o.nattrs + 1] = lua_tostring(L, -1);
-            o.nattrs++;
+    int socket_given = 0, protocol_given = 0;
+    for (const myl_option_info *opt = myl_option_table; opt->name; opt++) {
+        luaL_checkstack(L, 2, "too many options");
+        int ty = lua_getfield(L, 1, opt->name);
+        if (ty == LUA_TNIL) {
             lua_pop(L, 1);
+            continue;
         }
-    } else if (ty != LUA_TNIL) {
-        luaL_error(L, "option 'attrs' must be a table");
+        switch (opt->kind) {
+        case MYL_OPT_STRING:
+        case MYL_OPT_PROTOCOL: {
+            if (ty != LUA_TSTRING) luaL_error(L, "option '%s' %s", opt->name, opt->rule);
+            size_t len;
+            const char *v = lua_tolstring(L, -1, &len);
+            check_stored(L, opt, myl_option_set_string(&o, opt, v, len));
+            break;
+        }
+        case MYL_OPT_PORT:
+        case MYL_OPT_SECONDS:
+        case MYL_OPT_BYTES:
+            if (ty != LUA_TNUMBER) luaL_error(L, "option '%s' %s", opt->name, opt->rule);
+            check_stored(L, opt, myl_option_set_number(&o, opt, lua_tonumber(L, -1)));
+            break;
+        case MYL_OPT_BOOL:
+            if (ty != LUA_TBOOLEAN) luaL_error(L, "option '%s' %s", opt->name, opt->rule);
+            check_stored(L, opt, myl_option_set_bool(&o, opt, lua_toboolean(L, -1)));
+            break;
+        case MYL_OPT_PAIRS:
+            if (ty != LUA_TTABLE) luaL_error(L, "option '%s' %s", opt->name, opt->rule);
+            o.nattrs = read_attrs(L, opt, lua_gettop(L), attrs);
+            o.attrs = attrs;
+            break;
+        case MYL_OPT_FRONTEND: {
+            /* A transport opener (a test layer, say) replaces the plain
+             * socket; it stays on the stack, so alive, until connect returns. */
+            const myl_transport_opener *op = luaL_testudata(L, -1, MYL_TRANSPORT_OPENER_MT);
+            if (!op || !op->open) luaL_error(L, "option 'transport' must be a transport opener");
+            o.open_transport = op->open;
+            o.open_ud = op->ud;
+            break;
+        }
+        }
+        if (strcmp(opt->name, "socket") == 0) socket_given = 1;
+        if (opt->kind == MYL_OPT_PROTOCOL) protocol_given = 1;
     }
-    o.attrs = attrs; /* the strings live in the attrs table, left on the stack */
-
-    /* in bytes; connect refuses more than 1 GiB with a clear error */
-    double max_packet = opt_number(L, 1, "max_packet", 0);
-    if (max_packet > 1e15) max_packet = 1e15;
-    if (max_packet != (double)(size_t)max_packet)
-        luaL_error(L, "option 'max_packet' must be an integer");
-    o.max_packet = (size_t)max_packet;
-
-    /* A transport opener (a test layer, say) replaces the plain socket; it
-     * stays on the stack, so alive, until connect returns. */
-    ty = lua_getfield(L, 1, "transport");
-    if (ty != LUA_TNIL) {
-        const myl_transport_opener *op = luaL_testudata(L, -1, MYL_TRANSPORT_OPENER_MT);
-        if (!op || !op->open) luaL_error(L, "option 'transport' must be a transport opener");
-        o.open_transport = op->open;
-        o.open_ud = op->ud;
-    }
+    /* A socket path given selects the socket unless a protocol says otherwise. */
+    if (socket_given && !protocol_given) o.protocol = MYL_PROTOCOL_SOCKET;
 
     /* The object exists (closed) before anything is allocated, so __gc can
      * always clean up. */
@@ -154,9 +196,17 @@ int myl_lua_connect(lua_State *L)
 
 /* ---- methods ---- */
 
+/* The SQL text of db:query and cur:execute must be a string: a number
+ * would otherwise be sent as its text. */
+static void check_sql(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) != LUA_TSTRING) myl_lua_typeerror(L, idx, "string");
+}
+
 static int conn_query(lua_State *L)
 {
     conn_ud *cu = myl_lua_check_conn(L, 1);
+    check_sql(L, 2);
     myl_lua_build_sql(L, myl_conn_escape_style(cu->c), 2, 3, lua_gettop(L));
     size_t n;
     const char *sql = lua_tolstring(L, -1, &n);
@@ -172,7 +222,7 @@ static int conn_query(lua_State *L)
 static int conn_quote(lua_State *L)
 {
     conn_ud *cu = myl_lua_check_conn(L, 1);
-    luaL_checkany(L, 2);
+    myl_lua_check_any(L, 2);
     myl_lua_push_literal(L, myl_conn_escape_style(cu->c), 2);
     return 1;
 }
@@ -181,7 +231,7 @@ static int conn_escape(lua_State *L)
 {
     conn_ud *cu = myl_lua_check_conn(L, 1);
     size_t n;
-    const char *s = luaL_checklstring(L, 2, &n);
+    const char *s = myl_lua_check_lstring(L, 2, &n);
     myl_escape_style st = myl_conn_escape_style(cu->c);
     luaL_Buffer b;
     char *dst = luaL_buffinitsize(L, &b, 2 * n + 1);
@@ -193,9 +243,9 @@ static int conn_quote_name(lua_State *L)
 {
     myl_lua_check_conn(L, 1);
     size_t n;
-    const char *s = luaL_checklstring(L, 2, &n);
-    if (n == 0) luaL_argerror(L, 2, "empty identifier");
-    if (memchr(s, 0, n)) luaL_argerror(L, 2, "identifier contains a NUL byte");
+    const char *s = myl_lua_check_lstring(L, 2, &n);
+    if (n == 0) myl_lua_argerror(L, 2, "empty identifier");
+    if (memchr(s, 0, n)) myl_lua_argerror(L, 2, "identifier contains a NUL byte");
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     luaL_addchar(&b, '`');
@@ -220,7 +270,7 @@ static int conn_select_db(lua_State *L)
 {
     conn_ud *cu = myl_lua_check_conn(L, 1);
     size_t n;
-    const char *db = luaL_checklstring(L, 2, &n);
+    const char *db = myl_lua_check_lstring(L, 2, &n);
     if (myl_select_db(cu->c, db, n) < 0) return myl_lua_raise_conn(L, cu);
     lua_pushboolean(L, 1);
     return 1;
@@ -229,8 +279,8 @@ static int conn_select_db(lua_State *L)
 static int conn_kill(lua_State *L)
 {
     conn_ud *cu = myl_lua_check_conn(L, 1);
-    lua_Integer id = luaL_checkinteger(L, 2);
-    luaL_argcheck(L, id >= 0 && id <= 0xFFFFFFFF, 2, "thread id out of range");
+    lua_Integer id = myl_lua_check_integer(L, 2);
+    if (id < 0 || id > 0xFFFFFFFF) myl_lua_argerror(L, 2, "thread id out of range");
     if (myl_kill(cu->c, (uint32_t)id) < 0) return myl_lua_raise_conn(L, cu);
     lua_pushboolean(L, 1);
     return 1;
@@ -254,7 +304,7 @@ static int conn_gc(lua_State *L)
 /* close() and __close: idempotent; deferred while a row is being decoded. */
 static int conn_close(lua_State *L)
 {
-    conn_ud *cu = luaL_checkudata(L, 1, MYL_CONNECTION_MT);
+    conn_ud *cu = myl_lua_check_self(L, MYL_CONNECTION_MT);
     if (myl_guard_close(&cu->g)) free_conn(cu);
     lua_pushboolean(L, 1);
     return 1;
@@ -281,6 +331,11 @@ static int conn_index(lua_State *L)
         lua_pushboolean(L, myl_guard_closed(&cu->g, cu->c != NULL));
         return 1;
     }
+    if (strcmp(k, "broken") == 0) { /* lost, timed out or out of step; a closed one is not */
+        lua_pushboolean(L, !myl_guard_closed(&cu->g, cu->c != NULL) &&
+                               myl_conn_state(cu->c) == MYL_STATE_BROKEN);
+        return 1;
+    }
     if (myl_guard_closed(&cu->g, cu->c != NULL)) {
         if (strcmp(k, "server_version") == 0 || strcmp(k, "thread_id") == 0 ||
             strcmp(k, "host_info") == 0 || strcmp(k, "charset") == 0 ||
@@ -300,25 +355,31 @@ static int conn_index(lua_State *L)
 }
 
 static const luaL_Reg conn_methods[] = {
-    {"query", conn_query},       {"quote", conn_quote},   {"escape", conn_escape},
-    {"quote_name", conn_quote_name}, {"ping", conn_ping}, {"select_db", conn_select_db},
-    {"kill", conn_kill},         {"reset", conn_reset},   {"close", conn_close},
-    {"cursor", myl_lua_new_cursor}, {NULL, NULL},
+    {"query", conn_query},
+    {"quote", conn_quote},
+    {"escape", conn_escape},
+    {"quote_name", conn_quote_name},
+    {"ping", conn_ping},
+    {"select_db", conn_select_db},
+    {"kill", conn_kill},
+    {"reset", conn_reset},
+    {"close", conn_close},
+    {"cursor", myl_lua_new_cursor},
+    {NULL, NULL},
+};
+
+/* __close cannot fail (closing sends COM_QUIT and ignores the outcome), so
+ * it is close() itself. */
+static const luaL_Reg conn_metamethods[] = {
+    {"__gc", conn_gc},
+    {"__close", conn_close},
+    {"__tostring", conn_tostring},
+    {NULL, NULL},
 };
 
 void myl_lua_connection_init(lua_State *L)
 {
-    luaL_newmetatable(L, MYL_CONNECTION_MT);
-    lua_pushcfunction(L, conn_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, conn_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, conn_tostring);
-    lua_setfield(L, -2, "__tostring");
-    luaL_newlib(L, conn_methods);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -3, "methods"); /* the Lua layer adds its methods here */
-    lua_pushcclosure(L, conn_index, 1);
-    lua_setfield(L, -2, "__index");
+    /* The metatable's "methods" is where the Lua layer adds its methods. */
+    myl_lua_new_type(L, MYL_CONNECTION_MT, conn_methods, conn_metamethods, conn_index);
     lua_pop(L, 1);
 }

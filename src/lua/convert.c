@@ -12,14 +12,14 @@
 
 int myl_lua_row_mode(lua_State *L, int idx)
 {
-    const char *m = luaL_optstring(L, idx, "k");
+    const char *m = myl_lua_opt_string(L, idx, "k");
     switch (m[0]) {
     case 'k': if (m[1] == 0) return ROW_KEYED; break;
     case 'a': if (m[1] == 0) return ROW_ARRAY; break;
     case 'v': if (m[1] == 0) return ROW_VALUES; break;
     default: break;
     }
-    return luaL_argerror(L, idx, "row mode must be \"k\" (keyed), \"a\" (array) or \"v\" (values)");
+    return myl_lua_argerror(L, idx, "row mode must be \"k\" (keyed), \"a\" (array) or \"v\" (values)");
 }
 
 void myl_lua_push_u64(lua_State *L, uint64_t v)

@@ -36,7 +36,8 @@ static int cursor_closed(const cursor_ud *cur)
 
 static cursor_ud *check_cursor(lua_State *L, int idx)
 {
-    cursor_ud *cur = luaL_checkudata(L, idx, MYL_CURSOR_MT);
+    cursor_ud *cur = idx == 1 ? myl_lua_check_self(L, MYL_CURSOR_MT)
+                              : luaL_checkudata(L, idx, MYL_CURSOR_MT);
     myl_guard_check(L, &cur->g, cur->conn != NULL, "cursor");
     if (!conn_open(cur)) luaL_error(L, "attempt to use a closed connection");
     if (cur->conn->g.busy) luaL_error(L, "attempt to use a cursor while it decodes a row");
@@ -94,10 +95,10 @@ int myl_lua_new_cursor(lua_State *L)
 {
     conn_ud *cu = myl_lua_check_conn(L, 1);
     if (!lua_isnoneornil(L, 2)) {
-        luaL_checktype(L, 2, LUA_TTABLE);
+        myl_lua_check_type(L, 2, LUA_TTABLE);
         lua_getfield(L, 2, "stream");
         if (!lua_isnil(L, -1) && !lua_toboolean(L, -1))
-            luaL_argerror(L, 2, "only streaming cursors exist; use db:query for buffered results");
+            myl_lua_argerror(L, 2, "only streaming cursors exist; use db:query for buffered results");
         lua_pop(L, 1);
     }
     cursor_ud *cur = lua_newuserdatauv(L, sizeof *cur, UV_COUNT);
@@ -113,6 +114,7 @@ static int cur_execute(lua_State *L)
 {
     cursor_ud *cur = check_cursor(L, 1);
     conn_ud *cu = cur->conn;
+    if (lua_type(L, 2) != LUA_TSTRING) myl_lua_typeerror(L, 2, "string");
     myl_lua_build_sql(L, myl_conn_escape_style(cu->c), 2, 3, lua_gettop(L));
     cur = check_cursor(L, 1); /* a finalizer may have closed it meanwhile */
     /* The cursor's own unfinished response goes first. */
@@ -203,7 +205,7 @@ static int cur_fetch(lua_State *L)
     int mode_idx = 2;
     if (target || (lua_isnil(L, 2) && lua_gettop(L) >= 3)) mode_idx = 3;
     int mode = myl_lua_row_mode(L, mode_idx);
-    if (target && mode == ROW_VALUES) luaL_argerror(L, mode_idx, "mode \"v\" cannot refill a table");
+    if (target && mode == ROW_VALUES) myl_lua_argerror(L, mode_idx, "mode \"v\" cannot refill a table");
     lua_settop(L, target ? 2 : 1);
     int pushed = fetch_row(L, cur, mode, target);
     if (pushed == 0) {
@@ -270,27 +272,50 @@ static int cur_gc(lua_State *L)
     return 0;
 }
 
-/* Shared by close() and __close.  Idempotent.  Reads away what the cursor
- * left unread, so the connection is ready at once; when that fails the
- * connection keeps the error (a later command reports it) and close still
- * succeeds: a __close must not raise, or it would replace the error that
- * is unwinding the scope. */
-static int cur_close(lua_State *L)
+/* Closes the cursor; idempotent.  Reads away what the cursor left unread,
+ * so the connection is ready at once.  Returns 0, or -1 when that lost the
+ * connection (*lost says which; the cursor is closed all the same, and the
+ * connection keeps the error for its next use). */
+static int close_cursor(cursor_ud *cur, conn_ud **lost)
 {
-    cursor_ud *cur = luaL_checkudata(L, 1, MYL_CURSOR_MT);
     if (!myl_guard_close(&cur->g) || (cur->conn && cur->conn->g.busy)) {
         /* called from a finalizer in the middle of a fetch: the stream
          * cannot be read now, so leave it to the connection to discard */
         abandon(cur);
         cur->g.close_pending = 1;
-        lua_pushboolean(L, 1);
-        return 1;
+        return 0;
     }
-    if (owns_stream(cur)) myl_discard(cur->conn->c, cur);
+    int rc = 0;
+    if (owns_stream(cur) && myl_discard(cur->conn->c, cur) < 0 &&
+        myl_conn_state(cur->conn->c) == MYL_STATE_BROKEN) {
+        *lost = cur->conn;
+        rc = -1;
+    }
     free_cols(cur);
     cur->conn = NULL;
+    return rc;
+}
+
+/* cur:close(): raises the error when discarding the unread rows lost the
+ * connection (the cursor is closed all the same). */
+static int cur_close(lua_State *L)
+{
+    cursor_ud *cur = myl_lua_check_self(L, MYL_CURSOR_MT);
+    conn_ud *lost = NULL;
+    if (close_cursor(cur, &lost) < 0) return myl_lua_raise_conn(L, lost);
     lua_pushboolean(L, 1);
     return 1;
+}
+
+/* __close never raises: an error there would replace the one being
+ * unwound through the <close> scope.  The connection keeps the failure
+ * (broken, 2006 on its next use). */
+static int cur_close_silently(lua_State *L)
+{
+    cursor_ud *cur = luaL_checkudata(L, 1, MYL_CURSOR_MT);
+    conn_ud *lost = NULL;
+    close_cursor(cur, &lost);
+    return 0;
 }
 
 static int cur_tostring(lua_State *L)
@@ -327,21 +352,23 @@ static int cur_index(lua_State *L)
 }
 
 static const luaL_Reg cur_methods[] = {
-    {"execute", cur_execute}, {"fetch", cur_fetch}, {"rows", cur_rows},
-    {"next_result", cur_next_result}, {"close", cur_close}, {NULL, NULL},
+    {"execute", cur_execute},
+    {"fetch", cur_fetch},
+    {"rows", cur_rows},
+    {"next_result", cur_next_result},
+    {"close", cur_close},
+    {NULL, NULL},
+};
+
+static const luaL_Reg cur_metamethods[] = {
+    {"__gc", cur_gc},
+    {"__close", cur_close_silently},
+    {"__tostring", cur_tostring},
+    {NULL, NULL},
 };
 
 void myl_lua_cursor_init(lua_State *L)
 {
-    luaL_newmetatable(L, MYL_CURSOR_MT);
-    lua_pushcfunction(L, cur_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, cur_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, cur_tostring);
-    lua_setfield(L, -2, "__tostring");
-    luaL_newlib(L, cur_methods);
-    lua_pushcclosure(L, cur_index, 1);
-    lua_setfield(L, -2, "__index");
+    myl_lua_new_type(L, MYL_CURSOR_MT, cur_methods, cur_metamethods, cur_index);
     lua_pop(L, 1);
 }

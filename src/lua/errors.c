@@ -15,14 +15,14 @@ static int error_tostring(lua_State *L)
     return 1;
 }
 
+static const luaL_Reg error_metamethods[] = {
+    {"__tostring", error_tostring},
+    {NULL, NULL},
+};
+
 void myl_lua_errors_init(lua_State *L)
 {
-    if (luaL_newmetatable(L, MYL_ERROR_MT)) {
-        lua_pushcfunction(L, error_tostring);
-        lua_setfield(L, -2, "__tostring");
-        lua_pushliteral(L, "mylua.error");
-        lua_setfield(L, -2, "__name");
-    }
+    myl_lua_new_type(L, MYL_ERROR_MT, NULL, error_metamethods, NULL); /* __name: mylua.error */
     lua_pop(L, 1);
 }
 

@@ -1,6 +1,7 @@
 /* luaopen_mylua_core: the C half of the mylua module. */
 #include "../core/version.h"
 #include "binding.h"
+#include "mylua_core.h"
 
 static int is_error(lua_State *L)
 {
@@ -16,9 +17,9 @@ static int is_error(lua_State *L)
 /* new_error(code, message [, sqlstate]): an error object made by Lua code. */
 static int new_error(lua_State *L)
 {
-    int code = (int)luaL_checkinteger(L, 1);
-    const char *msg = luaL_checkstring(L, 2);
-    const char *state = luaL_optstring(L, 3, "HY000");
+    int code = (int)myl_lua_check_integer(L, 1);
+    const char *msg = myl_lua_check_lstring(L, 2, NULL);
+    const char *state = myl_lua_opt_string(L, 3, "HY000");
     myl_lua_push_error(L, code, state, msg);
     return 1;
 }
@@ -30,7 +31,35 @@ static const luaL_Reg functions[] = {
     {NULL, NULL},
 };
 
-int luaopen_mylua_core(lua_State *L);
+/* tostring of a light userdata: "NULL" for the NULL pointer, which is
+ * mylua.null, the value of SQL NULL; what Lua prints otherwise. */
+static int lightuserdata_tostring(lua_State *L)
+{
+    void *p = lua_touserdata(L, 1);
+    if (p == NULL) lua_pushliteral(L, "NULL");
+    else lua_pushfstring(L, "userdata: %p", p);
+    return 1;
+}
+
+/* mylua.null stays the NULL light userdata, so rows push it without any
+ * lookup.  Light userdata share one metatable per Lua state: it is set
+ * only when nobody set one before, and its __name keeps Lua's own word for
+ * the type in argument errors. */
+static void name_null(lua_State *L)
+{
+    lua_pushlightuserdata(L, NULL);
+    if (lua_getmetatable(L, -1)) {
+        lua_pop(L, 2);
+        return;
+    }
+    lua_createtable(L, 0, 2);
+    lua_pushcfunction(L, lightuserdata_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, "light userdata");
+    lua_setfield(L, -2, "__name");
+    lua_setmetatable(L, -2);
+    lua_pop(L, 1);
+}
 
 int luaopen_mylua_core(lua_State *L)
 {
@@ -38,7 +67,9 @@ int luaopen_mylua_core(lua_State *L)
     myl_lua_connection_init(L);
     myl_lua_result_init(L);
     myl_lua_cursor_init(L);
+    name_null(L);
     luaL_newlib(L, functions);
+    myl_lua_name_functions(L, -1, functions);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
     lua_pushliteral(L, MYL_VERSION);

@@ -33,7 +33,8 @@ static result_ud *usable(lua_State *L, result_ud *ru)
 
 static result_ud *check_result(lua_State *L, int idx)
 {
-    return usable(L, luaL_checkudata(L, idx, MYL_RESULT_MT));
+    return usable(L, idx == 1 ? myl_lua_check_self(L, MYL_RESULT_MT)
+                              : luaL_checkudata(L, idx, MYL_RESULT_MT));
 }
 
 myl_result **myl_lua_new_result(lua_State *L)
@@ -102,7 +103,7 @@ static int res_rows(lua_State *L)
 static int res_row(lua_State *L)
 {
     result_ud *ru = check_result(L, 1);
-    lua_Integer i = luaL_checkinteger(L, 2);
+    lua_Integer i = myl_lua_check_integer(L, 2);
     int mode = myl_lua_row_mode(L, 3);
     lua_settop(L, 1);
     if (!ru->r->cols || i < 1 || (lua_Unsigned)i > ru->r->nrows) {
@@ -138,7 +139,7 @@ static int res_gc(lua_State *L)
 /* close() and __close: idempotent; deferred while a row is being decoded. */
 static int res_close(lua_State *L)
 {
-    result_ud *ru = luaL_checkudata(L, 1, MYL_RESULT_MT);
+    result_ud *ru = myl_lua_check_self(L, MYL_RESULT_MT);
     if (myl_guard_close(&ru->g)) free_result(ru);
     lua_pushboolean(L, 1);
     return 1;
@@ -185,23 +186,24 @@ static int res_index(lua_State *L)
 }
 
 static const luaL_Reg res_methods[] = {
-    {"rows", res_rows}, {"row", res_row}, {"next_result", res_next_result},
-    {"close", res_close}, {NULL, NULL},
+    {"rows", res_rows},
+    {"row", res_row},
+    {"next_result", res_next_result},
+    {"close", res_close},
+    {NULL, NULL},
+};
+
+/* Closing a result only frees memory: __close is close() and never raises. */
+static const luaL_Reg res_metamethods[] = {
+    {"__gc", res_gc},
+    {"__close", res_close},
+    {"__len", res_len},
+    {"__tostring", res_tostring},
+    {NULL, NULL},
 };
 
 void myl_lua_result_init(lua_State *L)
 {
-    luaL_newmetatable(L, MYL_RESULT_MT);
-    lua_pushcfunction(L, res_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, res_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, res_len);
-    lua_setfield(L, -2, "__len");
-    lua_pushcfunction(L, res_tostring);
-    lua_setfield(L, -2, "__tostring");
-    luaL_newlib(L, res_methods);
-    lua_pushcclosure(L, res_index, 1);
-    lua_setfield(L, -2, "__index");
+    myl_lua_new_type(L, MYL_RESULT_MT, res_methods, res_metamethods, res_index);
     lua_pop(L, 1);
 }

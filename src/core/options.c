@@ -1,0 +1,188 @@
+/* Connection defaults and the option table (see options.h). */
+#include "options.h"
+
+#include <pwd.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The login name, as the mariadb client takes it when no user is given:
+ * $USER first (cron may not set it), then the password database.  A name
+ * from the password database is copied into buf (getpwuid's own storage
+ * is overwritten by the next call); "" when there is none. */
+static const char *login_name(char *buf, size_t size)
+{
+    const char *u = getenv("USER");
+    if (u && *u) return u;
+    buf[0] = 0;
+    struct passwd pw, *found = NULL;
+    char scratch[1024];
+    if (getpwuid_r(geteuid(), &pw, scratch, sizeof scratch, &found) == 0 && found &&
+        found->pw_name && strlen(found->pw_name) < size)
+        strcpy(buf, found->pw_name);
+    return buf;
+}
+
+void myl_options_init(myl_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->host = MYL_DEFAULT_HOST;
+    o->port = MYL_DEFAULT_PORT;
+    o->socket_path = MYL_DEFAULT_SOCKET;
+    o->protocol = MYL_PROTOCOL_AUTO;
+    o->user = login_name(o->user_buf, sizeof o->user_buf);
+    o->password = "";
+    o->database = NULL;
+    o->charset = MYL_DEFAULT_CHARSET;
+    o->collation = NULL;
+    o->connect_timeout = MYL_DEFAULT_CONNECT_TIMEOUT;
+    o->read_timeout = 0;
+    o->write_timeout = MYL_DEFAULT_WRITE_TIMEOUT;
+    o->multi_statements = 1;
+    o->attrs = NULL;
+    o->nattrs = 0;
+    o->max_packet = MYL_DEFAULT_MAX_PACKET;
+    o->max_result_bytes = 0;
+}
+
+#define FIELD(f) offsetof(myl_options, f)
+#define YEAR_SECONDS 31536000.0
+#define SECONDS_RULE "must be a number of seconds from 0 to 31536000"
+
+const myl_option_info myl_option_table[] = {
+    {"host", MYL_OPT_STRING, FIELD(host), 0, 0, "must be a string"},
+    {"port", MYL_OPT_PORT, FIELD(port), 1, 65535, "must be an integer from 1 to 65535"},
+    {"socket", MYL_OPT_STRING, FIELD(socket_path), 0, 0, "must be a string"},
+    {"protocol", MYL_OPT_PROTOCOL, FIELD(protocol), 0, 0, "must be \"tcp\" or \"socket\""},
+    {"user", MYL_OPT_STRING, FIELD(user), 0, 0, "must be a string"},
+    {"password", MYL_OPT_STRING, FIELD(password), 0, 0, "must be a string"},
+    {"database", MYL_OPT_STRING, FIELD(database), 0, 0, "must be a string"},
+    {"charset", MYL_OPT_STRING, FIELD(charset), 0, 0, "must be a string"},
+    {"collation", MYL_OPT_STRING, FIELD(collation), 0, 0, "must be a string"},
+    {"connect_timeout", MYL_OPT_SECONDS, FIELD(connect_timeout), 0, YEAR_SECONDS, SECONDS_RULE},
+    {"read_timeout", MYL_OPT_SECONDS, FIELD(read_timeout), 0, YEAR_SECONDS, SECONDS_RULE},
+    {"write_timeout", MYL_OPT_SECONDS, FIELD(write_timeout), 0, YEAR_SECONDS, SECONDS_RULE},
+    {"multi_statements", MYL_OPT_BOOL, FIELD(multi_statements), 0, 0, "must be a boolean"},
+    {"attrs", MYL_OPT_PAIRS, 0, 0, 0, "must be a table mapping strings to strings"},
+    {"max_packet", MYL_OPT_BYTES, FIELD(max_packet), (double)MYL_MIN_MAX_PACKET,
+     (double)MYL_MAX_MAX_PACKET, "must be an integer from 1024 to 1073741824 (bytes)"},
+    {"max_result_bytes", MYL_OPT_BYTES, FIELD(max_result_bytes), 0, 9007199254740992.0,
+     "must be an integer from 0 (no limit) to 2^53 (bytes)"},
+    {"transport", MYL_OPT_FRONTEND, 0, 0, 0, "is not understood here"},
+    {NULL, MYL_OPT_FRONTEND, 0, 0, 0, NULL},
+};
+
+/* Names of options for features that do not exist yet (DESIGN: TLS,
+ * compression, LOCAL INFILE, auth plugins, option files, reconnect). */
+static const char *const planned[] = {
+    "ssl", "tls", "compress", "local_infile", "auth", "auth_plugins", "reconnect",
+    "read_default_file", "read_default_group", "bind_address", NULL,
+};
+
+static int name_is(const char *known, const char *name, size_t len)
+{
+    return strlen(known) == len && memcmp(known, name, len) == 0;
+}
+
+const myl_option_info *myl_option_find(const char *name, size_t len)
+{
+    for (const myl_option_info *opt = myl_option_table; opt->name; opt++)
+        if (name_is(opt->name, name, len)) return opt;
+    return NULL;
+}
+
+int myl_option_planned(const char *name, size_t len)
+{
+    for (size_t i = 0; planned[i]; i++)
+        if (name_is(planned[i], name, len)) return 1;
+    return 0;
+}
+
+/* Edit distance (insertions, deletions, substitutions, swaps of neighbours)
+ * between a and b, or more than `limit` once it is certain to exceed it. */
+static size_t distance(const char *a, size_t na, const char *b, size_t nb, size_t limit)
+{
+    enum { MAXN = 32 };
+    if (na >= MAXN || nb >= MAXN) return limit + 1;
+    if ((na > nb ? na - nb : nb - na) > limit) return limit + 1;
+    size_t d[MAXN][MAXN];
+    for (size_t i = 0; i <= na; i++) d[i][0] = i;
+    for (size_t j = 0; j <= nb; j++) d[0][j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        for (size_t j = 1; j <= nb; j++) {
+            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    }
+    return d[na][nb];
+}
+
+const char *myl_option_suggest(const char *name, size_t len)
+{
+    const char *best = NULL;
+    size_t best_d = 3; /* farther than 2 edits is not a typo */
+    for (const myl_option_info *opt = myl_option_table; opt->name; opt++) {
+        size_t d = distance(name, len, opt->name, strlen(opt->name), 2);
+        if (d < best_d) {
+            best_d = d;
+            best = opt->name;
+        }
+    }
+    return best;
+}
+
+static void *field(myl_options *o, const myl_option_info *opt)
+{
+    return (char *)o + opt->offset;
+}
+
+const char *myl_option_set_string(myl_options *o, const myl_option_info *opt, const char *s,
+                                  size_t len)
+{
+    if (memchr(s, 0, len)) return "contains a NUL byte";
+    switch (opt->kind) {
+    case MYL_OPT_STRING:
+        *(const char **)field(o, opt) = s;
+        return NULL;
+    case MYL_OPT_PROTOCOL:
+        if (strcmp(s, "tcp") == 0) o->protocol = MYL_PROTOCOL_TCP;
+        else if (strcmp(s, "socket") == 0) o->protocol = MYL_PROTOCOL_SOCKET;
+        else return opt->rule;
+        return NULL;
+    default:
+        return opt->rule;
+    }
+}
+
+const char *myl_option_set_number(myl_options *o, const myl_option_info *opt, double v)
+{
+    if (!(v >= opt->min && v <= opt->max)) return opt->rule; /* also NaN */
+    switch (opt->kind) {
+    case MYL_OPT_SECONDS:
+        *(double *)field(o, opt) = v;
+        return NULL;
+    case MYL_OPT_PORT:
+        if (v != (double)(unsigned)v) return opt->rule;
+        *(unsigned *)field(o, opt) = (unsigned)v;
+        return NULL;
+    case MYL_OPT_BYTES:
+        if (v > (double)SIZE_MAX || v != (double)(size_t)v) return opt->rule;
+        *(size_t *)field(o, opt) = (size_t)v;
+        return NULL;
+    default:
+        return opt->rule;
+    }
+}
+
+const char *myl_option_set_bool(myl_options *o, const myl_option_info *opt, int v)
+{
+    if (opt->kind != MYL_OPT_BOOL) return opt->rule;
+    *(int *)field(o, opt) = v != 0;
+    return NULL;
+}
