@@ -151,6 +151,9 @@ static int docall(lua_State *L, int nargs, int traceback)
 /* os.exit(code) as the standard one, but always closing the state first
  * (os.exit(code, true)): finalizers run, so open connections say COM_QUIT
  * instead of being dropped, and buffered files are flushed. */
+static int closing; /* the state is being closed: a finalizer calling
+                       os.exit then must not close it a second time */
+
 static int host_exit(lua_State *L)
 {
     int status;
@@ -158,7 +161,10 @@ static int host_exit(lua_State *L)
         status = lua_toboolean(L, 1) ? EXIT_SUCCESS : EXIT_FAILURE;
     else
         status = (int)luaL_optinteger(L, 1, EXIT_SUCCESS);
-    lua_close(L);
+    if (!closing) {
+        closing = 1;
+        lua_close(L);
+    }
     exit(status);
 }
 
@@ -288,6 +294,7 @@ int main(int argc, char **argv)
         fflush(stderr);
         a.failed = 1;
     }
+    closing = 1;
     lua_close(L);
     return a.failed ? 1 : 0;
 }
