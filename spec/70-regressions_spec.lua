@@ -477,7 +477,7 @@ describe("the default user", function()
     ]]):format(p.host, p.port))
     assert.equal(1, code)
     assert.equal("", out)
-    local expected = "mylua: ERROR 1045 (28000): Access denied for user '" .. login .. "'@"
+    local expected = "mylua: (command line):1: ERROR 1045 (28000): Access denied for user '" .. login .. "'@"
     assert.equal(expected, err:sub(1, #expected))
   end)
 end)
@@ -495,7 +495,7 @@ describe("the host program", function()
     ]]):format(params_source(), sql))
     assert.equal(1, code)
     assert.equal("", out)
-    assert.equal("mylua: " .. tostring(err):gsub("\n", " ") .. "\n", stderr)
+    assert.equal("mylua: (command line):2: " .. tostring(err):gsub("\n", " ") .. "\n", stderr)
   end)
 end)
 

@@ -12,8 +12,91 @@ local mylua = {
 
 local methods = core.connection_methods
 
-function methods:begin()
-  self:query("START TRANSACTION")
+local IN_TRANS = 1 -- SERVER_STATUS_IN_TRANS in the server's status flags
+
+-- What begin() accepts, in the words START TRANSACTION and SET TRANSACTION
+-- use.  Only these fixed texts reach the SQL: nothing the caller wrote is
+-- pasted in.
+local CHARACTERISTICS = {
+  ["WITH CONSISTENT SNAPSHOT"] = "WITH CONSISTENT SNAPSHOT",
+  ["READ ONLY"] = "READ ONLY",
+  ["READ WRITE"] = "READ WRITE",
+}
+local ISOLATION_LEVELS = {
+  ["REPEATABLE READ"] = "REPEATABLE READ",
+  ["READ COMMITTED"] = "READ COMMITTED",
+  ["READ UNCOMMITTED"] = "READ UNCOMMITTED",
+  ["SERIALIZABLE"] = "SERIALIZABLE",
+}
+
+-- "read  only" and "Read Only" both mean READ ONLY.
+local function normalize(s)
+  return (s:upper():gsub("%s+", " "):gsub("^ ", ""):gsub(" $", ""))
+end
+
+local function bad_option(fname, fmt, ...)
+  -- levels: bad_option, transaction_sql, the method, its caller
+  error(("bad argument #1 to '%s' (" .. fmt .. ")"):format(fname, ...), 4)
+end
+
+-- Turns begin's options into the SQL to send: the START TRANSACTION
+-- statement and, for an isolation level, the SET TRANSACTION before it.
+-- opts: nil, one characteristic ("READ ONLY", "READ WRITE", "WITH
+-- CONSISTENT SNAPSHOT"), or a table holding a list of them and/or
+-- isolation = "REPEATABLE READ" | "READ COMMITTED" | "READ UNCOMMITTED" |
+-- "SERIALIZABLE".  Anything else raises.
+local function transaction_sql(opts, fname)
+  local list, isolation = {}, nil
+  if type(opts) == "string" then
+    list[1] = opts
+  elseif type(opts) == "table" then
+    for k, v in pairs(opts) do
+      if k == "isolation" then
+        if type(v) ~= "string" or not ISOLATION_LEVELS[normalize(v)] then
+          bad_option(fname, "unknown isolation level %s; expected REPEATABLE READ, READ COMMITTED, "
+            .. "READ UNCOMMITTED or SERIALIZABLE", type(v) == "string" and ("%q"):format(v) or type(v))
+        end
+        isolation = ISOLATION_LEVELS[normalize(v)]
+      elseif math.type(k) ~= "integer" or k < 1 or k > #opts then
+        bad_option(fname, "unknown transaction option %s", type(k) == "string" and ("%q"):format(k) or tostring(k))
+      else
+        list[k] = v
+      end
+    end
+  elseif opts ~= nil then
+    bad_option(fname, "transaction options expected, got %s", type(opts))
+  end
+  local seen, words = {}, {}
+  for i = 1, #list do
+    local v = list[i]
+    local word = type(v) == "string" and CHARACTERISTICS[normalize(v)]
+    if not word then
+      bad_option(fname, "unknown transaction option %s; expected READ ONLY, READ WRITE or WITH CONSISTENT SNAPSHOT",
+        type(v) == "string" and ("%q"):format(v) or type(v))
+    end
+    seen[word] = true
+  end
+  if seen["READ ONLY"] and seen["READ WRITE"] then
+    bad_option(fname, "READ ONLY and READ WRITE together")
+  end
+  for _, word in ipairs{ "WITH CONSISTENT SNAPSHOT", "READ ONLY", "READ WRITE" } do
+    if seen[word] then words[#words + 1] = word end
+  end
+  local start = "START TRANSACTION"
+  if #words > 0 then start = start .. " " .. table.concat(words, ", ") end
+  return start, isolation and ("SET TRANSACTION ISOLATION LEVEL " .. isolation)
+end
+
+-- Starts a transaction with the options above.  Raises when one is open
+-- already (begun by begin(), transaction() or plain SQL): a second START
+-- TRANSACTION would commit it silently.
+function methods:begin(opts)
+  local start, set = transaction_sql(opts, "begin")
+  if self.status & IN_TRANS ~= 0 then
+    error("begin: a transaction is already open (transaction() nests with a savepoint)", 2)
+  end
+  if set then self:query(set) end
+  self:query(start)
   return true
 end
 
@@ -32,18 +115,66 @@ function methods:autocommit(on)
   return true
 end
 
--- Runs fn(db, ...) inside a transaction: commits and returns fn's results,
--- or rolls back and raises fn's error unchanged.  A failed ROLLBACK (the
--- connection may be gone) must not hide the error that caused it.
-function methods:transaction(fn, ...)
-  self:query("START TRANSACTION")
+-- How deep each connection is inside transaction() calls.
+local depth = setmetatable({}, { __mode = "k" })
+
+local function callable(v)
+  if type(v) == "function" then return true end
+  local mt = getmetatable(v)
+  return type(mt) == "table" and mt.__call ~= nil
+end
+
+-- transaction([opts,] fn, ...): runs fn(db, ...) inside a transaction and
+-- returns fn's results.
+--
+-- Outermost (no transaction open): begin(opts), then COMMIT when fn returns,
+-- or ROLLBACK and re-raise fn's error unchanged when it raises.  Inside an
+-- open transaction (an enclosing transaction(), or one begun by begin() or
+-- plain SQL): SAVEPOINT mylua_N, then RELEASE SAVEPOINT when fn returns, or
+-- ROLLBACK TO SAVEPOINT and re-raise, so the enclosing work stays and is
+-- committed (or not) by whoever began it.  opts apply only where a
+-- transaction starts: with a transaction open they raise.  A failed ROLLBACK
+-- (the connection may be gone) does not hide the error that caused it.
+local function run_transaction(self, opts, fn, ...)
+  local start, set = transaction_sql(opts, "transaction")
+  if not callable(fn) then
+    error(("bad argument #%d to 'transaction' (function expected, got %s)"):format(
+      opts == nil and 1 or 2, type(fn)), 2)
+  end
+  local level = depth[self] or 0
+  if level == 0 and self.status & IN_TRANS == 0 then
+    if set then self:query(set) end
+    self:query(start)
+    depth[self] = 1
+    local results = table.pack(pcall(fn, self, ...))
+    depth[self] = level
+    if not results[1] then
+      pcall(self.query, self, "ROLLBACK")
+      error(results[2], 0)
+    end
+    self:query("COMMIT")
+    return table.unpack(results, 2, results.n)
+  end
+  if opts ~= nil then
+    error("transaction: options apply only where a transaction starts; one is open already", 2)
+  end
+  local savepoint = "mylua_" .. (level + 1)
+  self:query("SAVEPOINT " .. savepoint)
+  depth[self] = level + 1
   local results = table.pack(pcall(fn, self, ...))
+  depth[self] = level
   if not results[1] then
-    pcall(self.query, self, "ROLLBACK")
+    pcall(self.query, self, "ROLLBACK TO SAVEPOINT " .. savepoint)
+    pcall(self.query, self, "RELEASE SAVEPOINT " .. savepoint)
     error(results[2], 0)
   end
-  self:query("COMMIT")
+  self:query("RELEASE SAVEPOINT " .. savepoint)
   return table.unpack(results, 2, results.n)
+end
+
+function methods:transaction(opts, ...)
+  if callable(opts) then return run_transaction(self, nil, opts, ...) end
+  return run_transaction(self, opts, ...)
 end
 
 return mylua

@@ -56,17 +56,32 @@ end
 
 local connection_overrides = {}
 
--- fn gets the safe connection; it fails by raising or, in this style, by
--- returning nil, err: either way the transaction is rolled back and
--- transaction returns nil, err.
-function connection_overrides.transaction(proxy, fn, ...)
+local function callable(v)
+  if type(v) == "function" then return true end
+  local mt = getmetatable(v)
+  return type(mt) == "table" and mt.__call ~= nil
+end
+
+-- transaction([opts,] fn, ...) as mylua's (nested: a savepoint).  fn gets
+-- the safe connection; it fails by raising or, in this style, by returning
+-- nil, err: either way its work is rolled back and transaction returns
+-- nil, err (err the value fn raised or returned, unchanged).
+function connection_overrides.transaction(proxy, opts, ...)
   local db = proxy[RAW]
-  local function body(_, ...)
-    local results = table.pack(fn(proxy, ...))
-    if results[1] == nil and results.n >= 2 and results[2] ~= nil then error(results[2], 0) end
-    return table.unpack(results, 1, results.n)
+  local function wrap_fn(fn)
+    if not callable(fn) then return fn end
+    return function(_, ...)
+      local results = table.pack(fn(proxy, ...))
+      if results[1] == nil and results.n >= 2 and results[2] ~= nil then error(results[2], 0) end
+      return table.unpack(results, 1, results.n)
+    end
   end
-  local results = table.pack(pcall(db.transaction, db, body, ...))
+  local results
+  if callable(opts) then
+    results = table.pack(pcall(db.transaction, db, wrap_fn(opts), ...))
+  else
+    results = table.pack(pcall(db.transaction, db, opts, (wrap_fn((...))), select(2, ...)))
+  end
   if not results[1] then return nil, results[2] end
   return table.unpack(results, 2, results.n)
 end

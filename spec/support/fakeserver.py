@@ -21,6 +21,8 @@ Scenarios:
                            starting with SET get an OK packet
   server_error             the first query gets ERR 1146 (42S02), later
                            queries are served as in `ok`
+  control_chars_error      as server_error, but the message carries an
+                           ESC sequence, a BEL, a CR and a C1 CSI (U+009B)
   drip                     queries are answered with a valid result, one
                            byte per second
   drip_handshake           the greeting is sent one byte per second
@@ -425,6 +427,14 @@ def answer_server_error(conn, sql, n):
         answer_select_one(conn, sql, n)
 
 
+def answer_control_chars_error(conn, sql, n):
+    if n == 1:
+        conn.send(packet(1, err_payload(
+            1644, b"45000", b"a\x1b[31mred\x07\rb\xc2\x9bc")))
+    else:
+        answer_select_one(conn, sql, n)
+
+
 def answer_drip(conn, sql, n):
     data = b""
     seq = 1
@@ -617,6 +627,7 @@ def run(scenario, conn):
     queries = {
         "ok": answer_select_one,
         "server_error": answer_server_error,
+        "control_chars_error": answer_control_chars_error,
         "drip": answer_drip,
         "drip_handshake": answer_select_one,
         "bad_auth_length_greeting": answer_select_one,

@@ -33,4 +33,5 @@ void myl_error_clear(myl_error *e)
     e->statement = 0;
     e->sqlstate[0] = '\0';
     e->message[0] = '\0';
+    e->statement = 0;
 }

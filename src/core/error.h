@@ -32,7 +32,9 @@ typedef struct myl_error {
     int code;          /* 0 when there is no error */
     char sqlstate[6];
     char message[MYL_ERRMSG_SIZE];
-    unsigned statement; /* which statement of a multi-statement query failed; 0: unknown */
+    unsigned statement; /* 1-based number of the failing statement of a
+                           multi-statement query; 0 when unknown.  The
+                           setters below reset it: set it after them. */
 } myl_error;
 
 /* Sets a client error with SQLSTATE HY000; printf-style message. */

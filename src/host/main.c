@@ -4,7 +4,10 @@
  *   mylua -e 'code' [-e 'code' ...] [script.lua [args...]]
  *
  * Exit codes: 0 success, 1 uncaught error (one line on stderr), 2 usage
- * error; os.exit(n) as usual. */
+ * error; os.exit(n) as usual.  As lua.c does, everything that touches the
+ * Lua state runs under lua_pcall, and the state is always closed before the
+ * program exits (os.exit included), so every connection still open is
+ * closed with COM_QUIT by its finalizer. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -18,7 +21,20 @@
 
 #include "../lua/mylua_core.h"
 
+/* The registry name of the error objects' metatable (src/lua/binding.h). */
+#define ERROR_METATABLE "mylua.error"
+
 static const char *progname = "mylua";
+
+/* What main parsed, handed to the protected main. */
+typedef struct host_args {
+    int argc;
+    char **argv;
+    int script;    /* index of the script in argv, 0 when none */
+    int has_e;
+    int traceback;
+    int failed;    /* set by the protected main when a chunk failed */
+} host_args;
 
 static void usage(FILE *out)
 {
@@ -32,36 +48,95 @@ static void usage(FILE *out)
             progname);
 }
 
-/* Message handler: keeps error objects as they are (their __tostring gives
- * the line we print) and adds a traceback when one is wanted. */
+static int is_mylua_error(lua_State *L, int idx)
+{
+    int yes = 0;
+    if (lua_type(L, idx) == LUA_TTABLE && lua_getmetatable(L, idx)) {
+        luaL_getmetatable(L, ERROR_METATABLE);
+        yes = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+    }
+    return yes;
+}
+
+/* Message handler: turns the error value into the text we print.  A mylua
+ * error object is placed where it was raised ("script.lua:12: ERROR 1064
+ * (42000): ..."), a Lua error string has its position already; a traceback
+ * follows when one is wanted. */
 static int msghandler(lua_State *L)
 {
     int traceback = (int)lua_toboolean(L, lua_upvalueindex(1));
-    const char *msg = luaL_tolstring(L, 1, NULL);
-    if (!traceback) return 1;
-    luaL_traceback(L, L, msg, 1);
+    const char *msg;
+    if (is_mylua_error(L, 1)) {
+        lua_getfield(L, 1, "where");
+        const char *where = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        const char *text = luaL_tolstring(L, 1, NULL);
+        msg = where && *where ? lua_pushfstring(L, "%s %s", where, text) : text;
+    } else if (lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER ||
+               luaL_getmetafield(L, 1, "__tostring") != LUA_TNIL) {
+        msg = luaL_tolstring(L, 1, NULL);
+    } else {
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    if (traceback) luaL_traceback(L, L, msg, 1);
     return 1;
 }
 
-/* Prints the error of a failed chunk: one line (newlines inside a server
- * message become spaces) unless a traceback was asked for. */
-static int report(lua_State *L, int status, int traceback)
+/* Pushes msg made safe for a terminal: control characters (and the C1
+ * controls U+0080..U+009F in UTF-8) are shown as Lua decimal escapes, so
+ * ESC arrives as "\27" and no escape sequence in a server's message reaches
+ * the terminal; tabs are kept.  Line breaks become spaces (one line per
+ * error), or stay when a traceback was asked for. */
+static const char *push_printable(lua_State *L, const char *msg, size_t len, int keep_newlines)
 {
-    if (status != LUA_OK) {
-        const char *msg = lua_tostring(L, -1);
-        if (!msg) msg = "(error object is not a string)";
-        if (!traceback && strpbrk(msg, "\r\n")) {
-            luaL_gsub(L, msg, "\r\n", " ");
-            msg = luaL_gsub(L, lua_tostring(L, -1), "\n", " ");
-            msg = luaL_gsub(L, msg, "\r", " ");
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)msg[i];
+        if (c == '\n' || c == '\r') {
+            if (keep_newlines && c == '\n') {
+                luaL_addchar(&b, '\n');
+            } else if (keep_newlines) {
+                luaL_addstring(&b, "\\13");
+            } else {
+                if (c == '\r' && i + 1 < len && msg[i + 1] == '\n') i++;
+                luaL_addchar(&b, ' ');
+            }
+        } else if (c == '\t') {
+            luaL_addchar(&b, '\t');
+        } else if (c < 0x20 || c == 0x7f) {
+            char esc[8];
+            snprintf(esc, sizeof esc, "\\%u", (unsigned)c);
+            luaL_addstring(&b, esc);
+        } else if (c == 0xc2 && i + 1 < len && (unsigned char)msg[i + 1] >= 0x80 &&
+                   (unsigned char)msg[i + 1] <= 0x9f) {
+            char esc[16];
+            snprintf(esc, sizeof esc, "\\194\\%u", (unsigned)(unsigned char)msg[i + 1]);
+            luaL_addstring(&b, esc);
+            i++;
+        } else {
+            luaL_addchar(&b, (char)c);
         }
-        fprintf(stderr, "%s: %s\n", progname, msg);
-        fflush(stderr);
-        lua_settop(L, 0);
     }
-    return status;
+    luaL_pushresult(&b);
+    return lua_tostring(L, -1);
 }
 
+/* Prints the error of a failed chunk (the value on top, which the message
+ * handler made a string): "mylua: " and one line, or the traceback. */
+static void report(lua_State *L, int traceback)
+{
+    size_t len;
+    const char *msg = lua_tolstring(L, -1, &len);
+    if (!msg) msg = "(error object is not a string)", len = strlen(msg);
+    msg = push_printable(L, msg, len, traceback);
+    fprintf(stderr, "%s: %s\n", progname, msg);
+    fflush(stderr);
+    lua_pop(L, 2);
+}
+
+/* Calls the chunk below its nargs arguments; on failure reports it and
+ * returns the status. */
 static int docall(lua_State *L, int nargs, int traceback)
 {
     int base = lua_gettop(L) - nargs;
@@ -73,6 +148,36 @@ static int docall(lua_State *L, int nargs, int traceback)
     return status;
 }
 
+/* os.exit(code) as the standard one, but always closing the state first
+ * (os.exit(code, true)): finalizers run, so open connections say COM_QUIT
+ * instead of being dropped, and buffered files are flushed. */
+static int closing; /* the state is being closed: a finalizer calling
+                       os.exit then must not close it a second time */
+
+static int host_exit(lua_State *L)
+{
+    int status;
+    if (lua_isboolean(L, 1))
+        status = lua_toboolean(L, 1) ? EXIT_SUCCESS : EXIT_FAILURE;
+    else
+        status = (int)luaL_optinteger(L, 1, EXIT_SUCCESS);
+    if (!closing) {
+        closing = 1;
+        lua_close(L);
+    }
+    exit(status);
+}
+
+static void replace_os_exit(lua_State *L)
+{
+    lua_getglobal(L, "os");
+    lua_pushcfunction(L, host_exit);
+    lua_setfield(L, -2, "exit");
+    lua_pop(L, 1);
+}
+
+/* Registers mylua.core and the compiled-in Lua modules in package.preload;
+ * raises if one of them does not load. */
 static void preload(lua_State *L)
 {
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
@@ -81,10 +186,7 @@ static void preload(lua_State *L)
     for (const myl_embedded_module *m = myl_embedded_modules; m->name; m++) {
         char chunkname[128];
         snprintf(chunkname, sizeof chunkname, "=[mylua] %s", m->name);
-        if (luaL_loadbuffer(L, m->source, m->size, chunkname) != LUA_OK) {
-            fprintf(stderr, "%s: %s\n", progname, lua_tostring(L, -1));
-            exit(1);
-        }
+        if (luaL_loadbuffer(L, m->source, m->size, chunkname) != LUA_OK) lua_error(L);
         lua_setfield(L, -2, m->name);
     }
     lua_pop(L, 1);
@@ -102,53 +204,17 @@ static void create_arg_table(lua_State *L, char **argv, int argc, int script)
     lua_setglobal(L, "arg");
 }
 
-int main(int argc, char **argv)
+/* The protected main: sets the state up, runs each -e, then the script.
+ * A failing chunk is reported here and sets a->failed. */
+static int pmain(lua_State *L)
 {
-    int traceback = getenv("MYLUA_TRACEBACK") != NULL;
-    int script = 0;
-    int has_e = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-e") == 0) {
-            if (++i >= argc) {
-                fprintf(stderr, "%s: '-e' needs an argument\n", progname);
-                usage(stderr);
-                return 2;
-            }
-            has_e = 1;
-        } else if (strcmp(a, "--traceback") == 0) {
-            traceback = 1;
-        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
-            printf("mylua " MYL_VERSION " (%s)\n", LUA_RELEASE);
-            return 0;
-        } else if (strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--") == 0) {
-            if (i + 1 < argc) script = i + 1;
-            break;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "%s: unknown option '%s'\n", progname, a);
-            usage(stderr);
-            return 2;
-        } else {
-            script = i;
-            break;
-        }
-    }
-    if (!script && !has_e) {
-        if (isatty(0)) {
-            usage(stderr);
-            return 2;
-        }
-    }
-
-    lua_State *L = luaL_newstate();
-    if (!L) {
-        fprintf(stderr, "%s: cannot create a Lua state: not enough memory\n", progname);
-        return 1;
-    }
+    host_args *a = lua_touserdata(L, 1);
+    int argc = a->argc, script = a->script, traceback = a->traceback;
+    char **argv = a->argv;
+    lua_settop(L, 0);
+    luaL_checkversion(L);
     luaL_openlibs(L);
+    replace_os_exit(L);
     preload(L);
     create_arg_table(L, argv, argc, script);
 
@@ -158,20 +224,77 @@ int main(int argc, char **argv)
             const char *code = argv[++i];
             status = luaL_loadbuffer(L, code, strlen(code), "=(command line)");
             if (status == LUA_OK) status = docall(L, 0, traceback);
-            report(L, status, traceback);
+            if (status != LUA_OK) report(L, traceback);
         }
     }
-    if (status == LUA_OK && (script || !has_e)) {
+    if (status == LUA_OK && (script || !a->has_e)) {
         const char *fname = script ? argv[script] : NULL;
         if (fname && strcmp(fname, "-") == 0) fname = NULL; /* stdin */
         status = luaL_loadfile(L, fname);
         if (status == LUA_OK) {
             int nargs = 0;
+            luaL_checkstack(L, argc, "too many script arguments");
             for (int i = script + 1; script && i < argc; i++, nargs++) lua_pushstring(L, argv[i]);
             status = docall(L, nargs, traceback);
         }
-        report(L, status, traceback);
+        if (status != LUA_OK) report(L, traceback);
     }
+    a->failed = status != LUA_OK;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    host_args a = {argc, argv, 0, 0, getenv("MYLUA_TRACEBACK") != NULL, 0};
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "-e") == 0) {
+            if (++i >= argc) {
+                fprintf(stderr, "%s: '-e' needs an argument\n", progname);
+                usage(stderr);
+                return 2;
+            }
+            a.has_e = 1;
+        } else if (strcmp(arg, "--traceback") == 0) {
+            a.traceback = 1;
+        } else if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0) {
+            printf("mylua " MYL_VERSION " (%s)\n", LUA_RELEASE);
+            return 0;
+        } else if (strcmp(arg, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(arg, "--") == 0) {
+            if (i + 1 < argc) a.script = i + 1;
+            break;
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            fprintf(stderr, "%s: unknown option '%s'\n", progname, arg);
+            usage(stderr);
+            return 2;
+        } else {
+            a.script = i;
+            break;
+        }
+    }
+    if (!a.script && !a.has_e && isatty(0)) {
+        usage(stderr);
+        return 2;
+    }
+
+    lua_State *L = luaL_newstate();
+    if (!L) {
+        fprintf(stderr, "%s: cannot create a Lua state: not enough memory\n", progname);
+        return 1;
+    }
+    lua_pushcfunction(L, pmain);
+    lua_pushlightuserdata(L, &a);
+    int status = lua_pcall(L, 1, 0, 0);
+    if (status != LUA_OK) { /* setting up failed, or out of memory */
+        const char *msg = lua_tostring(L, -1);
+        fprintf(stderr, "%s: %s\n", progname, msg ? msg : "(error object is not a string)");
+        fflush(stderr);
+        a.failed = 1;
+    }
+    closing = 1;
     lua_close(L);
-    return status == LUA_OK ? 0 : 1;
+    return a.failed ? 1 : 0;
 }

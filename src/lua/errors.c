@@ -1,22 +1,106 @@
-/* Error objects: tables {code, sqlstate, message} sharing one metatable whose
- * __tostring prints the mariadb client's format. */
+/* Error objects: tables {code, sqlstate, message [, statement] [, where]}
+ * sharing one metatable.  __tostring prints the mariadb client's format,
+ * __concat joins with the same text, so "failed: " .. err reads as a
+ * string would. */
 #include <string.h>
 
 #include "binding.h"
 
+/* Pushes the text of the error object at idx:
+ * "ERROR 1146 (42S02): Table ... doesn't exist", and for a failing statement
+ * of a multi-statement query "ERROR 1064 (42000) in statement 3: ...", as the
+ * mariadb client says "at line 3" in batch mode. */
+static void push_error_text(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    lua_getfield(L, idx, "code");
+    lua_getfield(L, idx, "sqlstate");
+    lua_getfield(L, idx, "message");
+    lua_getfield(L, idx, "statement");
+    int code = (int)lua_tointeger(L, -4);
+    const char *state = lua_type(L, -3) == LUA_TSTRING ? lua_tostring(L, -3) : "HY000";
+    const char *msg = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+    lua_Integer statement = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
+    if (statement > 0)
+        lua_pushfstring(L, "ERROR %d (%s) in statement %I: %s", code, state, statement,
+                        msg);
+    else
+        lua_pushfstring(L, "ERROR %d (%s): %s", code, state, msg);
+    lua_replace(L, -5);
+    lua_pop(L, 3);
+}
+
 static int error_tostring(lua_State *L)
 {
-    lua_getfield(L, 1, "code");
-    lua_getfield(L, 1, "sqlstate");
-    lua_getfield(L, 1, "message");
-    lua_pushfstring(L, "ERROR %d (%s): %s", (int)lua_tointeger(L, -3),
-                    lua_isstring(L, -2) ? lua_tostring(L, -2) : "HY000",
-                    lua_isstring(L, -1) ? lua_tostring(L, -1) : "");
+    push_error_text(L, 1);
     return 1;
+}
+
+static int is_error_object(lua_State *L, int idx)
+{
+    int yes = 0;
+    if (lua_type(L, idx) == LUA_TTABLE && lua_getmetatable(L, idx)) {
+        luaL_getmetatable(L, MYL_ERROR_MT);
+        yes = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+    }
+    return yes;
+}
+
+/* a .. b where either is an error object: the other operand must be a
+ * string or a number (or an error object), as for strings. */
+static int error_concat(lua_State *L)
+{
+    for (int i = 1; i <= 2; i++) {
+        if (is_error_object(L, i)) {
+            push_error_text(L, i);
+        } else if (lua_type(L, i) == LUA_TSTRING || lua_type(L, i) == LUA_TNUMBER) {
+            lua_pushvalue(L, i);
+        } else {
+            return luaL_error(L, "attempt to concatenate a %s value", luaL_typename(L, i));
+        }
+    }
+    lua_concat(L, 2);
+    return 1;
+}
+
+/* Lua code of the mylua module itself: an error its helpers raise (a COMMIT
+ * inside transaction(), say) is placed at the code that called them.  The
+ * host compiles the modules in as "=[mylua] <name>"; loaded from files they
+ * are found by their file names. */
+static int is_module_source(const char *src)
+{
+    static const char *const files[] = {"mylua/init.lua", "mylua/safe.lua", NULL};
+    if (strncmp(src, "=[mylua]", 8) == 0) return 1;
+    if (src[0] != '@') return 0;
+    size_t n = strlen(src + 1);
+    for (const char *const *f = files; *f; f++) {
+        size_t m = strlen(*f);
+        if (n == m && strcmp(src + 1, *f) == 0) return 1;
+        if (n > m && src[1 + n - m - 1] == '/' && strcmp(src + 1 + n - m, *f) == 0) return 1;
+    }
+    return 0;
+}
+
+/* Pushes "file.lua:12:" for the innermost Lua code outside the mylua module
+ * that is running on L (as luaL_where gives it), or nil when there is none
+ * (the error comes from C alone). */
+static void push_where(lua_State *L)
+{
+    lua_Debug ar;
+    for (int level = 1; lua_getstack(L, level, &ar); level++) {
+        if (!lua_getinfo(L, "Sl", &ar)) break;
+        if (ar.currentline <= 0) continue; /* a C function: pcall, a metamethod */
+        if (is_module_source(ar.source)) continue;
+        lua_pushfstring(L, "%s:%d:", ar.short_src, ar.currentline);
+        return;
+    }
+    lua_pushnil(L);
 }
 
 static const luaL_Reg error_metamethods[] = {
     {"__tostring", error_tostring},
+    {"__concat", error_concat},
     {NULL, NULL},
 };
 
@@ -26,16 +110,29 @@ void myl_lua_errors_init(lua_State *L)
     lua_pop(L, 1);
 }
 
-void myl_lua_push_error(lua_State *L, int code, const char *sqlstate, const char *message)
+/* Pushes an error object; statement 0 (unknown) leaves the field out. */
+static void push_error_at(lua_State *L, int code, const char *sqlstate, const char *message,
+                          unsigned statement)
 {
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 5);
     lua_pushinteger(L, code);
     lua_setfield(L, -2, "code");
     lua_pushstring(L, sqlstate && *sqlstate ? sqlstate : "HY000");
     lua_setfield(L, -2, "sqlstate");
     lua_pushstring(L, message);
     lua_setfield(L, -2, "message");
+    if (statement > 0) {
+        lua_pushinteger(L, (lua_Integer)statement);
+        lua_setfield(L, -2, "statement");
+    }
+    push_where(L);
+    lua_setfield(L, -2, "where");
     luaL_setmetatable(L, MYL_ERROR_MT);
+}
+
+void myl_lua_push_error(lua_State *L, int code, const char *sqlstate, const char *message)
+{
+    push_error_at(L, code, sqlstate, message, 0);
 }
 
 int myl_lua_raise(lua_State *L, const myl_error *e)
@@ -43,8 +140,8 @@ int myl_lua_raise(lua_State *L, const myl_error *e)
     /* A copy: building the error object allocates, and a finalizer run by
      * that may close the connection that owns *e. */
     myl_error copy = *e;
-    myl_lua_push_error(L, copy.code ? copy.code : MYL_CR_UNKNOWN_ERROR, copy.sqlstate,
-                       copy.code ? copy.message : "Unknown client error");
+    push_error_at(L, copy.code ? copy.code : MYL_CR_UNKNOWN_ERROR, copy.sqlstate,
+                  copy.code ? copy.message : "Unknown client error", copy.code ? copy.statement : 0);
     return lua_error(L);
 }
 
