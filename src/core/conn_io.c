@@ -3,6 +3,7 @@
  * framing and knows nothing of connections). */
 #include <stdio.h>
 
+#include "classify.h"
 #include "conn_internal.h"
 
 /* How long a write that failed because the server went away may wait for
@@ -96,8 +97,8 @@ static int parting_error(myl_conn *c, double deadline)
     const uint8_t *p;
     size_t n;
     myl_err e;
-    if (myl_framer_read_parting(&c->fr, d, &p, &n) != MYL_FR_OK || n == 0 || p[0] != 0xFF ||
-        myl_parse_err(p, n, &e))
+    if (myl_framer_read_parting(&c->fr, d, &p, &n) != MYL_FR_OK ||
+        myl_classify(MYL_WAIT_RESULT, p, n, c->caps) != MYL_PKT_ERR || myl_parse_err(p, n, &e))
         return 0;
     myl_state was = c->state;
     myl_conn_server_error(c, p, n);
