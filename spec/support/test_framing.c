@@ -1,7 +1,9 @@
 /* Framing cases from byte literals over the in-memory transport, and the
  * fault layer over it: headers, sequence ids, the 0xFFFFFF boundary,
  * reassembly and splitting, ceilings, deadlines, short reads.  No server,
- * no socket.
+ * no socket.  Then the connection's policy over the framer (conn_io.c):
+ * a login scripted from captured packets, and what each framer failure
+ * becomes for the connection.
  *
  * Prints one line per case, "ok NAME" or "not ok NAME: what differed", and
  * exits 0 only when every case is ok.  spec/02-framing_spec.lua runs it and
@@ -20,8 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../src/core/conn.h"
 #include "../../src/core/packet.h"
 #include "../../src/core/transport_mem.h"
+#include "captured_packets.h"
 #include "fault.h"
 
 #define CHUNK 0xFFFFFFu
@@ -945,6 +949,218 @@ static int case_socket_unix(void)
     return ok;
 }
 
+/* ---- the connection's policy over the framer ----------------------------- */
+
+/* An opener handing the connection a memory transport that already holds a
+ * captured greeting and the OK of the login; the case then feeds more. */
+static myl_mem_transport *scripted;
+
+static myl_transport *open_scripted(void *ud, const myl_connect_spec *spec, char *info,
+                                    size_t infolen, myl_error *err)
+{
+    (void)spec;
+    const int *greeting_len = ud;
+    snprintf(info, infolen, "scripted");
+    myl_mem_transport *m = myl_mem_open(0, MYL_MEM_END_WAIT);
+    if (!m) {
+        myl_error_set(err, MYL_CR_OUT_OF_MEMORY, "Client run out of memory");
+        return NULL;
+    }
+    size_t n = *greeting_len >= 0 ? (size_t)*greeting_len : sizeof greeting;
+    uint8_t h[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), 0};
+    static const uint8_t login_ok[] = {7, 0, 0, 2, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00};
+    if (myl_mem_feed(m, h, 4) || myl_mem_feed(m, greeting, sizeof greeting) ||
+        myl_mem_feed(m, login_ok, sizeof login_ok)) {
+        m->base.close(&m->base);
+        myl_error_set(err, MYL_CR_OUT_OF_MEMORY, "Client run out of memory");
+        return NULL;
+    }
+    scripted = m;
+    return &m->base;
+}
+
+static myl_conn *conn;
+
+/* Connects over the scripted transport; greeting_len < 0: the greeting's
+ * true length in its header. */
+static int scripted_connect(size_t max_packet, double read_timeout, int greeting_len)
+{
+    static int len_arg;
+    len_arg = greeting_len;
+    myl_options o;
+    memset(&o, 0, sizeof o);
+    o.user = "u";
+    o.password = "p";
+    o.protocol = MYL_PROTOCOL_TCP;
+    o.host = "scripted";
+    o.connect_timeout = 5;
+    o.read_timeout = read_timeout;
+    o.write_timeout = 5;
+    o.max_packet = max_packet;
+    o.open_transport = open_scripted;
+    o.open_ud = &len_arg;
+    conn = myl_conn_new();
+    if (!conn) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    scripted = NULL;
+    return myl_connect(conn, &o);
+}
+
+static int conn_done(int ok)
+{
+    myl_conn_free(conn); /* closes (and frees) the scripted transport */
+    conn = NULL;
+    scripted = NULL;
+    return ok;
+}
+
+#define EXPECT_CONN(cond)                                                                  \
+    do {                                                                                   \
+        if (!(cond))                                                                       \
+            return conn_done(fail("line %d: %s (error %d: %s)", __LINE__, #cond,           \
+                                  myl_conn_error(conn)->code, myl_conn_error(conn)->message)); \
+    } while (0)
+
+static int case_conn_login(void)
+{
+    EXPECT_CONN(scripted_connect(0, 0, -1) == 0);
+    EXPECT_CONN(myl_conn_state(conn) == MYL_STATE_READY);
+    EXPECT_CONN(strcmp(myl_server_version(conn), "10.11.19-MariaDB-0+deb12u1") == 0);
+    /* the handshake response went out with sequence id 1 */
+    EXPECT_CONN(scripted->out.len > 4 && scripted->out.data[3] == 1);
+    /* a command starts at sequence 0 and tells the transport */
+    size_t before = scripted->out.len, commands = scripted->commands;
+    static const uint8_t ok[] = {7, 0, 0, 1, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00};
+    myl_mem_feed(scripted, ok, sizeof ok);
+    EXPECT_CONN(myl_ping(conn) == 0);
+    EXPECT_CONN(scripted->commands == commands + 1);
+    static const uint8_t ping[] = {1, 0, 0, 0, 0x0E};
+    EXPECT_CONN(scripted->out.len == before + 5 &&
+                memcmp(scripted->out.data + before, ping, 5) == 0);
+    return conn_done(1);
+}
+
+static int case_conn_handshake_ceiling(void)
+{
+    /* a greeting claiming 70000 bytes: over the 64 KiB allowed before login */
+    EXPECT_CONN(scripted_connect(0, 0, 70000) == -1);
+    EXPECT_CONN(myl_conn_error(conn)->code == 2020);
+    EXPECT_CONN(strcmp(myl_conn_error(conn)->message,
+                       "Got packet bigger than 'max_packet' (65536 bytes)") == 0);
+    return conn_done(1);
+}
+
+static int case_conn_result_ceiling(void)
+{
+    EXPECT_CONN(scripted_connect(1000, 0, -1) == 0);
+    uint8_t h[4] = {0xE9, 0x03, 0x00, 1}; /* 1001 bytes */
+    myl_mem_feed(scripted, h, 4);
+    EXPECT_CONN(myl_send_query(conn, "SELECT 1", 8) == 0);
+    myl_columns *cols = NULL;
+    EXPECT_CONN(myl_read_head(conn, &cols) == -1);
+    EXPECT_CONN(myl_conn_error(conn)->code == 2020);
+    EXPECT_CONN(strcmp(myl_conn_error(conn)->message,
+                       "Got packet bigger than 'max_packet' (1000 bytes)") == 0);
+    EXPECT_CONN(myl_conn_state(conn) == MYL_STATE_BROKEN);
+    EXPECT_CONN(myl_ping(conn) == -1 && myl_conn_error(conn)->code == 2006);
+    return conn_done(1);
+}
+
+static int case_conn_statement_ceiling(void)
+{
+    EXPECT_CONN(scripted_connect(1000, 0, -1) == 0);
+    size_t before = scripted->out.len;
+    char sql[1000];
+    memset(sql, ' ', sizeof sql); /* 1 + 1000 bytes with the command byte */
+    EXPECT_CONN(myl_send_query(conn, sql, sizeof sql) == -1);
+    EXPECT_CONN(myl_conn_error(conn)->code == 2020);
+    EXPECT_CONN(myl_conn_state(conn) == MYL_STATE_READY);
+    EXPECT_CONN(scripted->out.len == before); /* not a byte sent */
+    EXPECT_CONN(myl_send_query(conn, sql, sizeof sql - 1) == 0); /* exactly 1000 */
+    return conn_done(1);
+}
+
+static int case_conn_parting_error(void)
+{
+    EXPECT_CONN(scripted_connect(0, 0, -1) == 0);
+    /* the server takes 10 more bytes, answers 1153 and closes */
+    scripted->write_limited = 1;
+    scripted->write_limit = scripted->out.len + 10;
+    static const uint8_t err1153[] = {
+        0x36, 0, 0, 1, 0xFF, 0x81, 0x04, '#', '0', '8', 'S', '0', '1', 'G', 'o', 't', ' ',
+        'a', ' ', 'p', 'a', 'c', 'k', 'e', 't', ' ', 'b', 'i', 'g', 'g', 'e', 'r', ' ', 't',
+        'h', 'a', 'n', ' ', '\'', 'm', 'a', 'x', '_', 'a', 'l', 'l', 'o', 'w', 'e', 'd', '_',
+        'p', 'a', 'c', 'k', 'e', 't', '\''};
+    myl_mem_feed(scripted, err1153, sizeof err1153);
+    char sql[200];
+    memset(sql, 'x', sizeof sql);
+    double t0 = myl_now();
+    EXPECT_CONN(myl_send_query(conn, sql, sizeof sql) == -1);
+    EXPECT_CONN(myl_now() - t0 < 1);
+    EXPECT_CONN(myl_conn_error(conn)->code == 1153);
+    EXPECT_CONN(strcmp(myl_conn_error(conn)->sqlstate, "08S01") == 0);
+    EXPECT_CONN(myl_conn_state(conn) == MYL_STATE_BROKEN);
+    return conn_done(1);
+}
+
+static int case_conn_write_closed_silently(void)
+{
+    EXPECT_CONN(scripted_connect(0, 0, -1) == 0);
+    /* the peer closed without a word: the parting wait is short, the
+     * error is the lost connection */
+    scripted->write_limited = 1;
+    scripted->write_limit = scripted->out.len;
+    double t0 = myl_now();
+    EXPECT_CONN(myl_send_query(conn, "SELECT 1", 8) == -1);
+    double took = myl_now() - t0;
+    EXPECT_CONN(took >= 0.9 && took < 2.5);
+    EXPECT_CONN(myl_conn_error(conn)->code == 2013);
+    EXPECT_CONN(myl_conn_state(conn) == MYL_STATE_BROKEN);
+    return conn_done(1);
+}
+
+static int case_conn_out_of_order(void)
+{
+    EXPECT_CONN(scripted_connect(0, 0, -1) == 0);
+    static const uint8_t ok[] = {7, 0, 0, 5, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00};
+    myl_mem_feed(scripted, ok, sizeof ok);
+    EXPECT_CONN(myl_ping(conn) == -1);
+    EXPECT_CONN(myl_conn_error(conn)->code == 2027);
+    EXPECT_CONN(strstr(myl_conn_error(conn)->message, "got sequence id 5, expected 1") != NULL);
+    EXPECT_CONN(myl_conn_state(conn) == MYL_STATE_BROKEN);
+    return conn_done(1);
+}
+
+static int case_conn_read_timeout(void)
+{
+    EXPECT_CONN(scripted_connect(0, 0.1, -1) == 0);
+    double t0 = myl_now();
+    EXPECT_CONN(myl_ping(conn) == -1);
+    double took = myl_now() - t0;
+    EXPECT_CONN(took >= 0.09 && took < 1.0);
+    EXPECT_CONN(myl_conn_error(conn)->code == 2013);
+    EXPECT_CONN(strstr(myl_conn_error(conn)->message, "timed out") != NULL);
+    EXPECT_CONN(myl_conn_state(conn) == MYL_STATE_BROKEN);
+    return conn_done(1);
+}
+
+static int case_conn_max_packet_option(void)
+{
+    myl_conn *c = myl_conn_new();
+    myl_options o;
+    memset(&o, 0, sizeof o);
+    o.max_packet = (size_t)1024 * 1024 * 1024 + 1;
+    o.open_transport = open_scripted;
+    int rc = myl_connect(c, &o);
+    int code = myl_conn_error(c)->code;
+    int named = strstr(myl_conn_error(c)->message, "max_packet") != NULL;
+    myl_conn_free(c);
+    EXPECT(rc == -1 && code == 2000 && named);
+    return 1;
+}
+
 int main(void)
 {
     static const struct { const char *name; int (*fn)(void); } cases[] = {
@@ -994,6 +1210,19 @@ int main(void)
         {"fault layer, a delay past the deadline times out", case_fault_delay_past_deadline},
         {"socket, TCP is not secure; keepalive and user timeout tuned", case_socket_tcp},
         {"socket, a Unix socket is secure", case_socket_unix},
+        {"connection, a scripted login; a command starts at sequence 0", case_conn_login},
+        {"connection, 64 KiB ceiling before login gives 2020", case_conn_handshake_ceiling},
+        {"connection, a result over max_packet gives 2020 and breaks it",
+         case_conn_result_ceiling},
+        {"connection, a statement over max_packet gives 2020, nothing sent, still usable",
+         case_conn_statement_ceiling},
+        {"connection, a failed write reports the server's parting ERR",
+         case_conn_parting_error},
+        {"connection, a write to a silent closed peer gives 2013 after a short wait",
+         case_conn_write_closed_silently},
+        {"connection, out of order gives 2027 and breaks it", case_conn_out_of_order},
+        {"connection, read timeout gives 2013 and breaks it", case_conn_read_timeout},
+        {"connection, max_packet over 1 GiB is refused with 2000", case_conn_max_packet_option},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run(cases[i].name, cases[i].fn);
     fprintf(stderr, "%d cases, %d failed\n", ncases, nfailed);
