@@ -1057,9 +1057,9 @@ static int case_conn_result_ceiling(void)
     EXPECT_CONN(scripted_connect(1000, 0, -1) == 0);
     uint8_t h[4] = {0xE9, 0x03, 0x00, 1}; /* 1001 bytes */
     myl_mem_feed(scripted, h, 4);
-    EXPECT_CONN(myl_send_query(conn, "SELECT 1", 8) == 0);
+    EXPECT_CONN(myl_send_query(conn, "SELECT 1", 8, conn) == 0);
     myl_columns *cols = NULL;
-    EXPECT_CONN(myl_read_head(conn, &cols) == -1);
+    EXPECT_CONN(myl_read_head(conn, conn, &cols) == -1);
     EXPECT_CONN(myl_conn_error(conn)->code == 2020);
     EXPECT_CONN(strcmp(myl_conn_error(conn)->message,
                        "Got packet bigger than 'max_packet' (1000 bytes)") == 0);
@@ -1074,11 +1074,11 @@ static int case_conn_statement_ceiling(void)
     size_t before = scripted->out.len;
     char sql[1000];
     memset(sql, ' ', sizeof sql); /* 1 + 1000 bytes with the command byte */
-    EXPECT_CONN(myl_send_query(conn, sql, sizeof sql) == -1);
+    EXPECT_CONN(myl_send_query(conn, sql, sizeof sql, conn) == -1);
     EXPECT_CONN(myl_conn_error(conn)->code == 2020);
     EXPECT_CONN(myl_conn_state(conn) == MYL_STATE_READY);
     EXPECT_CONN(scripted->out.len == before); /* not a byte sent */
-    EXPECT_CONN(myl_send_query(conn, sql, sizeof sql - 1) == 0); /* exactly 1000 */
+    EXPECT_CONN(myl_send_query(conn, sql, sizeof sql - 1, conn) == 0); /* exactly 1000 */
     return conn_done(1);
 }
 
@@ -1097,7 +1097,7 @@ static int case_conn_parting_error(void)
     char sql[200];
     memset(sql, 'x', sizeof sql);
     double t0 = myl_now();
-    EXPECT_CONN(myl_send_query(conn, sql, sizeof sql) == -1);
+    EXPECT_CONN(myl_send_query(conn, sql, sizeof sql, conn) == -1);
     EXPECT_CONN(myl_now() - t0 < 1);
     EXPECT_CONN(myl_conn_error(conn)->code == 1153);
     EXPECT_CONN(strcmp(myl_conn_error(conn)->sqlstate, "08S01") == 0);
@@ -1113,7 +1113,7 @@ static int case_conn_write_closed_silently(void)
     scripted->write_limited = 1;
     scripted->write_limit = scripted->out.len;
     double t0 = myl_now();
-    EXPECT_CONN(myl_send_query(conn, "SELECT 1", 8) == -1);
+    EXPECT_CONN(myl_send_query(conn, "SELECT 1", 8, conn) == -1);
     double took = myl_now() - t0;
     EXPECT_CONN(took >= 0.9 && took < 2.5);
     EXPECT_CONN(myl_conn_error(conn)->code == 2013);
