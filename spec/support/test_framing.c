@@ -1161,6 +1161,56 @@ static int case_conn_max_packet_option(void)
     return 1;
 }
 
+/* ---- response ownership ---------------------------------------------------- */
+
+static int feed_packet(uint8_t seq, const uint8_t *payload, size_t n)
+{
+    uint8_t h[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), seq};
+    return myl_mem_feed(scripted, h, 4) == 0 && myl_mem_feed(scripted, payload, n) == 0;
+}
+
+/* `SELECT id` answered by two rows: column count, definition, rows, the
+ * end of the rows (an OK with the 0xFE header under DEPRECATE_EOF). */
+static int feed_two_rows(void)
+{
+    static const uint8_t count[] = {1}, row1[] = {1, '1'}, row2[] = {1, '2'};
+    static const uint8_t end[] = {0xFE, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00};
+    return feed_packet(1, count, 1) && feed_packet(2, coldef_id, sizeof coldef_id) &&
+           feed_packet(3, row1, 2) && feed_packet(4, row2, 2) && feed_packet(5, end, sizeof end);
+}
+
+static int case_conn_ownership(void)
+{
+    static const uint8_t ping_ok[] = {0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00};
+    int a, b; /* two readers: their addresses are the owner tokens */
+    const uint8_t *p;
+    size_t n;
+    myl_columns *cols = NULL;
+    EXPECT_CONN(scripted_connect(0, 5, -1) == 0);
+    EXPECT_CONN(feed_two_rows());
+    EXPECT_CONN(myl_send_query(conn, "SELECT id", 9, &a) == 0);
+    EXPECT_CONN(myl_response_owner(conn) == &a);
+    /* another reader, and any other command, get 2014; nothing is consumed */
+    EXPECT_CONN(myl_read_head(conn, &b, &cols) == -1 && myl_conn_error(conn)->code == 2014);
+    EXPECT_CONN(myl_ping(conn) == -1 && myl_conn_error(conn)->code == 2014);
+    EXPECT_CONN(myl_conn_state(conn) == MYL_STATE_HEAD);
+    EXPECT_CONN(myl_read_head(conn, &a, &cols) == 1 && cols && cols->n == 1);
+    myl_columns_free(cols);
+    EXPECT_CONN(myl_read_row(conn, &b, &p, &n) == -1 && myl_conn_error(conn)->code == 2014);
+    EXPECT_CONN(myl_read_row(conn, &a, &p, &n) == 1 && n == 2 && p[1] == '1');
+    /* the owner goes away: the next command discards the rest first */
+    myl_abandon(conn, &b); /* not the owner: no effect */
+    EXPECT_CONN(myl_response_owner(conn) == &a);
+    myl_abandon(conn, &a);
+    EXPECT_CONN(myl_response_owner(conn) == NULL);
+    EXPECT_CONN(feed_packet(1, ping_ok, sizeof ping_ok));
+    EXPECT_CONN(myl_ping(conn) == 0);
+    EXPECT_CONN(myl_conn_state(conn) == MYL_STATE_READY);
+    /* a finished response belongs to nobody: reading it gives nothing */
+    EXPECT_CONN(myl_read_row(conn, &a, &p, &n) == 0);
+    return conn_done(1);
+}
+
 int main(void)
 {
     static const struct { const char *name; int (*fn)(void); } cases[] = {
@@ -1211,6 +1261,7 @@ int main(void)
         {"socket, TCP is not secure; keepalive and user timeout tuned", case_socket_tcp},
         {"socket, a Unix socket is secure", case_socket_unix},
         {"connection, a scripted login; a command starts at sequence 0", case_conn_login},
+        {"connection, the pending response is its owner's; 2014 for others; abandoned, it is discarded", case_conn_ownership},
         {"connection, 64 KiB ceiling before login gives 2020", case_conn_handshake_ceiling},
         {"connection, a result over max_packet gives 2020 and breaks it",
          case_conn_result_ceiling},
