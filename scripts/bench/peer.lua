@@ -1,0 +1,630 @@
+-- Benchmark peer for the Lua drivers: mylua and LuaSQL's MySQL driver
+-- (lua-sql-mysql). Each call runs one workload once, in this fresh process,
+-- and prints one result line. scripts/bench/run drives it; see
+-- scripts/bench/README.md for what each workload does.
+--
+--   lua5.4 scripts/bench/peer.lua load [ROWS]          create bench_fetch (ROWS rows) and bench_insert
+--   lua5.4 scripts/bench/peer.lua mylua WORKLOAD
+--   lua5.4 scripts/bench/peer.lua luasql WORKLOAD
+--
+-- WORKLOAD is fetch, stream, point, insert or connect.
+--
+-- Run it from the repository root with
+--   LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/?.so;;"
+-- so that `require "mylua"` finds the driver. The connection comes from
+-- MYLUA_TEST_HOST, MYLUA_TEST_PORT, MYLUA_TEST_SOCKET, MYLUA_TEST_USER,
+-- MYLUA_TEST_PASSWORD and MYLUA_TEST_DB. Both drivers use TCP unless
+-- MYLUA_BENCH_TRANSPORT=socket. The sizes come from MYLUA_BENCH_ROWS (rows
+-- in bench_fetch, default 1000000), MYLUA_BENCH_POINT (point selects,
+-- 20000), MYLUA_BENCH_INSERT_ROWS (200000), MYLUA_BENCH_BATCH (rows per
+-- INSERT, 1000) and MYLUA_BENCH_CONNECTS (500). MYLUA_BENCH_SHAPE is keyed
+-- (default) or array: how fetch and stream build their rows.
+-- MYLUA_BENCH_CHECK=0 skips the value checks of fetch (for profiling).
+--
+-- A workload prints one line on stdout, for example
+--   mylua fetch cpu=1.234 wall=1.456 rss_mb=905.1 ops=1000000 check=...
+-- cpu is os.clock() (user + system CPU of this process) around the timed
+-- part alone; wall is the elapsed time of the same part; rss_mb the peak
+-- resident size (VmHWM) after it. The check field summarises what was read
+-- or written, in a form every peer (scripts/bench/peer_libmariadb.c,
+-- scripts/bench/peer_mysql2.js) prints identically; the run script
+-- requires all runs of a workload to agree. Any mismatch with what the
+-- server holds is an error and a non-zero exit.
+
+local TABLE = "bench_fetch"
+local COLS = { "id", "a", "b", "c", "d", "e", "f", "g", "h" }
+
+local function die(fmt, ...)
+  io.stderr:write("peer.lua: ", string.format(fmt, ...), "\n")
+  os.exit(1)
+end
+
+local function env(name, default)
+  local v = os.getenv(name)
+  if v == nil or v == "" then return default end
+  return v
+end
+
+local function env_count(name, default)
+  local n = math.tointeger(tonumber(env(name, default)))
+  if not n or n < 1 then die("%s must be a positive integer", name) end
+  return n
+end
+
+local conf = {
+  host = env("MYLUA_TEST_HOST", "127.0.0.1"),
+  port = tonumber(env("MYLUA_TEST_PORT", "3306")),
+  socket = env("MYLUA_TEST_SOCKET"),
+  user = env("MYLUA_TEST_USER", "mylua"),
+  password = env("MYLUA_TEST_PASSWORD", ""),
+  database = env("MYLUA_TEST_DB", "mylua_test"),
+  transport = env("MYLUA_BENCH_TRANSPORT", "tcp"),
+  shape = env("MYLUA_BENCH_SHAPE", "keyed"),
+  rows = env_count("MYLUA_BENCH_ROWS", "1000000"),
+  point = env_count("MYLUA_BENCH_POINT", "20000"),
+  insert_rows = env_count("MYLUA_BENCH_INSERT_ROWS", "200000"),
+  batch = env_count("MYLUA_BENCH_BATCH", "1000"),
+  connects = env_count("MYLUA_BENCH_CONNECTS", "500"),
+}
+if conf.transport ~= "tcp" and conf.transport ~= "socket" then
+  die("MYLUA_BENCH_TRANSPORT must be tcp or socket")
+end
+if conf.transport == "socket" and not conf.socket then
+  die("MYLUA_BENCH_TRANSPORT=socket needs MYLUA_TEST_SOCKET")
+end
+if conf.shape ~= "keyed" and conf.shape ~= "array" then
+  die("MYLUA_BENCH_SHAPE must be keyed or array")
+end
+
+-- Wall clock: lua-system's monotonic clock when it is there (it comes with
+-- busted), else /proc/uptime (10 ms steps).
+local wallclock
+do
+  local ok, system = pcall(require, "system")
+  if ok and type(system) == "table" and system.monotime then
+    wallclock = system.monotime
+  else
+    wallclock = function()
+      local f = io.open("/proc/uptime", "r")
+      if not f then return os.time() end
+      local s = f:read("n")
+      f:close()
+      return s
+    end
+  end
+end
+
+local function rss_mb()
+  local f = io.open("/proc/self/status", "r")
+  if not f then return 0 end
+  local s = f:read("a")
+  f:close()
+  local kb = s:match("VmHWM:%s*(%d+)")
+  return kb and tonumber(kb) / 1024 or 0
+end
+
+---------------------------------------------------------------------------
+-- What every peer does the same way: the ids of the point selects and the
+-- rows of the insert workload. peer_libmariadb.c and peer_mysql2.js repeat
+-- these formulas; the checks catch any drift.
+---------------------------------------------------------------------------
+
+local SELECT_ALL = "SELECT * FROM " .. TABLE
+local POINT_SQL = "SELECT * FROM " .. TABLE .. " WHERE id = "
+
+local function point_id(i) -- i = 0 .. point-1
+  return (i * 7919) % conf.rows + 1
+end
+
+local INSERT_HEAD = "INSERT INTO bench_insert (id, a, b, c, d, g, h) VALUES "
+
+-- Row k of the insert workload: id, a, b, c, d, g (nil for NULL), h.
+-- Every tenth h has a quote and a backslash to escape.
+local function insert_row(k)
+  local h
+  if k % 10 == 0 then
+    h = "it's a \\ test " .. k
+  else
+    h = "row " .. k .. " " .. ("x"):rep(k % 50)
+  end
+  return k, (k * 37) % 100003 - 50000, k * 1000003 - 4000000000000,
+    "name-" .. (k % 1000), k / 4, (k % 3 ~= 0) and k or nil, h
+end
+
+---------------------------------------------------------------------------
+-- The two drivers behind one small interface:
+--   d.exec(sql)      runs a statement, raises on failure
+--   d.first(sql)     first row of a query, as an array
+--   d.fetch(shape)   timed: the whole table into an array of rows
+--   d.stream(shape)  timed: every row of the table, keeping none; returns n, sum of id
+--   d.point(n)       timed: n point selects; returns rows found, sum id, sum a, sum #h
+--   d.insert(n, b)   timed: n rows in INSERTs of b rows
+--   d.connects(n)    timed: n connect + close
+--   d.isnull(v)      is v this driver's SQL NULL
+--   d.close()
+---------------------------------------------------------------------------
+
+local function open_mylua()
+  local ok, mylua = pcall(require, "mylua")
+  if not ok then die("cannot load mylua (run `make` first): %s", tostring(mylua)) end
+  local opts = {
+    user = conf.user, password = conf.password, database = conf.database,
+    read_timeout = 300,
+  }
+  if conf.transport == "socket" then
+    opts.socket = conf.socket
+    opts.protocol = "socket"
+  else
+    opts.host = conf.host
+    opts.port = conf.port
+    opts.protocol = "tcp"
+  end
+  local db = mylua.connect(opts)
+  local d = { name = "mylua", null = mylua.null }
+  function d.exec(sql) db:query(sql) end
+  function d.first(sql)
+    local res = db:query(sql)
+    return res:row(1, "a")
+  end
+  local mode = nil
+  if conf.shape == "array" then mode = "a" end
+  function d.fetch()
+    local rows, n = {}, 0
+    local res = db:query(SELECT_ALL)
+    for row in res:rows(mode) do n = n + 1; rows[n] = row end
+    return rows, n
+  end
+  function d.stream()
+    local n, ids = 0, 0
+    local cur <close> = db:cursor{ stream = true }
+    cur:execute(SELECT_ALL)
+    if mode then
+      for row in cur:rows(mode) do n = n + 1; ids = ids + row[1] end
+    else
+      for row in cur:rows() do n = n + 1; ids = ids + row.id end
+    end
+    return n, ids
+  end
+  function d.point(count)
+    local found, ids, as, hs = 0, 0, 0, 0
+    local sql = "SELECT * FROM " .. TABLE .. " WHERE id = ?"
+    for i = 0, count - 1 do
+      local row = db:query(sql, point_id(i)):row(1)
+      if row then
+        found = found + 1
+        ids = ids + row.id; as = as + row.a; hs = hs + #row.h
+      end
+    end
+    return found, ids, as, hs
+  end
+  function d.insert(count, batch)
+    local null = mylua.null
+    local sqls = {}
+    local vals = {}
+    for first = 1, count, batch do
+      local m = math.min(batch, count - first + 1)
+      local sql = sqls[m]
+      if not sql then
+        sql = INSERT_HEAD .. ("(?,?,?,?,?,?,?)"):rep(m, ",")
+        sqls[m] = sql
+      end
+      local j = 0
+      for k = first, first + m - 1 do
+        local id, a, b, c, dd, g, h = insert_row(k)
+        vals[j + 1], vals[j + 2], vals[j + 3], vals[j + 4] = id, a, b, c
+        vals[j + 5], vals[j + 6], vals[j + 7] = dd, g == nil and null or g, h
+        j = j + 7
+      end
+      db:query(sql, table.unpack(vals, 1, j))
+    end
+  end
+  function d.connects(count)
+    for _ = 1, count do
+      local c = mylua.connect(opts)
+      c:close()
+    end
+  end
+  function d.isnull(v) return v == mylua.null end
+  function d.close() db:close() end
+  return d
+end
+
+local function open_luasql()
+  local ok, driver = pcall(require, "luasql.mysql")
+  if not ok then die("cannot load luasql.mysql (install lua-sql-mysql): %s", tostring(driver)) end
+  local envh = assert(driver.mysql())
+  local function connect()
+    if conf.transport == "socket" then
+      -- LuaSQL has no socket argument; libmariadb takes the path from the
+      -- environment when the host is "localhost". Only this process sees it.
+      if os.getenv("MYSQL_UNIX_PORT") ~= conf.socket then
+        die("for the socket transport, run with MYSQL_UNIX_PORT=%s", conf.socket)
+      end
+      return envh:connect(conf.database, conf.user, conf.password, "localhost")
+    end
+    return envh:connect(conf.database, conf.user, conf.password, conf.host, conf.port)
+  end
+  local conn, err = connect()
+  if not conn then die("luasql connect: %s", tostring(err)) end
+  local d = { name = "luasql" }
+  function d.exec(sql)
+    local r, e = conn:execute(sql)
+    if not r then error(e, 2) end
+    if type(r) == "userdata" then r:close() end
+  end
+  function d.first(sql)
+    local cur, e = conn:execute(sql)
+    if not cur then error(e, 2) end
+    local row = cur:fetch({}, "n")
+    cur:close()
+    return row
+  end
+  local mode = conf.shape == "array" and "n" or "a"
+  function d.fetch()
+    local rows, n = {}, 0
+    local cur, e = conn:execute(SELECT_ALL)
+    if not cur then error(e, 2) end
+    local row = cur:fetch({}, mode)
+    while row do
+      n = n + 1; rows[n] = row
+      row = cur:fetch({}, mode)
+    end
+    -- LuaSQL frees the result when fetch reaches the end.
+    return rows, n
+  end
+  -- LuaSQL has no streaming: execute stores the whole result in
+  -- libmariadb (mysql_store_result) and fetch walks it.
+  function d.stream()
+    local n, ids = 0, 0
+    local cur, e = conn:execute(SELECT_ALL)
+    if not cur then error(e, 2) end
+    local key = mode == "n" and 1 or "id"
+    local row = cur:fetch({}, mode)
+    while row do
+      n = n + 1; ids = ids + tonumber(row[key])
+      row = cur:fetch({}, mode)
+    end
+    return n, ids
+  end
+  function d.point(count)
+    local found, ids, as, hs = 0, 0, 0, 0
+    for i = 0, count - 1 do
+      local cur, e = conn:execute(POINT_SQL .. point_id(i))
+      if not cur then error(e, 2) end
+      local row = cur:fetch({}, "a")
+      if row then
+        found = found + 1
+        ids = ids + tonumber(row.id); as = as + tonumber(row.a); hs = hs + #row.h
+      end
+      cur:close()
+    end
+    return found, ids, as, hs
+  end
+  function d.insert(count, batch)
+    local fmt = string.format
+    local parts = {}
+    for first = 1, count, batch do
+      local m = math.min(batch, count - first + 1)
+      local j = 0
+      for k = first, first + m - 1 do
+        local id, a, b, c, dd, g, h = insert_row(k)
+        j = j + 1
+        parts[j] = fmt("(%d,%d,%d,'%s',%.17g,%s,'%s')", id, a, b, conn:escape(c), dd,
+                       g == nil and "NULL" or fmt("%d", g), conn:escape(h))
+      end
+      local r, e = conn:execute(INSERT_HEAD .. table.concat(parts, ",", 1, j))
+      if not r then error(e, 2) end
+    end
+  end
+  function d.connects(count)
+    for _ = 1, count do
+      local c, e = connect()
+      if not c then error(e, 2) end
+      c:close()
+    end
+  end
+  function d.isnull(v) return v == nil end
+  function d.close() conn:close(); envh:close() end
+  return d
+end
+
+local function open(name)
+  if name == "mylua" then return open_mylua() end
+  return open_luasql()
+end
+
+---------------------------------------------------------------------------
+-- load
+---------------------------------------------------------------------------
+
+-- Values vary by row, cover the usual types, and are computed by the server
+-- so the load is one statement. seq is UNSIGNED, so cast before arithmetic
+-- that may go negative.
+local function insert_select(source)
+  return ([[
+INSERT INTO bench_fetch (id, a, b, c, d, e, f, g, h)
+SELECT s,
+       (s * 7919) %% 2000003 - 1000000,
+       (s * 2654435761) %% 9000000000000 - 4500000000000,
+       CONCAT(ELT(1 + s %% 5, 'alpha', 'bravo', 'charlie', 'delta', 'echo'), '-', s %% 100003),
+       SQRT(s) * 1000.5e0 / 3,
+       ((s * 7177) %% 10000000) / 100 - 50000,
+       TIMESTAMPADD(MICROSECOND, s * 37000123, '2020-01-01 00:00:00'),
+       IF(s %% 2 = 0, NULL, (s * 31) %% 100003 - 50000),
+       LEFT(SHA2(s, 512), 10 + s %% 91)
+  FROM (%s) AS src]]):format(source)
+end
+
+local function load(driver_name)
+  local d = open(driver_name)
+  local t0w = wallclock()
+  d.exec("DROP TABLE IF EXISTS " .. TABLE)
+  d.exec([[
+CREATE TABLE bench_fetch (
+  id INT NOT NULL PRIMARY KEY,
+  a INT NOT NULL,
+  b BIGINT NOT NULL,
+  c VARCHAR(20) NOT NULL,
+  d DOUBLE NOT NULL,
+  e DECIMAL(12,2) NOT NULL,
+  f DATETIME(6) NOT NULL,
+  g INT NULL,
+  h VARCHAR(100) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4]])
+  d.exec("DROP TABLE IF EXISTS bench_insert")
+  d.exec([[
+CREATE TABLE bench_insert (
+  id INT NOT NULL PRIMARY KEY,
+  a INT NOT NULL,
+  b BIGINT NOT NULL,
+  c VARCHAR(20) NOT NULL,
+  d DOUBLE NOT NULL,
+  g INT NULL,
+  h VARCHAR(100) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4]])
+  -- MariaDB's Sequence engine gives seq_1_to_N; elsewhere a recursive CTE.
+  local has_seq = pcall(d.first, "SELECT seq FROM seq_1_to_1")
+  local source
+  if has_seq then
+    source = ("SELECT CAST(seq AS SIGNED) AS s FROM seq_1_to_%d"):format(conf.rows)
+  else
+    pcall(d.exec, ("SET SESSION max_recursive_iterations = %d"):format(conf.rows + 1))
+    pcall(d.exec, ("SET SESSION cte_max_recursion_depth = %d"):format(conf.rows + 1))
+    source = ("WITH RECURSIVE q(s) AS (SELECT 1 UNION ALL SELECT s + 1 FROM q WHERE s < %d) SELECT s FROM q")
+      :format(conf.rows)
+  end
+  d.exec("START TRANSACTION")
+  d.exec(insert_select(source))
+  d.exec("COMMIT")
+  d.exec("ANALYZE TABLE " .. TABLE)
+  local n = tonumber(d.first("SELECT COUNT(*) FROM " .. TABLE)[1])
+  if n ~= conf.rows then die("load: table has %s rows, wanted %d", tostring(n), conf.rows) end
+  -- Read every row once so the runs start with a warm buffer pool.
+  d.first("SELECT SUM(LENGTH(h)), SUM(d) FROM " .. TABLE)
+  print(("load driver=%s rows=%d wall=%.3f source=%s"):format(
+    d.name, n, wallclock() - t0w, has_seq and "seq" or "cte"))
+  d.close()
+end
+
+---------------------------------------------------------------------------
+-- checks of fetch (outside the timed part)
+---------------------------------------------------------------------------
+
+-- What each driver promises per column, as type names: LuaSQL gives every
+-- value as a string; mylua follows README's value table.
+local EXPECTED_TYPES = {
+  mylua = { id = "integer", a = "integer", b = "integer", c = "string", d = "float",
+            e = "string", f = "string", g = "integer", h = "string" },
+  luasql = { id = "string", a = "string", b = "string", c = "string", d = "string",
+             e = "string", f = "string", g = "string", h = "string" },
+}
+
+local function typename(v)
+  return math.type(v) or type(v)
+end
+
+local function to_int(v)
+  local i = math.tointeger(tonumber(v))
+  if not i then error("not an integer: " .. tostring(v), 2) end
+  return i
+end
+
+-- DECIMAL(12,2) as exact cents, from its text.
+local function cents(v)
+  local s = tostring(v)
+  local sign, int, frac = s:match("^(%-?)(%d+)%.(%d%d)$")
+  if not int then error("not a DECIMAL(12,2): " .. s, 2) end
+  local c = tonumber(int) * 100 + tonumber(frac)
+  return sign == "-" and -c or c
+end
+
+-- One pass over the rows: type checks, and a summary every peer must
+-- agree on. Column values are read through get so the shape is hidden.
+local function summarise(d, rows, n, shape)
+  local get
+  if shape == "array" then
+    get = function(row, i) return row[i] end
+  else
+    get = function(row, i) return row[COLS[i]] end
+  end
+  local want = EXPECTED_TYPES[d.name]
+  local s = { ids = 0, a = 0, b = 0, clen = 0, d = 0.0, e = 0, fus = 0, flen = 0,
+              gnull = 0, g = 0, hlen = 0 }
+  for r = 1, n do
+    local row = rows[r]
+    for i = 1, #COLS do
+      local name, v = COLS[i], get(row, i)
+      if d.isnull(v) then
+        if name ~= "g" then die("row %d: column %s is NULL", r, name) end
+      elseif typename(v) ~= want[name] then
+        die("%s row %d column %s: %s %q, expected a %s", d.name, r, name,
+            typename(v), tostring(v), want[name])
+      end
+    end
+    s.ids = s.ids + to_int(get(row, 1))
+    s.a = s.a + to_int(get(row, 2))
+    s.b = s.b + to_int(get(row, 3))
+    s.clen = s.clen + #get(row, 4)
+    s.d = s.d + tonumber(get(row, 5))
+    s.e = s.e + cents(get(row, 6))
+    local f = get(row, 7)
+    local us = f:match("^%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d%.(%d%d%d%d%d%d)$")
+    if not us then die("row %d: DATETIME(6) value %q", r, f) end
+    s.fus = s.fus + tonumber(us)
+    s.flen = s.flen + #f
+    local g = get(row, 8)
+    if d.isnull(g) then s.gnull = s.gnull + 1 else s.g = s.g + to_int(g) end
+    s.hlen = s.hlen + #get(row, 9)
+  end
+  -- Sample rows, every column as text, so every peer prints the same.
+  local sample = {}
+  for _, r in ipairs({ 1, (n + 1) // 2, n }) do
+    local cells = {}
+    for i = 1, #COLS do
+      local v = get(rows[r], i)
+      if d.isnull(v) then v = "NULL"
+      elseif i == 5 then v = ("%.17g"):format(tonumber(v))
+      else v = tostring(v) end
+      cells[i] = v
+    end
+    sample[#sample + 1] = table.concat(cells, ",")
+  end
+  s.sample = sample
+  return s
+end
+
+local function verify_against_server(d, s, n)
+  local q = d.first([[
+SELECT COUNT(*), SUM(id), SUM(a), SUM(b), SUM(LENGTH(c)), SUM(e * 100),
+       SUM(MICROSECOND(f)), SUM(LENGTH(f)), SUM(g IS NULL), SUM(g), SUM(LENGTH(h)), SUM(d)
+  FROM bench_fetch]])
+  local function want(i, got, what)
+    local w = tonumber(q[i])
+    if w ~= got then die("%s: %s is %s, the server says %s", d.name, what, tostring(got), tostring(q[i])) end
+  end
+  want(1, n, "row count")
+  want(2, s.ids, "SUM(id)")
+  want(3, s.a, "SUM(a)")
+  want(4, s.b, "SUM(b)")
+  want(5, s.clen, "SUM(LENGTH(c))")
+  want(6, s.e, "SUM(e)*100")
+  want(7, s.fus, "SUM(MICROSECOND(f))")
+  want(8, s.flen, "SUM(LENGTH(f))")
+  want(9, s.gnull, "NULLs in g")
+  want(10, s.g, "SUM(g)")
+  want(11, s.hlen, "SUM(LENGTH(h))")
+  local sd = tonumber(q[12])
+  if math.abs(sd - s.d) > 1e-9 * math.abs(sd) then
+    die("%s: SUM(d) is %.17g, the server says %.17g", d.name, s.d, sd)
+  end
+end
+
+local function checksum_field(s)
+  -- Compact and identical across peers; the run script compares it.
+  local parts = { s.ids, s.a, s.b, s.clen, ("%.17g"):format(s.d), s.e, s.fus, s.flen,
+                  s.gnull, s.g, s.hlen }
+  for i, p in ipairs(parts) do parts[i] = tostring(p) end
+  -- A short FNV-1a hash of the sample rows keeps the line readable.
+  local h = 2166136261
+  for _, line in ipairs(s.sample) do
+    for i = 1, #line do
+      h = ((h ~ line:byte(i)) * 16777619) & 0xffffffff
+    end
+  end
+  parts[#parts + 1] = ("%08x"):format(h)
+  return table.concat(parts, ":")
+end
+
+-- What bench_insert holds, as one string of server-computed aggregates.
+local INSERT_CHECK_SQL = [[
+SELECT CONCAT_WS(':', COUNT(*), SUM(id), SUM(a), SUM(b), SUM(LENGTH(c)), SUM(CRC32(c)),
+                 CAST(SUM(d * 4) AS SIGNED), SUM(g IS NULL), SUM(g), SUM(LENGTH(h)), SUM(CRC32(h)))
+  FROM bench_insert]]
+
+---------------------------------------------------------------------------
+-- workloads
+---------------------------------------------------------------------------
+
+local function report(d, workload, c0, w0, c1, w1, ops, check)
+  print(("%s %s cpu=%.4f wall=%.4f rss_mb=%.1f ops=%d check=%s"):format(
+    d.name, workload, c1 - c0, w1 - w0, rss_mb(), ops, check))
+end
+
+local function settle()
+  collectgarbage("collect")
+  collectgarbage("collect")
+end
+
+local function run(driver_name, workload)
+  local d = open(driver_name)
+  -- Warm the connection and the server's path with a tiny query.
+  d.first("SELECT COUNT(*) FROM " .. TABLE .. " WHERE id <= 10")
+
+  if workload == "fetch" then
+    settle()
+    local c0, w0 = os.clock(), wallclock()
+    local rows, n = d.fetch()
+    local c1, w1 = os.clock(), wallclock()
+    if n ~= conf.rows then die("%s: fetched %d rows, expected %d", d.name, n, conf.rows) end
+    local check = "skipped"
+    if env("MYLUA_BENCH_CHECK", "1") ~= "0" then
+      local s = summarise(d, rows, n, conf.shape)
+      verify_against_server(d, s, n)
+      check = checksum_field(s)
+    end
+    report(d, workload, c0, w0, c1, w1, n, check)
+  elseif workload == "stream" then
+    settle()
+    local c0, w0 = os.clock(), wallclock()
+    local n, ids = d.stream()
+    local c1, w1 = os.clock(), wallclock()
+    if n ~= conf.rows then die("%s: streamed %d rows, expected %d", d.name, n, conf.rows) end
+    report(d, workload, c0, w0, c1, w1, n, ("%d:%d"):format(n, ids))
+  elseif workload == "point" then
+    settle()
+    local c0, w0 = os.clock(), wallclock()
+    local found, ids, as, hs = d.point(conf.point)
+    local c1, w1 = os.clock(), wallclock()
+    if found ~= conf.point then die("%s: %d of %d point selects found a row", d.name, found, conf.point) end
+    report(d, workload, c0, w0, c1, w1, conf.point, ("%d:%d:%d:%d"):format(found, ids, as, hs))
+  elseif workload == "insert" then
+    d.exec("TRUNCATE TABLE bench_insert")
+    settle()
+    local c0, w0 = os.clock(), wallclock()
+    d.insert(conf.insert_rows, conf.batch)
+    local c1, w1 = os.clock(), wallclock()
+    local check = tostring(d.first(INSERT_CHECK_SQL)[1])
+    if not check:match("^" .. conf.insert_rows .. ":") then
+      die("%s: bench_insert holds %s, expected %d rows", d.name, check, conf.insert_rows)
+    end
+    report(d, workload, c0, w0, c1, w1, conf.insert_rows, check)
+  elseif workload == "connect" then
+    settle()
+    local c0, w0 = os.clock(), wallclock()
+    d.connects(conf.connects)
+    local c1, w1 = os.clock(), wallclock()
+    report(d, workload, c0, w0, c1, w1, conf.connects, tostring(conf.connects))
+  else
+    die("unknown workload %q (fetch, stream, point, insert or connect)", workload)
+  end
+  d.close()
+  -- Leave without closing the Lua state: freeing a million rows one by one
+  -- takes seconds and measures nothing (and would show in a profile).
+  os.exit(0, false)
+end
+
+---------------------------------------------------------------------------
+
+local mode = arg[1]
+if mode == "load" then
+  if arg[2] and arg[2] ~= "" then
+    conf.rows = math.tointeger(tonumber(arg[2])) or die("load: bad row count %q", arg[2])
+  end
+  load(arg[3] or "luasql")
+elseif (mode == "mylua" or mode == "luasql") and arg[2] then
+  run(mode, arg[2])
+else
+  io.stderr:write("usage: peer.lua load [ROWS [mylua|luasql]] | mylua WORKLOAD | luasql WORKLOAD\n",
+                  "WORKLOAD: fetch, stream, point, insert, connect\n")
+  os.exit(2)
+end

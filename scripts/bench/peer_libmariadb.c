@@ -1,0 +1,529 @@
+/* Benchmark peer: the same workloads as scripts/bench/peer.lua, written
+ * against libmariadb's C API, as a baseline for what the protocol costs a
+ * client that builds no Lua values. scripts/bench/run builds and drives it:
+ *
+ *   cc -O2 $(pkg-config --cflags libmariadb) peer_libmariadb.c \
+ *      $(pkg-config --libs libmariadb) -o peer_libmariadb
+ *   peer_libmariadb WORKLOAD      (fetch, stream, point, insert, connect)
+ *
+ * The connection and the sizes come from the same environment variables as
+ * peer.lua (MYLUA_TEST_*, MYLUA_BENCH_*), and it prints the same result
+ * line: "libmariadb WORKLOAD cpu=... wall=... rss_mb=... ops=... check=...".
+ * cpu is user + system CPU of this process (getrusage) around the timed part
+ * alone, wall its elapsed time, rss_mb the peak resident size (VmHWM).
+ *
+ * "Reading every field" here means what a C program does at least: take each
+ * value's pointer and length from the row (and touch its first byte). No
+ * value is converted or copied in the timed part. The checks afterwards
+ * parse every value and must print what peer.lua prints. */
+#define _POSIX_C_SOURCE 200809L
+#include <mysql.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#define TABLE "bench_fetch"
+#define NCOLS 9
+#define SELECT_ALL "SELECT * FROM " TABLE
+#define INSERT_HEAD "INSERT INTO bench_insert (id, a, b, c, d, g, h) VALUES "
+#define INSERT_CHECK_SQL                                                                      \
+    "SELECT CONCAT_WS(':', COUNT(*), SUM(id), SUM(a), SUM(b), SUM(LENGTH(c)), SUM(CRC32(c)),"  \
+    " CAST(SUM(d * 4) AS SIGNED), SUM(g IS NULL), SUM(g), SUM(LENGTH(h)), SUM(CRC32(h)))"    \
+    " FROM bench_insert"
+
+static struct {
+    const char *host, *socket, *user, *password, *database;
+    unsigned port;
+    int use_socket;
+    long long rows, point, insert_rows, batch, connects;
+    int check;
+} conf;
+
+/* Keeps the compiler from dropping reads whose results nobody uses. */
+static volatile unsigned long long sink;
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("peer_libmariadb: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+static const char *env(const char *name, const char *def)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : def;
+}
+
+static long long env_count(const char *name, const char *def)
+{
+    const char *s = env(name, def);
+    char *end;
+    errno = 0;
+    long long n = strtoll(s, &end, 10);
+    if (errno || *end || n < 1) die("%s must be a positive integer, not '%s'", name, s);
+    return n;
+}
+
+static long long to_ll(const char *s, const char *what)
+{
+    char *end;
+    errno = 0;
+    long long v = s ? strtoll(s, &end, 10) : 0;
+    if (!s || errno || end == s || *end) die("%s: not an integer: '%s'", what, s ? s : "NULL");
+    return v;
+}
+
+static double to_double(const char *s, const char *what)
+{
+    char *end;
+    double v = s ? strtod(s, &end) : 0;
+    if (!s || end == s || *end) die("%s: not a number: '%s'", what, s ? s : "NULL");
+    return v;
+}
+
+static double cpu_now(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double rss_mb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = -1;
+    if (f) {
+        while (fgets(line, sizeof line, f))
+            if (strncmp(line, "VmHWM:", 6) == 0) kb = strtod(line + 6, NULL);
+        fclose(f);
+    }
+    if (kb < 0) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        kb = (double)ru.ru_maxrss;
+    }
+    return kb / 1024;
+}
+
+static MYSQL *connect_db(void)
+{
+    MYSQL *m = mysql_init(NULL);
+    if (!m) die("mysql_init: out of memory");
+    unsigned int connect_timeout = 10, read_timeout = 300, write_timeout = 60;
+    unsigned int protocol = conf.use_socket ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
+    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
+    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &read_timeout);
+    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &write_timeout);
+    mysql_options(m, MYSQL_OPT_PROTOCOL, &protocol);
+    mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    if (!mysql_real_connect(m, conf.use_socket ? "localhost" : conf.host, conf.user, conf.password,
+                            conf.database, conf.port, conf.use_socket ? conf.socket : NULL, 0))
+        die("connect: %s", mysql_error(m));
+    return m;
+}
+
+static void query(MYSQL *m, const char *sql, size_t len)
+{
+    if (mysql_real_query(m, sql, (unsigned long)len)) die("query: %s", mysql_error(m));
+}
+
+/* First value of the first row of a query, copied into out. */
+static void first_value(MYSQL *m, const char *sql, char *out, size_t outsz)
+{
+    query(m, sql, strlen(sql));
+    MYSQL_RES *res = mysql_store_result(m);
+    if (!res) die("query without a result: %s", mysql_error(m));
+    MYSQL_ROW row = mysql_fetch_row(res);
+    if (!row || !row[0]) die("no value from: %s", sql);
+    snprintf(out, outsz, "%s", row[0]);
+    mysql_free_result(res);
+}
+
+/* Every value of a row: its pointer and length, and its first byte. */
+static unsigned long long touch_row(MYSQL_ROW row, const unsigned long *len, unsigned n)
+{
+    unsigned long long t = 0;
+    for (unsigned i = 0; i < n; i++) {
+        t += len[i];
+        if (row[i] && len[i]) t += (unsigned char)row[i][0];
+    }
+    return t;
+}
+
+/* ------------------------------------------------------------------------
+ * The check of fetch: the same summary as summarise() in peer.lua.
+ * ---------------------------------------------------------------------- */
+
+struct summary {
+    long long ids, a, b, clen, e, fus, flen, gnull, g, hlen;
+    double d;
+    uint32_t hash;
+};
+
+static long long cents(const char *s)
+{
+    const char *p = s;
+    int neg = 0;
+    if (*p == '-') neg = 1, p++;
+    long long c = 0;
+    const char *digits = p;
+    while (*p >= '0' && *p <= '9') c = c * 10 + (*p++ - '0');
+    if (p == digits || p[0] != '.' || !(p[1] >= '0' && p[1] <= '9') || !(p[2] >= '0' && p[2] <= '9') ||
+        p[3])
+        die("not a DECIMAL(12,2): '%s'", s);
+    c = c * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+    return neg ? -c : c;
+}
+
+static int is_datetime6(const char *s, unsigned long len)
+{
+    static const char pat[] = "dddd-dd-dd dd:dd:dd.dddddd";
+    if (len != sizeof pat - 1) return 0;
+    for (unsigned long i = 0; i < len; i++) {
+        if (pat[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != pat[i]) return 0;
+    }
+    return 1;
+}
+
+static uint32_t fnv(uint32_t h, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static void summarise(MYSQL_RES *res, long long n, struct summary *s)
+{
+    memset(s, 0, sizeof *s);
+    mysql_data_seek(res, 0);
+    for (long long r = 1; r <= n; r++) {
+        MYSQL_ROW row = mysql_fetch_row(res);
+        unsigned long *len = mysql_fetch_lengths(res);
+        if (!row) die("row %lld is missing", r);
+        for (int i = 0; i < NCOLS; i++)
+            if (!row[i] && i != 7) die("row %lld: column %d is NULL", r, i + 1);
+        s->ids += to_ll(row[0], "id");
+        s->a += to_ll(row[1], "a");
+        s->b += to_ll(row[2], "b");
+        s->clen += (long long)len[3];
+        s->d += to_double(row[4], "d");
+        s->e += cents(row[5]);
+        if (!is_datetime6(row[6], len[6])) die("row %lld: DATETIME(6) value '%s'", r, row[6]);
+        s->fus += to_ll(row[6] + 20, "microseconds");
+        s->flen += (long long)len[6];
+        if (!row[7]) s->gnull++;
+        else s->g += to_ll(row[7], "g");
+        s->hlen += (long long)len[8];
+    }
+    /* Sample rows 1, the middle one and the last, every column as text. */
+    long long pick[3] = { 1, (n + 1) / 2, n };
+    uint32_t h = 2166136261u;
+    for (int k = 0; k < 3; k++) {
+        mysql_data_seek(res, (unsigned long long)(pick[k] - 1));
+        MYSQL_ROW row = mysql_fetch_row(res);
+        if (!row) die("sample row %lld is missing", pick[k]);
+        for (int i = 0; i < NCOLS; i++) {
+            char num[64];
+            const char *cell = row[i];
+            if (!cell) cell = "NULL";
+            else if (i == 4) {
+                snprintf(num, sizeof num, "%.17g", to_double(cell, "d"));
+                cell = num;
+            }
+            if (i > 0) h = fnv(h, ",", 1);
+            h = fnv(h, cell, strlen(cell));
+        }
+    }
+    s->hash = h;
+}
+
+static void verify_against_server(MYSQL *m, const struct summary *s, long long n)
+{
+    static const char sql[] =
+        "SELECT COUNT(*), SUM(id), SUM(a), SUM(b), SUM(LENGTH(c)), SUM(e * 100),"
+        " SUM(MICROSECOND(f)), SUM(LENGTH(f)), SUM(g IS NULL), SUM(g), SUM(LENGTH(h)), SUM(d)"
+        " FROM " TABLE;
+    query(m, sql, sizeof sql - 1);
+    MYSQL_RES *res = mysql_store_result(m);
+    MYSQL_ROW q = res ? mysql_fetch_row(res) : NULL;
+    if (!q) die("aggregates: %s", mysql_error(m));
+    const long long got[11] = { n, s->ids, s->a, s->b, s->clen, s->e, s->fus, s->flen, s->gnull, s->g, s->hlen };
+    static const char *what[11] = { "row count", "SUM(id)", "SUM(a)", "SUM(b)", "SUM(LENGTH(c))",
+                                    "SUM(e)*100", "SUM(MICROSECOND(f))", "SUM(LENGTH(f))", "NULLs in g",
+                                    "SUM(g)", "SUM(LENGTH(h))" };
+    for (int i = 0; i < 11; i++) {
+        long long want;
+        if (i == 5) { /* DECIMAL text like "123.00" */
+            char *dot = strchr(q[i], '.');
+            if (dot && strspn(dot + 1, "0") != strlen(dot + 1)) die("SUM(e)*100 is '%s'", q[i]);
+            char buf[64];
+            snprintf(buf, sizeof buf, "%.*s", dot ? (int)(dot - q[i]) : (int)strlen(q[i]), q[i]);
+            want = to_ll(buf, what[i]);
+        } else {
+            want = to_ll(q[i], what[i]);
+        }
+        if (want != got[i]) die("%s is %lld, the server says %s", what[i], got[i], q[i]);
+    }
+    double sd = to_double(q[11], "SUM(d)");
+    if (fabs(sd - s->d) > 1e-9 * fabs(sd)) die("SUM(d) is %.17g, the server says %.17g", s->d, sd);
+    mysql_free_result(res);
+}
+
+/* ------------------------------------------------------------------------
+ * Workloads
+ * ---------------------------------------------------------------------- */
+
+static void report(const char *workload, double c0, double w0, double c1, double w1, long long ops,
+                   const char *check)
+{
+    printf("libmariadb %s cpu=%.4f wall=%.4f rss_mb=%.1f ops=%lld check=%s\n", workload, c1 - c0, w1 - w0,
+           rss_mb(), ops, check);
+}
+
+static void run_fetch(MYSQL *m)
+{
+    double c0 = cpu_now(), w0 = wall_now();
+    query(m, SELECT_ALL, sizeof SELECT_ALL - 1);
+    MYSQL_RES *res = mysql_store_result(m);
+    if (!res) die("store_result: %s", mysql_error(m));
+    unsigned nf = mysql_num_fields(res);
+    unsigned long long t = 0;
+    long long n = 0;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        t += touch_row(row, mysql_fetch_lengths(res), nf);
+        n++;
+    }
+    double c1 = cpu_now(), w1 = wall_now();
+    sink = t;
+    if (n != conf.rows) die("fetched %lld rows, expected %lld", n, conf.rows);
+    if (nf != NCOLS) die("%u columns, expected %d", nf, NCOLS);
+    char check[512] = "skipped";
+    if (conf.check) {
+        struct summary s;
+        summarise(res, n, &s);
+        verify_against_server(m, &s, n);
+        snprintf(check, sizeof check, "%lld:%lld:%lld:%lld:%.17g:%lld:%lld:%lld:%lld:%lld:%lld:%08x", s.ids, s.a,
+                 s.b, s.clen, s.d, s.e, s.fus, s.flen, s.gnull, s.g, s.hlen, (unsigned)s.hash);
+    }
+    report("fetch", c0, w0, c1, w1, n, check);
+    /* Freeing the result is outside the timed part, as the Lua peers never
+     * free their rows. */
+    mysql_free_result(res);
+}
+
+static void run_stream(MYSQL *m)
+{
+    double c0 = cpu_now(), w0 = wall_now();
+    query(m, SELECT_ALL, sizeof SELECT_ALL - 1);
+    MYSQL_RES *res = mysql_use_result(m);
+    if (!res) die("use_result: %s", mysql_error(m));
+    unsigned nf = mysql_num_fields(res);
+    unsigned long long t = 0;
+    long long n = 0, ids = 0;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        t += touch_row(row, mysql_fetch_lengths(res), nf);
+        ids += strtoll(row[0], NULL, 10);
+        n++;
+    }
+    if (mysql_errno(m)) die("stream: %s", mysql_error(m));
+    mysql_free_result(res);
+    double c1 = cpu_now(), w1 = wall_now();
+    sink = t;
+    if (n != conf.rows) die("streamed %lld rows, expected %lld", n, conf.rows);
+    char check[64];
+    snprintf(check, sizeof check, "%lld:%lld", n, ids);
+    report("stream", c0, w0, c1, w1, n, check);
+}
+
+static void run_point(MYSQL *m)
+{
+    long long found = 0, ids = 0, as = 0, hs = 0;
+    unsigned long long t = 0;
+    double c0 = cpu_now(), w0 = wall_now();
+    for (long long i = 0; i < conf.point; i++) {
+        char sql[96];
+        int len = snprintf(sql, sizeof sql, "SELECT * FROM " TABLE " WHERE id = %lld", (i * 7919) % conf.rows + 1);
+        query(m, sql, (size_t)len);
+        MYSQL_RES *res = mysql_store_result(m);
+        if (!res) die("store_result: %s", mysql_error(m));
+        MYSQL_ROW row = mysql_fetch_row(res);
+        if (row) {
+            unsigned long *lens = mysql_fetch_lengths(res);
+            t += touch_row(row, lens, mysql_num_fields(res));
+            found++;
+            ids += strtoll(row[0], NULL, 10);
+            as += strtoll(row[1], NULL, 10);
+            hs += (long long)lens[8];
+        }
+        mysql_free_result(res);
+    }
+    double c1 = cpu_now(), w1 = wall_now();
+    sink = t;
+    if (found != conf.point) die("%lld of %lld point selects found a row", found, conf.point);
+    char check[128];
+    snprintf(check, sizeof check, "%lld:%lld:%lld:%lld", found, ids, as, hs);
+    report("point", c0, w0, c1, w1, conf.point, check);
+}
+
+struct buf {
+    char *p;
+    size_t len, cap;
+};
+
+static void reserve(struct buf *b, size_t more)
+{
+    if (b->len + more <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + more) cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) die("out of memory");
+    b->p = p;
+    b->cap = cap;
+}
+
+static void append_escaped(MYSQL *m, struct buf *b, const char *s, size_t n)
+{
+    reserve(b, 2 * n + 3);
+    b->p[b->len++] = '\'';
+    b->len += mysql_real_escape_string(m, b->p + b->len, s, (unsigned long)n);
+    b->p[b->len++] = '\'';
+}
+
+/* Row k of the insert workload, as insert_row() in peer.lua makes it. */
+static void append_row(MYSQL *m, struct buf *b, long long k)
+{
+    char c[32], h[128];
+    int clen = snprintf(c, sizeof c, "name-%lld", k % 1000);
+    int hlen;
+    if (k % 10 == 0) {
+        hlen = snprintf(h, sizeof h, "it's a \\ test %lld", k);
+    } else {
+        hlen = snprintf(h, sizeof h, "row %lld ", k);
+        int x = (int)(k % 50);
+        memset(h + hlen, 'x', (size_t)x);
+        hlen += x;
+        h[hlen] = '\0';
+    }
+    reserve(b, 128);
+    b->len += (size_t)snprintf(b->p + b->len, 128, "(%lld,%lld,%lld,", k, (k * 37) % 100003 - 50000,
+                               k * 1000003 - 4000000000000LL);
+    append_escaped(m, b, c, (size_t)clen);
+    reserve(b, 128);
+    if (k % 3 != 0)
+        b->len += (size_t)snprintf(b->p + b->len, 128, ",%.17g,%lld,", k / 4.0, k);
+    else
+        b->len += (size_t)snprintf(b->p + b->len, 128, ",%.17g,NULL,", k / 4.0);
+    append_escaped(m, b, h, (size_t)hlen);
+    reserve(b, 2);
+    b->p[b->len++] = ')';
+}
+
+static void run_insert(MYSQL *m)
+{
+    static const char truncate[] = "TRUNCATE TABLE bench_insert";
+    query(m, truncate, sizeof truncate - 1);
+    struct buf b = { NULL, 0, 0 };
+    double c0 = cpu_now(), w0 = wall_now();
+    for (long long first = 1; first <= conf.insert_rows; first += conf.batch) {
+        long long last = first + conf.batch - 1;
+        if (last > conf.insert_rows) last = conf.insert_rows;
+        b.len = 0;
+        reserve(&b, sizeof INSERT_HEAD);
+        memcpy(b.p, INSERT_HEAD, sizeof INSERT_HEAD - 1);
+        b.len = sizeof INSERT_HEAD - 1;
+        for (long long k = first; k <= last; k++) {
+            if (k > first) {
+                reserve(&b, 1);
+                b.p[b.len++] = ',';
+            }
+            append_row(m, &b, k);
+        }
+        query(m, b.p, b.len);
+    }
+    double c1 = cpu_now(), w1 = wall_now();
+    free(b.p);
+    char check[512];
+    first_value(m, INSERT_CHECK_SQL, check, sizeof check);
+    char prefix[32];
+    int pl = snprintf(prefix, sizeof prefix, "%lld:", conf.insert_rows);
+    if (strncmp(check, prefix, (size_t)pl) != 0)
+        die("bench_insert holds %s, expected %lld rows", check, conf.insert_rows);
+    report("insert", c0, w0, c1, w1, conf.insert_rows, check);
+}
+
+static void run_connect(void)
+{
+    double c0 = cpu_now(), w0 = wall_now();
+    for (long long i = 0; i < conf.connects; i++) mysql_close(connect_db());
+    double c1 = cpu_now(), w1 = wall_now();
+    char check[32];
+    snprintf(check, sizeof check, "%lld", conf.connects);
+    report("connect", c0, w0, c1, w1, conf.connects, check);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: peer_libmariadb fetch|stream|point|insert|connect\n");
+        return 2;
+    }
+    const char *workload = argv[1];
+    conf.host = env("MYLUA_TEST_HOST", "127.0.0.1");
+    conf.port = (unsigned)env_count("MYLUA_TEST_PORT", "3306");
+    conf.socket = env("MYLUA_TEST_SOCKET", NULL);
+    conf.user = env("MYLUA_TEST_USER", "mylua");
+    conf.password = env("MYLUA_TEST_PASSWORD", "");
+    conf.database = env("MYLUA_TEST_DB", "mylua_test");
+    const char *transport = env("MYLUA_BENCH_TRANSPORT", "tcp");
+    if (strcmp(transport, "socket") == 0) {
+        if (!conf.socket) die("MYLUA_BENCH_TRANSPORT=socket needs MYLUA_TEST_SOCKET");
+        conf.use_socket = 1;
+    } else if (strcmp(transport, "tcp") != 0) {
+        die("MYLUA_BENCH_TRANSPORT must be tcp or socket");
+    }
+    conf.rows = env_count("MYLUA_BENCH_ROWS", "1000000");
+    conf.point = env_count("MYLUA_BENCH_POINT", "20000");
+    conf.insert_rows = env_count("MYLUA_BENCH_INSERT_ROWS", "200000");
+    conf.batch = env_count("MYLUA_BENCH_BATCH", "1000");
+    conf.connects = env_count("MYLUA_BENCH_CONNECTS", "500");
+    conf.check = strcmp(env("MYLUA_BENCH_CHECK", "1"), "0") != 0;
+
+    if (mysql_library_init(0, NULL, NULL)) die("mysql_library_init failed");
+    MYSQL *m = connect_db();
+    /* Warm the connection and the server's path with a tiny query. */
+    char warm[64];
+    first_value(m, "SELECT COUNT(*) FROM " TABLE " WHERE id <= 10", warm, sizeof warm);
+
+    if (strcmp(workload, "fetch") == 0) run_fetch(m);
+    else if (strcmp(workload, "stream") == 0) run_stream(m);
+    else if (strcmp(workload, "point") == 0) run_point(m);
+    else if (strcmp(workload, "insert") == 0) run_insert(m);
+    else if (strcmp(workload, "connect") == 0) run_connect();
+    else die("unknown workload '%s' (fetch, stream, point, insert or connect)", workload);
+
+    mysql_close(m);
+    mysql_library_end();
+    return 0;
+}
