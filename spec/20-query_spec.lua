@@ -357,7 +357,7 @@ describe("result sets", function()
   local db, t
 
   setup(function()
-    db = helpers.connect()
+    db = helpers.connect_big()
     t = helpers.unique_table()
     db:query("CREATE TABLE " .. t .. [[ (
         id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -735,7 +735,7 @@ describe("values larger than 16 MiB", function()
   local db, t
 
   setup(function()
-    db = helpers.connect()
+    db = helpers.connect_big()
     t = helpers.unique_table()
     db:query("CREATE TABLE " .. t .. " (id INT PRIMARY KEY, b LONGBLOB)")
   end)

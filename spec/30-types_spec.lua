@@ -35,7 +35,7 @@ describe("column types", function()
   local db
 
   setup(function()
-    db = helpers.connect()
+    db = helpers.connect_big()
     -- strict, but zero dates allowed (no NO_ZERO_DATE / NO_ZERO_IN_DATE)
     db:query("SET SESSION sql_mode = 'STRICT_ALL_TABLES'")
     db:query("SET SESSION time_zone = '+00:00'")

@@ -14,7 +14,7 @@ describe("a streaming cursor", function()
   local db
 
   before_each(function()
-    db = helpers.connect()
+    db = helpers.connect_big()
   end)
 
   after_each(function()

@@ -127,7 +127,7 @@ describe("a finalizer that runs while a row is decoded", function()
   local db
 
   before_each(function()
-    db = helpers.connect()
+    db = helpers.connect_big()
   end)
 
   after_each(function()
@@ -358,7 +358,7 @@ describe("a result with 5000 columns", function()
   local db, sql
 
   setup(function()
-    db = helpers.connect()
+    db = helpers.connect_big()
     local exprs = {}
     for i = 1, N do exprs[i] = tostring(i) end
     sql = "SELECT " .. table.concat(exprs, ",")
