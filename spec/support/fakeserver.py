@@ -90,7 +90,7 @@ Scenarios:
                            column definitions at once, then one packet every
                            TRICKLE_INTERVAL seconds (each row, then the end),
                            so every single read waits less than a second
-                           while the whole response takes about 3 s; later
+                           while the whole response takes about 2 s; later
                            queries as in `ok`
   full_backlog             listens with a backlog of 0 and fills the accept
                            queue with its own connections before printing
@@ -116,7 +116,7 @@ SERVER_VERSION = b"5.5.5-10.11.0-fake"
 CONNECTION_ID = 4242
 LIFETIME = 60          # seconds before the peer exits whatever happens
 IO_TIMEOUT = 10        # seconds a read from the client may block
-TRICKLE_ROWS = 10
+TRICKLE_ROWS = 6
 TRICKLE_INTERVAL = 0.3  # seconds between the packets of `trickle`
 BACKLOG_HOLD = 3        # seconds `full_backlog` keeps its listener
 
