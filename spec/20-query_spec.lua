@@ -336,8 +336,8 @@ describe("server errors", function()
   end)
 
   it("leaves the connection usable after an error", function()
-    raised(db.query, db, "SELECT * FROM nope")
-    raised(db.query, db, "SELEC 1")
+    assert.equal(1146, raised(db.query, db, "SELECT * FROM nope").code)
+    assert.equal(1064, raised(db.query, db, "SELEC 1").code)
     assert.equal(42, scalar(db, "SELECT 42"))
   end)
 
@@ -357,7 +357,7 @@ describe("result sets", function()
   local db, t
 
   setup(function()
-    db = helpers.connect()
+    db = helpers.connect_big()
     t = helpers.unique_table()
     db:query("CREATE TABLE " .. t .. [[ (
         id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -676,8 +676,9 @@ describe("multiple result sets", function()
 
   it("does not run the statements after the failing one", function()
     local before = scalar(db, "SELECT CAST(SUM(v) AS SIGNED) FROM " .. t)
-    raised(db.query, db, "UPDATE " .. t .. " SET v = v + 100 WHERE id = 1; SELEC 2; UPDATE "
+    local err = raised(db.query, db, "UPDATE " .. t .. " SET v = v + 100 WHERE id = 1; SELEC 2; UPDATE "
       .. t .. " SET v = v + 1000 WHERE id = 2")
+    assert.equal(1064, err.code)
     assert.equal(before + 100, scalar(db, "SELECT CAST(SUM(v) AS SIGNED) FROM " .. t))
   end)
 
@@ -734,7 +735,7 @@ describe("values larger than 16 MiB", function()
   local db, t
 
   setup(function()
-    db = helpers.connect{ max_packet = 64 * MiB } -- the default ceiling is 16 MiB
+    db = helpers.connect_big{ max_packet = 64 * MiB } -- the default ceiling is 16 MiB
     t = helpers.unique_table()
     db:query("CREATE TABLE " .. t .. " (id INT PRIMARY KEY, b LONGBLOB)")
   end)

@@ -140,11 +140,15 @@ describe("transports", function()
     check(helpers.connect{ host = "127.0.0.1" }, "127.0.0.1", true)
   end)
 
+  -- Shown as pending (which scripts/check counts as not passed) when the
+  -- sandbox server could not listen on ::1, never skipped silently.
   local host6 = os.getenv("MYLUA_TEST_HOST6")
   if host6 and host6 ~= "" then
-    it("IPv6 ::1", function()
-      check(helpers.connect{ host = "::1" }, "::1", true)
+    it("IPv6 " .. host6, function()
+      check(helpers.connect{ host = host6 }, host6, true)
     end)
+  else
+    pending("IPv6: the sandbox server has no IPv6 address (MYLUA_TEST_HOST6 is empty)")
   end
 
   it("the name localhost with protocol = \"tcp\"", function()

@@ -127,7 +127,7 @@ describe("a finalizer that runs while a row is decoded", function()
   local db
 
   before_each(function()
-    db = helpers.connect()
+    db = helpers.connect_big()
   end)
 
   after_each(function()
@@ -358,7 +358,7 @@ describe("a result with 5000 columns", function()
   local db, sql
 
   setup(function()
-    db = helpers.connect()
+    db = helpers.connect_big()
     local exprs = {}
     for i = 1, N do exprs[i] = tostring(i) end
     sql = "SELECT " .. table.concat(exprs, ",")
@@ -398,8 +398,11 @@ describe("a result with 5000 columns", function()
     check_keyed(res:row(1))
     check_array(res:row(1, "a"))
     check_values(res:row(1, "v"))
-    for row in res:rows() do check_keyed(row) end
-    for row in res:rows("a") do check_array(row) end
+    local keyed, arrays = 0, 0
+    for row in res:rows() do check_keyed(row); keyed = keyed + 1 end
+    for row in res:rows("a") do check_array(row); arrays = arrays + 1 end
+    assert.equal(1, keyed)
+    assert.equal(1, arrays)
     check_values(res:rows("v")())
     assert.is_true(db:ping())
   end)
@@ -417,7 +420,9 @@ describe("a result with 5000 columns", function()
     check_values(cur:fetch(nil, "v"))
     assert.is_nil(cur:fetch())
     cur:execute(sql)
-    for row in cur:rows("a") do check_array(row) end
+    local rows = 0
+    for row in cur:rows("a") do check_array(row); rows = rows + 1 end
+    assert.equal(1, rows)
     cur:close()
     assert.is_true(db:ping())
   end)

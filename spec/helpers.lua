@@ -43,6 +43,18 @@ function helpers.connect(extra)
   return require("mylua").connect(helpers.params(extra))
 end
 
+-- A read_timeout for the connections of specs that move large values or
+-- many rows: far above what they need, so that a framing bug that waits for
+-- bytes never sent fails the spec with 2013 instead of hanging the run.
+helpers.BIG_READ_TIMEOUT = 30
+
+-- helpers.connect with that read_timeout.
+function helpers.connect_big(extra)
+  local p = helpers.params(extra)
+  if p.read_timeout == nil then p.read_timeout = helpers.BIG_READ_TIMEOUT end
+  return require("mylua").connect(p)
+end
+
 -- The host program under test (build/mylua, or build-san/mylua under --sanitize).
 function helpers.bin()
   return os.getenv("MYLUA_BIN")

@@ -87,12 +87,26 @@ Scenarios:
                            SERVER_MORE_RESULTS_EXISTS, then a one-row result
                            set (column `leftover`, value 42) in the same
                            response; later queries as in `ok`
+  trickle                  a query is answered by a result set of
+                           TRICKLE_ROWS rows (column `seq`, 1, 2, ...): the
+                           column definitions at once, then one packet every
+                           TRICKLE_INTERVAL seconds (each row, then the end),
+                           so every single read waits less than a second
+                           while the whole response takes about 2 s; later
+                           queries as in `ok`
+  full_backlog             listens with a backlog of 0 and fills the accept
+                           queue with its own connections before printing
+                           the port, so a connect to it never completes (the
+                           kernel drops the SYNs); never accepts; closes the
+                           listener after BACKLOG_HOLD seconds (a client
+                           still trying then gets a refusal) and exits
 
 Authentication failures print `auth=denied`, successes `auth=ok`.
 """
 
 import hashlib
 import os
+import select
 import signal
 import socket
 import sys
@@ -104,6 +118,9 @@ SERVER_VERSION = b"5.5.5-10.11.0-fake"
 CONNECTION_ID = 4242
 LIFETIME = 60          # seconds before the peer exits whatever happens
 IO_TIMEOUT = 10        # seconds a read from the client may block
+TRICKLE_ROWS = 6
+TRICKLE_INTERVAL = 0.3  # seconds between the packets of `trickle`
+BACKLOG_HOLD = 3        # seconds `full_backlog` keeps its listener
 
 CLIENT_LONG_PASSWORD = 1
 CLIENT_FOUND_ROWS = 1 << 1
@@ -607,6 +624,35 @@ def answer_flood(conn, sql, n):
         conn.send(block)
 
 
+def answer_trickle(conn, sql, n):
+    if n > 1:
+        answer_select_one(conn, sql, n)
+        return
+    rows = [[str(i).encode()] for i in range(1, TRICKLE_ROWS + 1)]
+    payloads = conn.result_payloads([column_def(b"seq")], rows)
+    head = 1 + (0 if conn.deprecate_eof else 1)   # count, column, [EOF]
+    seq = conn.send_packets(1, payloads[:1 + head])
+    for p in payloads[1 + head:]:
+        time.sleep(TRICKLE_INTERVAL)
+        seq = conn.send_packets(seq, [p])
+
+
+def fill_backlog(listener):
+    """Connects to our own listener (backlog 0, never accepting) until a
+    connect no longer completes; returns the sockets, kept open."""
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(16):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        fillers.append(s)
+        _, writable, _ = select.select([], [s], [], 0.2)
+        if not writable:
+            return fillers
+    raise SystemExit("full_backlog: the accept queue never filled")
+
+
 def run(scenario, conn):
     if scenario == "silent":
         conn.hold()
@@ -652,6 +698,7 @@ def run(scenario, conn):
         "flood": answer_flood,
         "infile_more": answer_infile_more,
         "nul_in_double": answer_nul_in_double,
+        "trickle": answer_trickle,
     }
     if scenario not in queries:
         raise SystemExit("unknown scenario: " + scenario)
@@ -683,6 +730,15 @@ def main():
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
+    if scenario == "full_backlog":
+        listener.listen(0)
+        fillers = fill_backlog(listener)
+        report(str(listener.getsockname()[1]))
+        report("filled=%d" % len(fillers))
+        time.sleep(BACKLOG_HOLD)
+        listener.close()
+        report("done")
+        return 0
     listener.listen(1)
     report(str(listener.getsockname()[1]))
     sock, _ = listener.accept()

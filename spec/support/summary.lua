@@ -11,10 +11,14 @@
 -- where "failed" counts failures, errors and pending tests alike: nothing is
 -- skipped silently.
 --
--- If MYLUA_SUMMARY_FILE is set, the handler keeps "<passed> <failed> running"
--- in that file after every test and "<passed> <failed> done" at the end, and
--- leaves printing the last line to its caller (scripts/check), which can then
--- notice a run that died half-way and add sanitizer findings.
+-- If MYLUA_SUMMARY_FILE is set, the handler keeps "<passed> <failed> running
+-- <name>" in that file while the test <name> runs, "<passed> <failed>
+-- running" between tests and "<passed> <failed> done" at the end, and leaves
+-- the timing and the last line to its caller (scripts/check), which can then
+-- notice a run that died half-way (and in which test) and add sanitizer
+-- findings. If MYLUA_FAILED_FILE is set too, the names of what did not pass
+-- are appended to that file instead of being listed at the end, so that the
+-- caller can list those of several runs together.
 --
 -- Usage: busted -o spec/support/summary.lua [-v] ...
 
@@ -26,6 +30,8 @@ return function(options)
 
   local summary_file = os.getenv("MYLUA_SUMMARY_FILE")
   if summary_file == "" then summary_file = nil end
+  local failed_file = summary_file and os.getenv("MYLUA_FAILED_FILE")
+  if failed_file == "" then failed_file = nil end
 
   local out = io.stdout
   local column = 0          -- characters on the current line of dots
@@ -36,12 +42,14 @@ return function(options)
            handler.failuresCount + handler.errorsCount + handler.pendingsCount
   end
 
-  local function save_state(state)
+  local function save_state(state, current)
     if not summary_file then return end
     local f = io.open(summary_file, "w")
     if f then
       local passed, failed = counts()
-      f:write(passed, " ", failed, " ", state, "\n")
+      f:write(passed, " ", failed, " ", state)
+      if current then f:write(" ", (current:gsub("%s+", " "))) end
+      f:write("\n")
       f:close()
     end
   end
@@ -102,6 +110,18 @@ return function(options)
     end
     out:flush()
     failed_names[#failed_names + 1] = kind .. ": " .. name
+    if failed_file then
+      local f = io.open(failed_file, "a")
+      if f then
+        f:write(kind, ": ", (name:gsub("%s+", " ")), place and ("  (" .. place .. ")") or "", "\n")
+        f:close()
+      end
+    end
+  end
+
+  handler.testStart = function(element)
+    save_state("running", handler.getFullName(element))
+    return nil, true
   end
 
   handler.testEnd = function(element, parent, status)
@@ -139,11 +159,13 @@ return function(options)
   handler.suiteEnd = function()
     end_line()
     local passed, failed = counts()
-    if #failed_names > 0 then
+    if #failed_names > 0 and not failed_file then
       out:write("\nNot passed:\n")
       for _, n in ipairs(failed_names) do out:write("  ", n, "\n") end
     end
-    out:write(string.format("\nfinished in %.1f s\n", handler.getDuration()))
+    if not summary_file then
+      out:write(string.format("\nfinished in %.1f s\n", handler.getDuration()))
+    end
     save_state("done")
     if not summary_file then
       out:write(passed, " passed, ", failed, " failed\n")
@@ -152,6 +174,7 @@ return function(options)
     return nil, true
   end
 
+  busted.subscribe({ "test", "start" }, handler.testStart)
   busted.subscribe({ "test", "end" }, handler.testEnd, { predicate = handler.cancelOnPending })
   busted.subscribe({ "suite", "start" }, handler.suiteStart)
   busted.subscribe({ "suite", "end" }, handler.suiteEnd)
