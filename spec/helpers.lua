@@ -171,4 +171,45 @@ function helpers.unique_table()
   return ("t_%d_%06x"):format(counter, math.random(0, 0xffffff))
 end
 
+-- Runs a C case program built next to the host program under test (build/
+-- or build-san/), e.g. "test-decoders", and returns one {name, check} per
+-- case line it prints ("ok NAME" or "not ok NAME: why"), plus one checking
+-- that the program printed at least `min_cases` cases and exited 0; the
+-- spec makes each an `it`.
+function helpers.c_cases(name, min_cases)
+  local bin = os.getenv("MYLUA_BIN")
+  local dir = bin and bin ~= "" and (bin:match("^(.*/)[^/]*$") or "") or "build/"
+  local program = dir .. name
+  local stdout, stderr, code = helpers.run(helpers.shell_quote(program))
+  local cases, not_ok = {}, 0
+  for line in stdout:gmatch("[^\n]+") do
+    local ok_name = line:match("^ok (.+)$")
+    if ok_name then
+      cases[#cases + 1] = { name = ok_name }
+    else
+      local failed, why = line:match("^not ok (.-): (.*)$")
+      if not failed then failed, why = line:match("^not ok (.+)$"), "failed" end
+      if failed then
+        cases[#cases + 1] = { name = failed, why = why }
+        not_ok = not_ok + 1
+      end
+    end
+  end
+  local tests = {}
+  for _, c in ipairs(cases) do
+    tests[#tests + 1] = { name = c.name, check = function() assert(not c.why, c.why) end }
+  end
+  local tail = stderr ~= "" and ("; stderr: " .. stderr) or ""
+  tests[#tests + 1] = {
+    name = "the program ran every case and exited 0",
+    check = function()
+      assert(#cases >= min_cases, ("%s printed %d cases, expected at least %d (exit %s)%s")
+        :format(program, #cases, min_cases, tostring(code), tail))
+      assert(code == 0, ("%s exited with %s (%d of %d cases not ok)%s")
+        :format(program, tostring(code), not_ok, #cases, tail))
+    end,
+  }
+  return tests
+end
+
 return helpers
