@@ -196,3 +196,31 @@ describe("an unfinished stream", function()
     db:close()
   end)
 end)
+
+describe("max_result_bytes", function()
+  it("bounds a buffered result from the real server: 2020, then the connection is closed", function()
+    local db = helpers.connect{ max_result_bytes = 100000, read_timeout = 30 }
+    -- about 20 KB: within the limit
+    local res = db:query("SELECT REPEAT('x', 100) AS v FROM seq_1_to_200")
+    assert.equal(200, #res)
+    -- about 1 MB of rows: over it
+    local err = raises(2020, db.query, db, "SELECT REPEAT('x', 1000) AS v FROM seq_1_to_1000")
+    assert.truthy(err.message:find("max_result_bytes", 1, true), err.message)
+    assert.is_true(db.broken)
+    raises(2006, db.ping, db)
+    db:close()
+  end)
+
+  it("does not limit a streaming cursor, which keeps nothing", function()
+    local db = helpers.connect{ max_result_bytes = 100000, read_timeout = 30 }
+    local cur = db:cursor()
+    cur:execute("SELECT REPEAT('x', 1000) AS v FROM seq_1_to_1000")
+    local n = 0
+    for row in cur:rows() do
+      n = n + 1
+      assert.equal(1000, #row.v)
+    end
+    assert.equal(1000, n)
+    db:close()
+  end)
+end)
