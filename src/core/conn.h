@@ -31,7 +31,7 @@ typedef struct myl_options {
     unsigned port;           /* 0: 3306 */
     const char *socket_path; /* NULL: /run/mysqld/mysqld.sock */
     myl_protocol protocol;
-    const char *user;        /* NULL: the login name */
+    const char *user;        /* NULL: the login name (myl_login_name) */
     const char *password;
     const char *database;
     const char *charset;     /* NULL: utf8mb4 */
@@ -53,7 +53,6 @@ typedef struct myl_options {
     myl_transport *(*open_transport)(void *ud, const myl_connect_spec *spec, char *info,
                                      size_t infolen, myl_error *err);
     void *open_ud;
-    char user_buf[256];       /* holds the login name when user defaults to it */
 } myl_options;
 
 typedef enum {

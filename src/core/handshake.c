@@ -224,7 +224,8 @@ static int send_response(myl_conn *c, handshake_state *hs, const myl_auth_plugin
                          const myl_buf *auth)
 {
     const myl_options *opt = hs->opt;
-    const char *user = opt->user ? opt->user : ""; /* myl_options_init sets the login name */
+    char login[256];
+    const char *user = opt->user ? opt->user : myl_login_name(login, sizeof login);
     const char *db = opt->database;
     size_t hint = 64 + strlen(user) + auth->len + (db ? strlen(db) : 0) + strlen(plugin->name);
     if (!(c->caps & MYL_CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA) && auth->len > 255)

@@ -11,7 +11,7 @@
  * $USER first (cron may not set it), then the password database.  A name
  * from the password database is copied into buf (getpwuid's own storage
  * is overwritten by the next call); "" when there is none. */
-static const char *login_name(char *buf, size_t size)
+const char *myl_login_name(char *buf, size_t size)
 {
     const char *u = getenv("USER");
     if (u && *u) return u;
@@ -31,7 +31,7 @@ void myl_options_init(myl_options *o)
     o->port = MYL_DEFAULT_PORT;
     o->socket_path = MYL_DEFAULT_SOCKET;
     o->protocol = MYL_PROTOCOL_AUTO;
-    o->user = login_name(o->user_buf, sizeof o->user_buf);
+    o->user = NULL; /* the login name, looked up only when connecting needs it */
     o->password = "";
     o->database = NULL;
     o->charset = MYL_DEFAULT_CHARSET;

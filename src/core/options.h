@@ -26,13 +26,17 @@
 #define MYL_MAX_MAX_PACKET ((size_t)1 << 30)
 
 /* Fills every field with its default: host "localhost", port 3306, socket
- * /run/mysqld/mysqld.sock, protocol by host, user the login name ($USER,
- * then the password database; kept in o->user_buf when it comes from
- * there), password "", no database, charset utf8mb4, the charset's
- * collation, connect_timeout 10 s, no read timeout, write_timeout 60 s,
- * multi-statements on, no extra attributes, max_packet 16 MiB, no ceiling
- * on buffered results. */
+ * /run/mysqld/mysqld.sock, protocol by host, user NULL (the login name:
+ * see myl_login_name), password "", no database, charset utf8mb4, the
+ * charset's collation, connect_timeout 10 s, no read timeout,
+ * write_timeout 60 s, multi-statements on, no extra attributes, max_packet
+ * 16 MiB, no ceiling on buffered results. */
 void myl_options_init(myl_options *o);
+
+/* The login name, as the mariadb client takes it when no user is given:
+ * $USER first (cron may not set it), then the password database (copied
+ * into buf); "" when there is none. */
+const char *myl_login_name(char *buf, size_t size);
 
 /* What kind of value an option takes, and where it is stored. */
 typedef enum {

@@ -173,17 +173,29 @@ void myl_lua_build_sql(lua_State *L, myl_escape_style st, int sql_idx, int first
         lua_pushvalue(L, sql_idx);
         return;
     }
-    enum { NSCANS = 2 * sizeof readings / sizeof readings[0] };
-    scan sc[NSCANS];
-    for (int k = 0; k < NSCANS; k++) {
-        sc[k].s = s;
-        sc[k].n = n;
-        sc[k].i = 0;
-        sc[k].mb = st.charset->mb;
-        sc[k].escapes_single = readings[k / 2].single;
-        sc[k].escapes_double = readings[k / 2].dbl;
-        sc[k].dash_high = k % 2;
-        sc[k].in_exec = 0;
+    /* The readings differ only where the text has a backslash (how quotes
+     * end) or "--" before a byte >= 0x80 (a comment or not); without
+     * either, one scan stands for all of them. */
+    enum { NREADINGS = sizeof readings / sizeof readings[0] };
+    int escape_readings = memchr(s, '\\', n) ? NREADINGS : 1;
+    int dash_readings = 1;
+    for (const char *d = memchr(s, '-', n); d && dash_readings == 1;
+         d = memchr(d + 1, '-', n - (size_t)(d + 1 - s)))
+        if ((size_t)(d - s) + 2 < n && d[1] == '-' && (unsigned char)d[2] >= 0x80) dash_readings = 2;
+    scan sc[2 * NREADINGS];
+    int nscans = 0;
+    for (int r = 0; r < escape_readings; r++) {
+        for (int dash = 0; dash < dash_readings; dash++) {
+            scan *c = &sc[nscans++];
+            c->s = s;
+            c->n = n;
+            c->i = 0;
+            c->mb = st.charset->mb;
+            c->escapes_single = readings[r].single;
+            c->escapes_double = readings[r].dbl;
+            c->dash_high = dash;
+            c->in_exec = 0;
+        }
     }
     int arg = first;
     luaL_Buffer b;
@@ -191,7 +203,7 @@ void myl_lua_build_sql(lua_State *L, myl_escape_style st, int sql_idx, int first
     size_t start = 0;
     for (;;) {
         size_t at = next_placeholder(&sc[0]);
-        for (int k = 1; k < NSCANS; k++)
+        for (int k = 1; k < nscans; k++)
             if (next_placeholder(&sc[k]) != at)
                 luaL_error(L, "cannot place the arguments safely: the server may read the query's own "
                               "quotes or comments in more than one way (a backslash inside quotes, "
