@@ -33,6 +33,9 @@ enum { ROW_KEYED, ROW_ARRAY, ROW_VALUES };
  * Leaves the metatable on the stack (an existing one is left as it is). */
 void myl_lua_new_type(lua_State *L, const char *tname, const luaL_Reg *methods,
                       const luaL_Reg *metamethods, lua_CFunction index);
+/* Adds methods to the type `tname` made by myl_lua_new_type (a type that
+ * hands out objects of another adds its constructor to it this way). */
+void myl_lua_add_methods(lua_State *L, const char *tname, const luaL_Reg *methods);
 /* Records the names of the functions of `l` found in the table at idx
  * (module functions: arguments are counted from the first). */
 void myl_lua_name_functions(lua_State *L, int idx, const luaL_Reg *l);
@@ -98,7 +101,7 @@ myl_result **myl_lua_new_result(lua_State *L);
 void myl_lua_result_ready(lua_State *L, int idx);
 
 /* cursor.c */
+/* Also adds db:cursor() to the connection's methods. */
 void myl_lua_cursor_init(lua_State *L);
-int myl_lua_new_cursor(lua_State *L);
 
 #endif

@@ -364,7 +364,6 @@ static const luaL_Reg conn_methods[] = {
     {"kill", conn_kill},
     {"reset", conn_reset},
     {"close", conn_close},
-    {"cursor", myl_lua_new_cursor},
     {NULL, NULL},
 };
 

@@ -91,7 +91,8 @@ static void read_head(lua_State *L, int cidx, cursor_ud *cur)
     }
 }
 
-int myl_lua_new_cursor(lua_State *L)
+/* db:cursor([{stream = true}]) */
+static int new_cursor(lua_State *L)
 {
     conn_ud *cu = myl_lua_check_conn(L, 1);
     if (!lua_isnoneornil(L, 2)) {
@@ -371,4 +372,7 @@ void myl_lua_cursor_init(lua_State *L)
 {
     myl_lua_new_type(L, MYL_CURSOR_MT, cur_methods, cur_metamethods, cur_index);
     lua_pop(L, 1);
+    /* The connection knows nothing of cursors: they add their constructor. */
+    static const luaL_Reg conn_methods[] = {{"cursor", new_cursor}, {NULL, NULL}};
+    myl_lua_add_methods(L, MYL_CONNECTION_MT, conn_methods);
 }

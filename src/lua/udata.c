@@ -58,6 +58,15 @@ void myl_lua_new_type(lua_State *L, const char *tname, const luaL_Reg *methods,
     lua_setfield(L, -2, "__index");
 }
 
+void myl_lua_add_methods(lua_State *L, const char *tname, const luaL_Reg *methods)
+{
+    luaL_getmetatable(L, tname);
+    lua_getfield(L, -1, "methods");
+    luaL_setfuncs(L, methods, 0);
+    record_names(L, -1, methods, 1);
+    lua_pop(L, 2);
+}
+
 /* The recorded name of the running C function, or NULL; *method tells
  * whether it is a method. */
 static const char *running_name(lua_State *L, int *method)
