@@ -1,5 +1,6 @@
-/* The connection: its lifecycle, failures, the commands and the response
- * state machine (READY -> HEAD -> ROWS -> ...). */
+/* The connection: its lifecycle, the commands and the response state
+ * machine (READY -> HEAD -> ROWS -> ...).  Failures and packets that change
+ * the state are conn_state.c's; login is handshake.c's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@
 
 
 /* ------------------------------------------------------------------ */
-/* Errors and state */
+/* Columns */
 
 void myl_columns_free(myl_columns *cols) { free(cols); }
 
@@ -40,138 +41,6 @@ myl_value_class myl_value_class_of(unsigned type, unsigned flags)
     case MYL_TYPE_NULL: return MYL_VALUE_NULL;
     default: return MYL_VALUE_STRING;
     }
-}
-
-void myl_conn_close_transport(myl_conn *c)
-{
-    if (c->t) {
-        c->t->close(c->t);
-        c->t = NULL;
-    }
-}
-
-/* Remembers why the connection broke (truncated), for later 2006 errors. */
-void myl_conn_keep_cause(myl_conn *c, const char *msg)
-{
-    size_t n = strlen(msg);
-    if (n >= sizeof c->broken_cause) n = sizeof c->broken_cause - 1;
-    memcpy(c->broken_cause, msg, n);
-    c->broken_cause[n] = '\0';
-}
-
-/* A failure after which the connection cannot be trusted to be in sync. */
-int myl_conn_broken(myl_conn *c, int code, const char *msg)
-{
-    myl_error_set(&c->err, code, "%s", msg);
-    if (c->state != MYL_STATE_BROKEN) myl_conn_keep_cause(c, msg);
-    myl_conn_close_transport(c);
-    c->state = MYL_STATE_BROKEN;
-    return -1;
-}
-
-void myl_conn_fail(myl_conn *c, int code, const char *msg) { myl_conn_broken(c, code, msg); }
-
-int myl_conn_close_on_error(myl_conn *c)
-{
-    if (c->state != MYL_STATE_BROKEN) myl_conn_keep_cause(c, c->err.message);
-    myl_conn_close_transport(c);
-    c->state = MYL_STATE_BROKEN;
-    return -1;
-}
-
-int myl_conn_io_failed(myl_conn *c, myl_io_status st, const char *what)
-{
-    char msg[200];
-    if (c->phase) { /* connecting: no query is running, say what was being read */
-        snprintf(msg, sizeof msg, "Lost connection to server at '%s' (%s)", c->phase,
-                 st == MYL_IO_TIMEOUT ? "timed out"
-                 : st == MYL_IO_CLOSED ? "connection closed by the server"
-                                       : "system error");
-        return myl_conn_broken(c, MYL_CR_SERVER_LOST, msg);
-    }
-    switch (st) {
-    case MYL_IO_TIMEOUT:
-        snprintf(msg, sizeof msg, "Lost connection to server (%s timed out)", what);
-        break;
-    case MYL_IO_CLOSED:
-        snprintf(msg, sizeof msg, "Lost connection to server during query (%s: connection closed)",
-                 what);
-        break;
-    default:
-        snprintf(msg, sizeof msg, "Lost connection to server during query (%s: %s)", what,
-                 c->t ? c->t->errmsg(c->t) : "no transport");
-    }
-    return myl_conn_broken(c, MYL_CR_SERVER_LOST, msg);
-}
-
-int myl_conn_malformed(myl_conn *c, const char *what)
-{
-    char msg[160];
-    snprintf(msg, sizeof msg, "Malformed packet (%s)", what);
-    return myl_conn_broken(c, MYL_CR_MALFORMED_PACKET, msg);
-}
-
-int myl_conn_oom(myl_conn *c) { return myl_conn_broken(c, MYL_CR_OUT_OF_MEMORY, "Client run out of memory"); }
-
-/* ------------------------------------------------------------------ */
-/* Response packets */
-
-/* The end of a response gives the connection back: nobody owns it. */
-static void set_response_state(myl_conn *c, myl_state st)
-{
-    c->state = st;
-    if (st == MYL_STATE_READY) c->owner = NULL;
-}
-
-static void clear_last(myl_conn *c)
-{
-    memset(&c->last, 0, sizeof c->last);
-    c->last_info[0] = '\0';
-    c->last.info = c->last_info;
-}
-
-
-int myl_conn_server_error(myl_conn *c, const uint8_t *p, size_t n)
-{
-    myl_err e;
-    if (myl_parse_err(p, n, &e)) return myl_conn_malformed(c, "error packet");
-    myl_error_set_server(&c->err, (int)e.code, e.sqlstate, e.message, e.message_len);
-    /* Which statement of a multi-statement query failed: the results
-     * before it were read, so it is the next one. */
-    if (c->result_no > 1) c->err.statement = c->result_no;
-    /* The server closes the connection after these; do not wait to find out. */
-    if (e.code == 1927 /* ER_CONNECTION_KILLED */ || e.code == 1053 /* ER_SERVER_SHUTDOWN */ ||
-        e.code == 1153 /* ER_NET_PACKET_TOO_LARGE: over the server's max_allowed_packet */) {
-        myl_conn_keep_cause(c, c->err.message);
-        myl_conn_close_transport(c);
-        c->state = MYL_STATE_BROKEN;
-    } else if (c->state != MYL_STATE_BROKEN) {
-        set_response_state(c, MYL_STATE_READY); /* an error ends the response */
-    }
-    return -1;
-}
-
-static void keep_status(myl_conn *c, unsigned flags)
-{
-    c->status = flags;
-    c->last.flags = flags;
-}
-
-int myl_conn_handle_ok(myl_conn *c, const uint8_t *p, size_t n)
-{
-    myl_ok ok;
-    if (myl_parse_ok(p, n, c->caps, &ok)) return myl_conn_malformed(c, "OK packet");
-    c->last.affected_rows = ok.affected_rows;
-    c->last.insert_id = ok.insert_id;
-    c->last.warnings = ok.warnings;
-    size_t il = ok.info_len < sizeof c->last_info ? ok.info_len : sizeof c->last_info - 1;
-    if (il) memcpy(c->last_info, ok.info, il);
-    c->last_info[il] = '\0';
-    c->last.info = c->last_info;
-    keep_status(c, ok.status);
-    set_response_state(c, ok.status & MYL_STATUS_MORE_RESULTS_EXISTS ? MYL_STATE_HEAD
-                                                                    : MYL_STATE_READY);
-    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -247,7 +116,7 @@ int myl_connect(myl_conn *c, const myl_options *opt)
 {
     if (c->state != MYL_STATE_CLOSED) myl_close(c);
     myl_error_clear(&c->err);
-    clear_last(c);
+    myl_conn_clear_last(c);
     c->charset = myl_charset_find(opt->charset ? opt->charset : MYL_DEFAULT_CHARSET);
     if (!c->charset) {
         myl_error_set(&c->err, 2019, "Can't initialize character set %s",
@@ -361,13 +230,13 @@ static int read_ok(myl_conn *c)
     case MYL_PKT_OK:
         if (myl_conn_handle_ok(c, p, n)) return -1;
         /* a simple command has one reply, whatever its flags say */
-        set_response_state(c, MYL_STATE_READY);
+        myl_conn_set_response_state(c, MYL_STATE_READY);
         return 0;
     case MYL_PKT_EOF: { /* COM_PING on some old servers */
         unsigned w, s;
         if (myl_parse_eof(p, n, &w, &s)) return myl_conn_malformed(c, "EOF packet");
-        keep_status(c, s);
-        set_response_state(c, MYL_STATE_READY);
+        myl_conn_keep_status(c, s);
+        myl_conn_set_response_state(c, MYL_STATE_READY);
         return 0;
     }
     default: return myl_conn_malformed(c, "expected an OK packet");
@@ -416,7 +285,7 @@ static int refuse_local_infile(myl_conn *c)
         if (myl_conn_handle_ok(c, p, n)) return -1; /* more results may follow: state HEAD */
         break;
     case MYL_PKT_ERR:
-        set_response_state(c, MYL_STATE_READY); /* the server's own error is replaced by ours */
+        myl_conn_set_response_state(c, MYL_STATE_READY); /* the server's own error is replaced by ours */
         break;
     default: return myl_conn_malformed(c, "reply to a refused LOCAL INFILE");
     }
@@ -514,7 +383,7 @@ static int read_columns(myl_conn *c, size_t ncols, myl_columns **out)
  * times. */
 static int read_head(myl_conn *c, myl_columns **cols)
 {
-    clear_last(c);
+    myl_conn_clear_last(c);
     c->result_no++;
     const uint8_t *p;
     size_t n;
@@ -588,10 +457,10 @@ int myl_read_row(myl_conn *c, const void *owner, const uint8_t **row, size_t *le
         }
         unsigned w, s;
         if (myl_parse_eof(p, n, &w, &s)) return myl_conn_malformed(c, "end of the rows");
-        clear_last(c);
+        myl_conn_clear_last(c);
         c->last.warnings = w;
-        keep_status(c, s);
-        set_response_state(c, s & MYL_STATUS_MORE_RESULTS_EXISTS ? MYL_STATE_HEAD : MYL_STATE_READY);
+        myl_conn_keep_status(c, s);
+        myl_conn_set_response_state(c, s & MYL_STATUS_MORE_RESULTS_EXISTS ? MYL_STATE_HEAD : MYL_STATE_READY);
         return 0;
     case MYL_PKT_ERR: /* the statement failed while producing rows */
         return myl_conn_server_error(c, p, n);

@@ -1,7 +1,10 @@
-/* Inside the connection: its state and the helpers the core's files share
- * (conn.c: errors, responses, commands; conn_io.c: packets in and out
- * through the framer (packet.h) and what their failures mean; auth.c:
- * handshake and authentication).  Not part of the public API. */
+/* Inside the connection: its state and the helpers the core's files share.
+ * Calls go one way: conn.c (lifecycle, commands, results) -> handshake.c
+ * (login: greeting, negotiation, the auth loop over auth.h's plugins) ->
+ * conn_io.c (packets in and out through the framer, packet.h, under the
+ * connection's deadlines) -> conn_state.c (failures, OK/ERR packets, who
+ * owns the response), which calls none of them.  Not part of the public
+ * API. */
 #ifndef MYL_CONN_INTERNAL_H
 #define MYL_CONN_INTERNAL_H
 
@@ -48,7 +51,7 @@ struct myl_conn {
     char broken_cause[200]; /* why the connection broke, for later 2006 errors */
 };
 
-/* conn.c: failures.  Each returns -1 so callers can `return` it. */
+/* conn_state.c: failures.  Each returns -1 so callers can `return` it. */
 void myl_conn_close_transport(myl_conn *c);
 /* A failure after which the connection cannot be trusted to be in sync:
  * closes it and marks it broken. */
@@ -61,9 +64,15 @@ int myl_conn_oom(myl_conn *c);
 int myl_conn_close_on_error(myl_conn *c);
 void myl_conn_keep_cause(myl_conn *c, const char *msg);
 
-/* conn.c: an ERR packet (sets the error, returns -1) and an OK packet. */
+/* conn_state.c: an ERR packet (sets the error, returns -1) and an OK packet. */
 int myl_conn_server_error(myl_conn *c, const uint8_t *p, size_t n);
 int myl_conn_handle_ok(myl_conn *c, const uint8_t *p, size_t n);
+/* conn_state.c: the response moves on to `st`; READY gives it back (no owner). */
+void myl_conn_set_response_state(myl_conn *c, myl_state st);
+/* conn_state.c: forgets the last OK/EOF's fields. */
+void myl_conn_clear_last(myl_conn *c);
+/* conn_state.c: the server status flags of the last OK/EOF. */
+void myl_conn_keep_status(myl_conn *c, unsigned flags);
 
 /* conn_io.c: one logical packet in (the payload stays valid until the next
  * read) and out (built in c->fr.out after myl_out_begin), under the
