@@ -255,8 +255,11 @@ describe("a statement over the server's max_allowed_packet", function()
       function()
         local db = helpers.connect{ max_packet = 64 * MiB, read_timeout = 10 }
         assert.equal(1 * MiB, scalar(db, "SELECT @@SESSION.max_allowed_packet"))
+        db:query("SELECT 1; SELECT 2; SELECT 3") -- a response of three results just before
         local err, elapsed = raises(1153, db.query, db, "SELECT '" .. ("x"):rep(size) .. "'")
         assert.matches("max_allowed_packet", err.message)
+        -- the one statement that was sent failed, not a "statement 3" of the one before
+        assert.is_nil(err.statement)
         assert.is_true(elapsed < 5, "took " .. elapsed .. " s")
         assert_broken(db)
       end)

@@ -133,8 +133,15 @@ end
 -- plain SQL): SAVEPOINT mylua_N, then RELEASE SAVEPOINT when fn returns, or
 -- ROLLBACK TO SAVEPOINT and re-raise, so the enclosing work stays and is
 -- committed (or not) by whoever began it.  opts apply only where a
--- transaction starts: with a transaction open they raise.  A failed ROLLBACK
--- (the connection may be gone) does not hide the error that caused it.
+-- transaction starts: with a transaction open they raise.  When the ROLLBACK
+-- (or ROLLBACK TO SAVEPOINT) itself fails (the connection may be gone, or a
+-- stream fn left unread holds it), the connection is closed, so the server
+-- rolls the whole transaction back rather than a later COMMIT keeping the
+-- failed work; either way fn's error is what is raised.
+local function roll_back(self, sql)
+  if not pcall(self.query, self, sql) then pcall(self.close, self) end
+end
+
 local function run_transaction(self, opts, fn, ...)
   local start, set = transaction_sql(opts, "transaction")
   if not callable(fn) then
@@ -149,7 +156,7 @@ local function run_transaction(self, opts, fn, ...)
     local results = table.pack(pcall(fn, self, ...))
     depth[self] = level
     if not results[1] then
-      pcall(self.query, self, "ROLLBACK")
+      roll_back(self, "ROLLBACK")
       error(results[2], 0)
     end
     self:query("COMMIT")
@@ -164,8 +171,8 @@ local function run_transaction(self, opts, fn, ...)
   local results = table.pack(pcall(fn, self, ...))
   depth[self] = level
   if not results[1] then
-    pcall(self.query, self, "ROLLBACK TO SAVEPOINT " .. savepoint)
-    pcall(self.query, self, "RELEASE SAVEPOINT " .. savepoint)
+    roll_back(self, "ROLLBACK TO SAVEPOINT " .. savepoint)
+    if not self.closed then pcall(self.query, self, "RELEASE SAVEPOINT " .. savepoint) end
     error(results[2], 0)
   end
   self:query("RELEASE SAVEPOINT " .. savepoint)

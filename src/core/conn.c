@@ -13,6 +13,10 @@
 /* Tables hold at most 4096 columns, but a SELECT list may be longer (MariaDB
  * returns 5000 expressions); a count past this is a hostile or broken peer. */
 #define MAX_COLUMNS 65535
+/* The names of a result's columns, all together: far beyond any real
+ * result (65535 columns of long names), a bound on what a peer can make
+ * the client keep. */
+#define MAX_COLUMN_TEXT ((size_t)64 << 20)
 
 /* Discarding a response nobody reads: at most this many bytes, within the
  * read timeout (or DRAIN_SECONDS without one); past either the connection
@@ -135,6 +139,7 @@ int myl_connect(myl_conn *c, const myl_options *opt)
     c->op_deadline = opt->connect_timeout > 0 ? myl_now() + opt->connect_timeout : 0;
     c->state = MYL_STATE_READY;
     c->owner = NULL;
+    c->result_no = 0;
     c->max_result_bytes = opt->max_result_bytes;
     /* A small ceiling until logged in: a greeting or an auth packet is tiny. */
     myl_framer_reset(&c->fr, NULL);
@@ -212,10 +217,10 @@ static int send_command(myl_conn *c, uint8_t cmd, const void *arg, size_t len,
     if (begin_command(c) || myl_out_begin(c, 1 + len)) return -1;
     myl_buf_put_u8(&c->fr.out, cmd);
     if (len) myl_buf_put(&c->fr.out, arg, len);
+    c->result_no = 0; /* before sending: an error read when the send fails is this command's */
     if (myl_send_out(c)) return -1;
     c->state = MYL_STATE_HEAD;
     c->owner = owner;
-    c->result_no = 0;
     return 0;
 }
 
@@ -328,7 +333,10 @@ static int read_columns(myl_conn *c, size_t ncols, myl_columns **out)
                        d.org_name_len};
         for (int k = 0; k < 6 && rc == 0; k++) {
             offs[i * 6 + k] = strs.len;
-            if (myl_buf_reserve(&strs, l[k] + 1)) rc = myl_conn_oom(c);
+            if (strs.len + l[k] > MAX_COLUMN_TEXT) {
+                rc = myl_conn_broken(c, MYL_CR_NET_PACKET_TOO_LARGE,
+                                     "Got column definitions bigger than 64 MiB in all");
+            } else if (myl_buf_reserve(&strs, l[k] + 1)) rc = myl_conn_oom(c);
             else {
                 if (l[k]) myl_buf_put(&strs, s[k], l[k]);
                 myl_buf_put_u8(&strs, 0);
@@ -345,8 +353,11 @@ static int read_columns(myl_conn *c, size_t ncols, myl_columns **out)
     if (rc == 0 && !(c->caps & MYL_CLIENT_DEPRECATE_EOF)) {
         const uint8_t *p;
         size_t n;
+        myl_pkt kind = MYL_PKT_MALFORMED;
         if (myl_read_packet(c, &p, &n)) rc = -1;
-        else if (myl_classify(MYL_WAIT_COLUMNS_END, p, n, c->caps) != MYL_PKT_EOF)
+        else if ((kind = myl_classify(MYL_WAIT_COLUMNS_END, p, n, c->caps)) == MYL_PKT_ERR)
+            rc = myl_conn_server_error(c, p, n);
+        else if (kind != MYL_PKT_EOF)
             rc = myl_conn_malformed(c, "expected EOF after columns");
     }
     myl_columns *res = NULL;
@@ -474,22 +485,20 @@ int myl_read_row(myl_conn *c, const void *owner, const uint8_t **row, size_t *le
 static int discard_within(myl_conn *c, size_t budget)
 {
     int failed = 0;
-    size_t seen = 0;
+    uint64_t start = c->bytes_read;
     while (c->state == MYL_STATE_ROWS || c->state == MYL_STATE_HEAD) {
         if (c->state == MYL_STATE_ROWS) {
             const uint8_t *p;
-            size_t n = 0;
+            size_t n;
             int rc = myl_read_row(c, c->owner, &p, &n);
             if (rc < 0) failed = 1;
-            seen += n;
         } else {
             myl_columns *cols;
             if (myl_read_head(c, c->owner, &cols) < 0) failed = 1;
             myl_columns_free(cols);
-            seen += 64;
         }
         if (c->state == MYL_STATE_BROKEN) return -1;
-        if (budget && seen > budget && (c->state == MYL_STATE_ROWS || c->state == MYL_STATE_HEAD)) {
+        if (budget && c->bytes_read - start > budget && (c->state == MYL_STATE_ROWS || c->state == MYL_STATE_HEAD)) {
             char msg[160];
             snprintf(msg, sizeof msg,
                      "Lost connection to server: an unread response was longer than %zu bytes "

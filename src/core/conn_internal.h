@@ -35,6 +35,7 @@ struct myl_conn {
     unsigned status; /* server status flags, kept current */
     size_t ncols;    /* columns of the result being read */
     unsigned result_no; /* results of the current response read so far */
+    uint64_t bytes_read; /* every packet read, headers included (a budget's measure) */
 
     /* Who holds the pending response (state HEAD or ROWS): the token the
      * command was started with, or NULL when its owner went away and the

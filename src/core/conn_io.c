@@ -72,7 +72,9 @@ static int failed(myl_conn *c, myl_fr_status st, const char *what)
 int myl_read_packet(myl_conn *c, const uint8_t **payload, size_t *len)
 {
     myl_fr_status st = myl_framer_read(framer(c), read_deadline(c), payload, len);
-    return st == MYL_FR_OK ? 0 : failed(c, st, "reading from server");
+    if (st != MYL_FR_OK) return failed(c, st, "reading from server");
+    c->bytes_read += *len + 4;
+    return 0;
 }
 
 int myl_out_begin(myl_conn *c, size_t size_hint)

@@ -326,10 +326,11 @@ static int auth_loop(myl_conn *c, handshake_state *hs, myl_auth_ctx *ctx,
             if (plugin_step(c, ctx, plugin, ++round, p + 1, n - 1)) return -1;
             break;
         default: {
+            if (n == 0) return myl_conn_malformed(c, "empty authentication reply");
             char what[80];
             snprintf(what, sizeof what, "unexpected authentication packet starting with 0x%02X",
                      p[0]);
-            return myl_conn_malformed(c, n ? what : "empty authentication reply");
+            return myl_conn_malformed(c, what);
         }
         }
     }

@@ -279,8 +279,10 @@ static int resolve(const char *host, const char *port, double deadline, struct a
     hints.ai_socktype = SOCK_STREAM;
     /* No AI_ADDRCONFIG: it hides ::1 on hosts whose only IPv6 address is
      * the loopback, and every address returned is tried in turn anyway. */
-    if (deadline <= 0 || strlen(host) >= sizeof ((resolve_job *)0)->host)
-        return getaddrinfo(host, port, &hints, out);
+    /* A DNS name has at most 253 characters: a longer one is no host, and
+     * is refused here rather than looked up without the deadline. */
+    if (strlen(host) >= sizeof ((resolve_job *)0)->host) return EAI_NONAME;
+    if (deadline <= 0) return getaddrinfo(host, port, &hints, out);
 
     resolve_job *job = calloc(1, sizeof *job);
     if (!job) return EAI_MEMORY;

@@ -90,9 +90,15 @@ static void check_stored(lua_State *L, const myl_option_info *opt, const char *w
 
 /* attrs: string keys to string values, into attrs[] (2 * MAX_ATTRS slots).
  * The strings live in the table, which stays on the stack. */
+/* The strings are copied into a table left on the stack: the options an
+ * __index function reads later may change the attrs table and let its
+ * strings be collected before connect uses them. */
 static size_t read_attrs(lua_State *L, const myl_option_info *opt, int t, const char **attrs)
 {
     size_t n = 0;
+    luaL_checkstack(L, 4, "too many options");
+    lua_createtable(L, 2 * MAX_ATTRS, 0);
+    int keep = lua_gettop(L);
     lua_pushnil(L);
     while (lua_next(L, t)) {
         if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
@@ -105,6 +111,10 @@ static size_t read_attrs(lua_State *L, const myl_option_info *opt, int t, const 
         if (n == MAX_ATTRS) luaL_error(L, "option '%s' has more than %d entries", opt->name, MAX_ATTRS);
         attrs[2 * n] = k;
         attrs[2 * n + 1] = v;
+        lua_pushvalue(L, -2);
+        lua_rawseti(L, keep, (lua_Integer)(2 * n + 1));
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, keep, (lua_Integer)(2 * n + 2));
         n++;
         lua_pop(L, 1);
     }
@@ -229,10 +239,10 @@ static int conn_quote(lua_State *L)
 
 static int conn_escape(lua_State *L)
 {
-    conn_ud *cu = myl_lua_check_conn(L, 1);
+    myl_lua_check_conn(L, 1);
     size_t n;
-    const char *s = myl_lua_check_lstring(L, 2, &n);
-    myl_escape_style st = myl_conn_escape_style(cu->c);
+    const char *s = myl_lua_check_lstring(L, 2, &n); /* may allocate: check again after */
+    myl_escape_style st = myl_conn_escape_style(myl_lua_check_conn(L, 1)->c);
     luaL_Buffer b;
     char *dst = luaL_buffinitsize(L, &b, 2 * n + 1);
     luaL_pushresultsize(&b, myl_escape(dst, s, n, st.charset->mb, st.no_backslash));
@@ -268,9 +278,10 @@ static int conn_ping(lua_State *L)
 
 static int conn_select_db(lua_State *L)
 {
-    conn_ud *cu = myl_lua_check_conn(L, 1);
+    myl_lua_check_conn(L, 1);
     size_t n;
     const char *db = myl_lua_check_lstring(L, 2, &n);
+    conn_ud *cu = myl_lua_check_conn(L, 1); /* the conversion may have run a finalizer */
     if (myl_select_db(cu->c, db, n) < 0) return myl_lua_raise_conn(L, cu);
     lua_pushboolean(L, 1);
     return 1;

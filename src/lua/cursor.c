@@ -6,14 +6,17 @@
 
 #include "binding.h"
 
-enum { UV_CONN = 1, UV_NAMES, UV_STATUS, UV_COLUMNS, UV_FILLED, UV_COUNT = UV_FILLED };
+enum { UV_CONN = 1, UV_NAMES, UV_STATUS, UV_COLUMNS, UV_COUNT = UV_COLUMNS };
+
+/* Registry table (weak): a table fetch(t) refilled -> the cursor that did. */
+#define FILLED_KEY "mylua.filled_by"
 
 typedef struct cursor_ud {
     conn_ud *conn;     /* NULL once closed */
     myl_columns *cols; /* columns of the current result set, NULL if none */
     myl_guard g;       /* busy while decoding from cols */
     unsigned result_gen;          /* counts result heads read */
-    unsigned filled_gen;          /* result_gen when UV_FILLED was last refilled */
+    unsigned filled_gen;          /* result_gen when this cursor last refilled a table */
     int filled_mode;              /* and the row mode it was refilled with */
 } cursor_ud;
 
@@ -143,20 +146,28 @@ static void clear_table(lua_State *L, int t)
 }
 
 /* fetch(t) refills t: fields of an earlier, wider row or of another shape
- * must not survive.  Within one result set and mode the same fields are
- * overwritten, so the table is emptied only when those change. */
+ * must not survive.  When this cursor refilled t last, within the same
+ * result set and mode, the same fields are overwritten; otherwise (another
+ * cursor, another result, another mode) t is emptied first.  The cursor
+ * is at index 1. */
 static void prepare_target(lua_State *L, cursor_ud *cur, int target, int mode)
 {
-    lua_getiuservalue(L, 1, UV_FILLED);
-    int same = lua_rawequal(L, -1, target) && cur->filled_gen == cur->result_gen &&
+    lua_getfield(L, LUA_REGISTRYINDEX, FILLED_KEY);
+    int filled = lua_gettop(L);
+    lua_pushvalue(L, target);
+    lua_rawget(L, filled);
+    int same = lua_rawequal(L, -1, 1) && cur->filled_gen == cur->result_gen &&
                cur->filled_mode == mode;
     lua_pop(L, 1);
-    if (same) return;
-    clear_table(L, target);
-    lua_pushvalue(L, target);
-    lua_setiuservalue(L, 1, UV_FILLED);
-    cur->filled_gen = cur->result_gen;
-    cur->filled_mode = mode;
+    if (!same) {
+        clear_table(L, target);
+        lua_pushvalue(L, target);
+        lua_pushvalue(L, 1);
+        lua_rawset(L, filled);
+        cur->filled_gen = cur->result_gen;
+        cur->filled_mode = mode;
+    }
+    lua_pop(L, 1);
 }
 
 /* Reads one row onto the stack; 0 at the end of the result set. */
@@ -372,6 +383,12 @@ void myl_lua_cursor_init(lua_State *L)
 {
     myl_lua_new_type(L, MYL_CURSOR_MT, cur_methods, cur_metamethods, cur_index);
     lua_pop(L, 1);
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "kv");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, FILLED_KEY);
     /* The connection knows nothing of cursors: they add their constructor. */
     static const luaL_Reg conn_methods[] = {{"cursor", new_cursor}, {NULL, NULL}};
     myl_lua_add_methods(L, MYL_CONNECTION_MT, conn_methods);

@@ -122,6 +122,7 @@ static int res_next_result(lua_State *L)
         return 1;
     }
     myl_result **slot = myl_lua_new_result(L);
+    ru = check_result(L, 1); /* the allocation may have run a finalizer that closed it */
     *slot = ru->r->next;
     ru->r->next = NULL;
     myl_lua_result_ready(L, -1);
