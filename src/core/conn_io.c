@@ -102,11 +102,8 @@ static int parting_error(myl_conn *c, double deadline)
     if (myl_framer_read_parting(&c->fr, d, &p, &n) != MYL_FR_OK ||
         myl_classify(MYL_WAIT_RESULT, p, n, c->caps) != MYL_PKT_ERR || myl_parse_err(p, n, &e))
         return 0;
-    myl_state was = c->state;
     myl_conn_server_error(c, p, n);
-    if (was != MYL_STATE_BROKEN) myl_conn_keep_cause(c, c->err.message);
-    myl_conn_close_transport(c);
-    c->state = MYL_STATE_BROKEN;
+    myl_conn_close_on_error(c);
     return 1;
 }
 

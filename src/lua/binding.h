@@ -53,6 +53,8 @@ void myl_lua_check_any(lua_State *L, int arg);
 
 /* errors.c */
 void myl_lua_errors_init(lua_State *L);
+/* 1 when the value at idx is an error object. */
+int myl_lua_is_error(lua_State *L, int idx);
 /* Pushes an error object {code, sqlstate, message}. */
 void myl_lua_push_error(lua_State *L, int code, const char *sqlstate, const char *message);
 /* Raises the error object for e.  Never returns. */

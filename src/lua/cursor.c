@@ -174,9 +174,12 @@ static void prepare_target(lua_State *L, cursor_ud *cur, int target, int mode)
 static int fetch_row(lua_State *L, cursor_ud *cur, int mode, int target)
 {
     myl_conn *c = cur->conn->c;
-    /* A broken connection says so (2006) rather than look like the end. */
-    if (myl_conn_usable(c) < 0) return myl_lua_raise_conn(L, cur->conn);
-    if (!owns_stream(cur) || myl_conn_state(c) != MYL_STATE_ROWS) return 0;
+    if (!owns_stream(cur) || myl_conn_state(c) != MYL_STATE_ROWS) {
+        /* A broken connection says so (2006) rather than look like the end
+         * (myl_read_row checks that itself on the way below). */
+        if (myl_conn_usable(c) < 0) return myl_lua_raise_conn(L, cur->conn);
+        return 0;
+    }
     const uint8_t *p;
     size_t n;
     int rc = myl_read_row(c, cur, &p, &n);

@@ -36,7 +36,7 @@ static int error_tostring(lua_State *L)
     return 1;
 }
 
-static int is_error_object(lua_State *L, int idx)
+int myl_lua_is_error(lua_State *L, int idx)
 {
     int yes = 0;
     if (lua_type(L, idx) == LUA_TTABLE && lua_getmetatable(L, idx)) {
@@ -52,7 +52,7 @@ static int is_error_object(lua_State *L, int idx)
 static int error_concat(lua_State *L)
 {
     for (int i = 1; i <= 2; i++) {
-        if (is_error_object(L, i)) {
+        if (myl_lua_is_error(L, i)) {
             push_error_text(L, i);
         } else if (lua_type(L, i) == LUA_TSTRING || lua_type(L, i) == LUA_TNUMBER) {
             lua_pushvalue(L, i);

@@ -5,12 +5,7 @@
 
 static int is_error(lua_State *L)
 {
-    int yes = 0;
-    if (lua_getmetatable(L, 1)) {
-        luaL_getmetatable(L, MYL_ERROR_MT);
-        yes = lua_rawequal(L, -1, -2);
-    }
-    lua_pushboolean(L, yes);
+    lua_pushboolean(L, myl_lua_is_error(L, 1));
     return 1;
 }
 
