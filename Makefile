@@ -9,7 +9,8 @@ CFLAGS ?= -O2 -g
 LDFLAGS ?=
 LUA_INC ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUA_LIB ?= $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
-SSL_LIB ?= -lcrypto
+# OpenSSL (TLS, SHA), zlib and zstd (protocol compression).
+SSL_LIB ?= -lssl -lcrypto -lz -lzstd
 
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wwrite-strings -Werror

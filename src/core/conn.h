@@ -23,6 +23,15 @@ typedef enum {
     MYL_PROTOCOL_SOCKET,
 } myl_protocol;
 
+/* How TLS is used (the mysql client's --ssl-mode). */
+typedef enum {
+    MYL_SSL_PREFERRED = 0, /* TLS when the server offers it (not over a Unix socket); the default */
+    MYL_SSL_DISABLED,
+    MYL_SSL_REQUIRED,        /* TLS or fail; the certificate is not checked against a CA */
+    MYL_SSL_VERIFY_CA,       /* and the certificate chains to a trusted CA */
+    MYL_SSL_VERIFY_IDENTITY, /* and names the host connected to */
+} myl_ssl_mode;
+
 /* Connection options.  myl_options_init (options.h) fills every default;
  * the comments say what the core does with a zero or NULL left in a field
  * by a caller that did not start from it. */
@@ -53,6 +62,21 @@ typedef struct myl_options {
     myl_transport *(*open_transport)(void *ud, const myl_connect_spec *spec, char *info,
                                      size_t infolen, myl_error *err);
     void *open_ud;
+    /* TLS (tls.h).  Files are PEM; NULL: not given. */
+    myl_ssl_mode ssl_mode;
+    const char *ssl_ca, *ssl_capath;   /* trusted CAs; neither: the system store */
+    const char *ssl_cert, *ssl_key;    /* client certificate and its key */
+    const char *ssl_cipher;            /* TLS 1.2 and older: OpenSSL cipher list */
+    const char *ssl_ciphersuites;      /* TLS 1.3 */
+    const char *tls_version;           /* e.g. "TLSv1.2,TLSv1.3" */
+    const char *ssl_crl, *ssl_crlpath; /* revocation lists */
+    const char *ssl_fingerprint;       /* pinned certificate, SHA-256 (or SHA-1) hex */
+    const char *ssl_fingerprint_list;  /* file of pinned fingerprints, one per line */
+    /* Protocol compression (compress.h). */
+    int compress;                       /* ask for it */
+    const char *compression_algorithms; /* "zlib", "zstd", "uncompressed", comma-separated; NULL: zlib */
+    int compression_level;              /* zlib 1..9; 0: zlib's default */
+    int zstd_compression_level;         /* 1..22; 0: 3 */
 } myl_options;
 
 typedef enum {

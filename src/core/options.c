@@ -70,13 +70,34 @@ const myl_option_info myl_option_table[] = {
     {"max_result_bytes", MYL_OPT_BYTES, FIELD(max_result_bytes), 0, 9007199254740992.0,
      "must be an integer from 0 (no limit) to 2^53 (bytes)"},
     {"transport", MYL_OPT_FRONTEND, 0, 0, 0, "is not understood here"},
+    {"ssl_mode", MYL_OPT_SSL_MODE, FIELD(ssl_mode), 0, 0,
+     "must be \"disabled\", \"preferred\", \"required\", \"verify_ca\" or \"verify_identity\""},
+    {"ssl_ca", MYL_OPT_STRING, FIELD(ssl_ca), 0, 0, "must be a string"},
+    {"ssl_capath", MYL_OPT_STRING, FIELD(ssl_capath), 0, 0, "must be a string"},
+    {"ssl_cert", MYL_OPT_STRING, FIELD(ssl_cert), 0, 0, "must be a string"},
+    {"ssl_key", MYL_OPT_STRING, FIELD(ssl_key), 0, 0, "must be a string"},
+    {"ssl_cipher", MYL_OPT_STRING, FIELD(ssl_cipher), 0, 0, "must be a string"},
+    {"ssl_ciphersuites", MYL_OPT_STRING, FIELD(ssl_ciphersuites), 0, 0, "must be a string"},
+    {"tls_version", MYL_OPT_STRING, FIELD(tls_version), 0, 0, "must be a string"},
+    {"ssl_crl", MYL_OPT_STRING, FIELD(ssl_crl), 0, 0, "must be a string"},
+    {"ssl_crlpath", MYL_OPT_STRING, FIELD(ssl_crlpath), 0, 0, "must be a string"},
+    {"ssl_fingerprint", MYL_OPT_STRING, FIELD(ssl_fingerprint), 0, 0, "must be a string"},
+    {"ssl_fingerprint_list", MYL_OPT_STRING, FIELD(ssl_fingerprint_list), 0, 0, "must be a string"},
+    {"ssl", MYL_OPT_FRONTEND, 0, 0, 0, "is not understood here"},
+    {"compress", MYL_OPT_BOOL, FIELD(compress), 0, 0, "must be a boolean"},
+    {"compression_algorithms", MYL_OPT_STRING, FIELD(compression_algorithms), 0, 0,
+     "must be a string"},
+    {"compression_level", MYL_OPT_INT, FIELD(compression_level), 1, 9,
+     "must be an integer from 1 to 9"},
+    {"zstd_compression_level", MYL_OPT_INT, FIELD(zstd_compression_level), 1, 22,
+     "must be an integer from 1 to 22"},
     {NULL, MYL_OPT_FRONTEND, 0, 0, 0, NULL},
 };
 
 /* Names of options for features that do not exist yet (DESIGN: TLS,
  * compression, LOCAL INFILE, auth plugins, option files, reconnect). */
 static const char *const planned[] = {
-    "ssl", "tls", "compress", "local_infile", "auth", "auth_plugins", "reconnect",
+    "tls", "local_infile", "auth", "auth_plugins", "reconnect",
     "read_default_file", "read_default_group", "bind_address", NULL,
 };
 
@@ -150,6 +171,17 @@ const char *myl_option_set_string(myl_options *o, const myl_option_info *opt, co
     case MYL_OPT_STRING:
         *(const char **)field(o, opt) = s;
         return NULL;
+    case MYL_OPT_SSL_MODE: {
+        static const char *const modes[] = {"preferred", "disabled", "required", "verify_ca",
+                                            "verify_identity"};
+        for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+            if (strcmp(s, modes[i]) == 0) {
+                o->ssl_mode = (myl_ssl_mode)i;
+                return NULL;
+            }
+        }
+        return opt->rule;
+    }
     case MYL_OPT_PROTOCOL:
         if (strcmp(s, "tcp") == 0) o->protocol = MYL_PROTOCOL_TCP;
         else if (strcmp(s, "socket") == 0) o->protocol = MYL_PROTOCOL_SOCKET;
@@ -170,6 +202,10 @@ const char *myl_option_set_number(myl_options *o, const myl_option_info *opt, do
     case MYL_OPT_PORT:
         if (v != (double)(unsigned)v) return opt->rule;
         *(unsigned *)field(o, opt) = (unsigned)v;
+        return NULL;
+    case MYL_OPT_INT:
+        if (v != (double)(int)v) return opt->rule;
+        *(int *)field(o, opt) = (int)v;
         return NULL;
     case MYL_OPT_BYTES:
         if (v > (double)SIZE_MAX || v != (double)(size_t)v) return opt->rule;

@@ -46,6 +46,8 @@ typedef enum {
     MYL_OPT_BOOL,     /* true/false -> int */
     MYL_OPT_BYTES,    /* whole number of bytes within [min, max] -> size_t */
     MYL_OPT_PROTOCOL, /* "tcp" or "socket" -> myl_protocol */
+    MYL_OPT_INT,      /* whole number within [min, max] -> int */
+    MYL_OPT_SSL_MODE, /* "disabled", "preferred", "required", "verify_ca", "verify_identity" -> myl_ssl_mode */
     MYL_OPT_PAIRS,    /* names to values, both text -> attrs/nattrs (the front end builds the array) */
     MYL_OPT_FRONTEND, /* a value only the front end understands; no field here */
 } myl_option_kind;
@@ -77,6 +79,18 @@ typedef struct myl_option_info {
  *   max_packet        bytes    1 KiB .. 1 GiB
  *   max_result_bytes  bytes    0 .. 2^53, 0: no ceiling
  *   transport         frontend how the bytes travel (the front end opens it)
+ *   ssl_mode          ssl mode disabled, preferred (default), required, verify_ca, verify_identity
+ *   ssl_ca, ssl_capath, ssl_cert, ssl_key, ssl_cipher, ssl_ciphersuites,
+ *   tls_version, ssl_crl, ssl_crlpath, ssl_fingerprint, ssl_fingerprint_list
+ *                     string   as the mariadb client's --ssl-* options
+ *   ssl               frontend all of the above as one value (Lua: a table)
+ *   compress          bool     use protocol compression when the server has it
+ *   compression_algorithms string "zlib", "zstd", "uncompressed", comma-separated
+ *   compression_level int      zlib level 1 .. 9
+ *   zstd_compression_level int zstd level 1 .. 22
+ *
+ * A front end applies them in this order, so a value that sets several
+ * fields at once (ssl) comes after the ones it can override.
  */
 extern const myl_option_info myl_option_table[];
 

@@ -10,6 +10,10 @@
 #include "guard.h"
 
 #define MYL_CONNECTION_MT "mylua.connection"
+/* Registry key of a table of connection options (option names as in the
+ * core's table) that mylua.connect uses for the keys its argument lacks: the
+ * host program puts its command line's connection options there. */
+#define MYL_HOST_DEFAULTS "mylua.host_defaults"
 #define MYL_RESULT_MT "mylua.result"
 #define MYL_CURSOR_MT "mylua.cursor"
 #define MYL_ERROR_MT "mylua.error"

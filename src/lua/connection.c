@@ -121,6 +121,96 @@ static size_t read_attrs(lua_State *L, const myl_option_info *opt, int t, const 
     return n;
 }
 
+/* The ssl option: a table of the ssl_* options without their prefix
+ * (ssl = { mode = "verify_identity", ca = "ca.pem" }), or a mode by name
+ * (ssl = "required"), or a boolean (true: "required", false: "disabled"). */
+static void read_ssl(lua_State *L, myl_options *o, int ty)
+{
+    const myl_option_info *mode = myl_option_find("ssl_mode", 8);
+    if (ty == LUA_TBOOLEAN) {
+        o->ssl_mode = lua_toboolean(L, -1) ? MYL_SSL_REQUIRED : MYL_SSL_DISABLED;
+        return;
+    }
+    if (ty == LUA_TSTRING) {
+        size_t len;
+        const char *v = lua_tolstring(L, -1, &len);
+        if (myl_option_set_string(o, mode, v, len))
+            luaL_error(L, "option 'ssl' must be a table, a boolean or a mode: %s", mode->rule + 8);
+        return;
+    }
+    if (ty != LUA_TTABLE)
+        luaL_error(L, "option 'ssl' must be a table, a boolean or a mode (got a %s)",
+                   luaL_typename(L, -1));
+    int t = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        char name[40];
+        size_t len = 0;
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &len) : NULL;
+        const myl_option_info *opt = NULL;
+        if (k && len < 24 && !memchr(k, 0, len)) {
+            snprintf(name, sizeof name, "%s%s", strcmp(k, "tls_version") == 0 ? "" : "ssl_", k);
+            opt = myl_option_find(name, strlen(name));
+        }
+        if (!opt || opt->kind == MYL_OPT_FRONTEND)
+            luaL_error(L, "unknown key '%s' in option 'ssl' (expected mode, ca, capath, cert, key, "
+                       "cipher, ciphersuites, tls_version, crl, crlpath, fingerprint, "
+                       "fingerprint_list)", k ? shown_name(L, k, len) : luaL_typename(L, -2));
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "option 'ssl.%s' %s", k, opt->rule);
+        size_t vlen;
+        const char *v = lua_tolstring(L, -1, &vlen);
+        const char *wrong = myl_option_set_string(o, opt, v, vlen);
+        if (wrong) luaL_error(L, "option 'ssl.%s' %s", k, wrong);
+        lua_pop(L, 1); /* the value: the string stays alive in the table, on the stack */
+    }
+}
+
+/* Stores the option's value (top of the stack, of type ty) into o. */
+static void read_option(lua_State *L, myl_options *o, const myl_option_info *opt, int ty,
+                        const char **attrs)
+{
+    switch (opt->kind) {
+    case MYL_OPT_STRING:
+    case MYL_OPT_PROTOCOL:
+    case MYL_OPT_SSL_MODE: {
+        if (ty != LUA_TSTRING) luaL_error(L, "option '%s' %s", opt->name, opt->rule);
+        size_t len;
+        const char *v = lua_tolstring(L, -1, &len);
+        check_stored(L, opt, myl_option_set_string(o, opt, v, len));
+        break;
+    }
+    case MYL_OPT_PORT:
+    case MYL_OPT_SECONDS:
+    case MYL_OPT_BYTES:
+    case MYL_OPT_INT:
+        if (ty != LUA_TNUMBER) luaL_error(L, "option '%s' %s", opt->name, opt->rule);
+        check_stored(L, opt, myl_option_set_number(o, opt, lua_tonumber(L, -1)));
+        break;
+    case MYL_OPT_BOOL:
+        if (ty != LUA_TBOOLEAN) luaL_error(L, "option '%s' %s", opt->name, opt->rule);
+        check_stored(L, opt, myl_option_set_bool(o, opt, lua_toboolean(L, -1)));
+        break;
+    case MYL_OPT_PAIRS:
+        if (ty != LUA_TTABLE) luaL_error(L, "option '%s' %s", opt->name, opt->rule);
+        o->nattrs = read_attrs(L, opt, lua_gettop(L), attrs);
+        o->attrs = attrs;
+        break;
+    case MYL_OPT_FRONTEND:
+        if (strcmp(opt->name, "ssl") == 0) {
+            read_ssl(L, o, ty);
+        } else {
+            /* A transport opener (a test layer, say) replaces the plain
+             * socket; it stays on the stack, so alive, until connect returns. */
+            const myl_transport_opener *op = luaL_testudata(L, -1, MYL_TRANSPORT_OPENER_MT);
+            if (!op || !op->open) luaL_error(L, "option 'transport' must be a transport opener");
+            o->open_transport = op->open;
+            o->open_ud = op->ud;
+        }
+        break;
+    }
+}
+
 int myl_lua_connect(lua_State *L)
 {
     if (lua_isnoneornil(L, 1)) {
@@ -130,6 +220,12 @@ int myl_lua_connect(lua_State *L)
     myl_lua_check_type(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
     check_option_names(L, 1);
+    /* Index 2: the defaults the host program took from its command line
+     * (DESIGN "Seams" 8), under the script's own options. */
+    if (lua_getfield(L, LUA_REGISTRYINDEX, MYL_HOST_DEFAULTS) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+    }
 
     /* The defaults, then each option the table gives.  Values read stay on
      * the stack until connect returns: an __index function may have made
@@ -142,43 +238,15 @@ int myl_lua_connect(lua_State *L)
         luaL_checkstack(L, 2, "too many options");
         int ty = lua_getfield(L, 1, opt->name);
         if (ty == LUA_TNIL) {
+            /* not in the script's table: the host program's value, if any */
             lua_pop(L, 1);
-            continue;
+            ty = lua_getfield(L, 2, opt->name);
+            if (ty == LUA_TNIL) {
+                lua_pop(L, 1);
+                continue;
+            }
         }
-        switch (opt->kind) {
-        case MYL_OPT_STRING:
-        case MYL_OPT_PROTOCOL: {
-            if (ty != LUA_TSTRING) luaL_error(L, "option '%s' %s", opt->name, opt->rule);
-            size_t len;
-            const char *v = lua_tolstring(L, -1, &len);
-            check_stored(L, opt, myl_option_set_string(&o, opt, v, len));
-            break;
-        }
-        case MYL_OPT_PORT:
-        case MYL_OPT_SECONDS:
-        case MYL_OPT_BYTES:
-            if (ty != LUA_TNUMBER) luaL_error(L, "option '%s' %s", opt->name, opt->rule);
-            check_stored(L, opt, myl_option_set_number(&o, opt, lua_tonumber(L, -1)));
-            break;
-        case MYL_OPT_BOOL:
-            if (ty != LUA_TBOOLEAN) luaL_error(L, "option '%s' %s", opt->name, opt->rule);
-            check_stored(L, opt, myl_option_set_bool(&o, opt, lua_toboolean(L, -1)));
-            break;
-        case MYL_OPT_PAIRS:
-            if (ty != LUA_TTABLE) luaL_error(L, "option '%s' %s", opt->name, opt->rule);
-            o.nattrs = read_attrs(L, opt, lua_gettop(L), attrs);
-            o.attrs = attrs;
-            break;
-        case MYL_OPT_FRONTEND: {
-            /* A transport opener (a test layer, say) replaces the plain
-             * socket; it stays on the stack, so alive, until connect returns. */
-            const myl_transport_opener *op = luaL_testudata(L, -1, MYL_TRANSPORT_OPENER_MT);
-            if (!op || !op->open) luaL_error(L, "option 'transport' must be a transport opener");
-            o.open_transport = op->open;
-            o.open_ud = op->ud;
-            break;
-        }
-        }
+        read_option(L, &o, opt, ty, attrs);
         if (strcmp(opt->name, "socket") == 0) socket_given = 1;
         if (opt->kind == MYL_OPT_PROTOCOL) protocol_given = 1;
     }
