@@ -3,6 +3,10 @@
  *   mylua [options] script.lua [args...]
  *   mylua -e 'code' [-e 'code' ...] [script.lua [args...]]
  *
+ * Options before the script: -e, --traceback, and the connection options
+ * of options.h (--ssl-mode, --compress, ...), which mylua.connect takes as
+ * defaults.  Everything after the script name is the script's.
+ *
  * Exit codes: 0 success, 1 uncaught error (one line on stderr), 2 usage
  * error; os.exit(n) as usual.  As lua.c does, everything that touches the
  * Lua state runs under lua_pcall, and the state is always closed before the
@@ -18,6 +22,7 @@
 
 #include "../core/version.h"
 #include "embedded.h"
+#include "options.h"
 
 #include "../lua/mylua_core.h"
 
@@ -32,20 +37,30 @@ typedef struct host_args {
     char **argv;
     int script;    /* index of the script in argv, 0 when none */
     int has_e;
+    unsigned char *is_code; /* is_code[i]: argv[i] is the code of an -e (not an option's value) */
+    host_options conn;      /* the connection options given */
     int traceback;
     int failed;    /* set by the protected main when a chunk failed */
 } host_args;
 
-static void usage(FILE *out)
+/* The usage line; with the options when `full` (--help), else with a
+ * pointer to --help, so a mistake is not buried under the whole list. */
+static void usage(FILE *out, int full)
 {
+    if (!full) {
+        fprintf(out, "usage: %s [options] [script.lua [args...]]\n"
+                     "('%s --help' lists the options)\n", progname, progname);
+        return;
+    }
     fprintf(out,
             "usage: %s [options] [script.lua [args...]]\n"
             "  -e code        run code (may be given several times)\n"
             "  --traceback    print a traceback with an uncaught error\n"
             "  -V, --version  print the version and exit\n"
             "  --help         print this help and exit\n"
-            "  -              read the script from standard input\n",
-            progname);
+            "  -              read the script from standard input\n"
+            "\n%s",
+            progname, host_options_help);
 }
 
 static int is_mylua_error(lua_State *L, int idx)
@@ -217,11 +232,12 @@ static int pmain(lua_State *L)
     replace_os_exit(L);
     preload(L);
     create_arg_table(L, argv, argc, script);
+    host_options_push(L, &a->conn);
 
     int status = LUA_OK;
     for (int i = 1; i < (script ? script : argc) && status == LUA_OK; i++) {
-        if (strcmp(argv[i], "-e") == 0) {
-            const char *code = argv[++i];
+        if (a->is_code[i]) {
+            const char *code = argv[i];
             status = luaL_loadbuffer(L, code, strlen(code), "=(command line)");
             if (status == LUA_OK) status = docall(L, 0, traceback);
             if (status != LUA_OK) report(L, traceback);
@@ -243,46 +259,82 @@ static int pmain(lua_State *L)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* A usage error: the message, the usage text, exit status 2. */
+static int usage_error(const char *fmt, const char *what)
 {
-    host_args a = {argc, argv, 0, 0, getenv("MYLUA_TRACEBACK") != NULL, 0};
+    fprintf(stderr, "%s: ", progname);
+    fprintf(stderr, fmt, what);
+    fputc('\n', stderr);
+    usage(stderr, 0);
+    return 2;
+}
+
+/* Reads the options before the script into a; returns -1 when the program
+ * goes on, or the exit status (--help, --version, a usage error). */
+static int parse_args(host_args *a)
+{
+    int argc = a->argc;
+    char **argv = a->argv;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
+        char err[256];
+        int got;
         if (strcmp(arg, "-e") == 0) {
-            if (++i >= argc) {
-                fprintf(stderr, "%s: '-e' needs an argument\n", progname);
-                usage(stderr);
-                return 2;
-            }
-            a.has_e = 1;
+            if (++i >= argc) return usage_error("'%s' needs an argument", "-e");
+            a->is_code[i] = 1;
+            a->has_e = 1;
         } else if (strcmp(arg, "--traceback") == 0) {
-            a.traceback = 1;
+            a->traceback = 1;
         } else if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0) {
             printf("mylua " MYL_VERSION " (%s)\n", LUA_RELEASE);
             return 0;
         } else if (strcmp(arg, "--help") == 0) {
-            usage(stdout);
+            usage(stdout, 1);
             return 0;
         } else if (strcmp(arg, "--") == 0) {
-            if (i + 1 < argc) a.script = i + 1;
+            if (i + 1 < argc) a->script = i + 1;
             break;
+        } else if ((got = host_options_parse(&a->conn, argc, argv, &i, err, sizeof err)) != 0) {
+            if (got < 0) return usage_error("%s", err);
         } else if (arg[0] == '-' && arg[1] != '\0') {
-            fprintf(stderr, "%s: unknown option '%s'\n", progname, arg);
-            usage(stderr);
-            return 2;
+            return usage_error("unknown option '%s'", arg);
         } else {
-            a.script = i;
+            a->script = i;
             break;
         }
     }
-    if (!a.script && !a.has_e && isatty(0)) {
-        usage(stderr);
+    char err[256];
+    if (host_options_finish(&a->conn, err, sizeof err) < 0) return usage_error("%s", err);
+    if (!a->script && !a->has_e && isatty(0)) {
+        usage(stderr, 1);
         return 2;
+    }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    host_args a;
+    memset(&a, 0, sizeof a);
+    a.argc = argc;
+    a.argv = argv;
+    a.traceback = getenv("MYLUA_TRACEBACK") != NULL;
+    host_options_init(&a.conn);
+    a.is_code = calloc((size_t)argc + 1, 1);
+    if (!a.is_code) {
+        fprintf(stderr, "%s: not enough memory\n", progname);
+        return 1;
+    }
+    int done = parse_args(&a);
+    if (done >= 0) {
+        free(a.is_code);
+        return done;
     }
 
     lua_State *L = luaL_newstate();
     if (!L) {
         fprintf(stderr, "%s: cannot create a Lua state: not enough memory\n", progname);
+        free(a.is_code);
         return 1;
     }
     lua_pushcfunction(L, pmain);
@@ -296,5 +348,6 @@ int main(int argc, char **argv)
     }
     closing = 1;
     lua_close(L);
+    free(a.is_code);
     return a.failed ? 1 : 0;
 }
