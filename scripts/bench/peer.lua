@@ -7,7 +7,14 @@
 --   lua5.4 scripts/bench/peer.lua mylua WORKLOAD
 --   lua5.4 scripts/bench/peer.lua luasql WORKLOAD
 --
--- WORKLOAD is fetch, stream, point, insert or connect.
+-- WORKLOAD is fetch, stream, point, insert or connect, optionally followed
+-- by -tls (the connection uses TLS), -zlib (protocol compression, zlib) or
+-- both, in that order: stream-tls, stream-zlib, stream-tls-zlib,
+-- connect-tls. TLS is mode "required" with the CA in MYLUA_BENCH_SSL_CA:
+-- encrypted, the certificate not verified (libmariadb: the CA given,
+-- MYSQL_OPT_SSL_VERIFY_SERVER_CERT off, MYSQL_OPT_SSL_ENFORCE on). Without
+-- -tls mylua's connections have TLS disabled, as libmariadb's and LuaSQL's
+-- are by default, whether or not the server offers it.
 --
 -- Run it from the repository root with
 --   LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/?.so;;"
@@ -65,6 +72,9 @@ local conf = {
   insert_rows = env_count("MYLUA_BENCH_INSERT_ROWS", "200000"),
   batch = env_count("MYLUA_BENCH_BATCH", "1000"),
   connects = env_count("MYLUA_BENCH_CONNECTS", "500"),
+  ssl_ca = env("MYLUA_BENCH_SSL_CA"),
+  tls = false,      -- set from the workload's name
+  compress = false,
 }
 if conf.transport ~= "tcp" and conf.transport ~= "socket" then
   die("MYLUA_BENCH_TRANSPORT must be tcp or socket")
@@ -150,6 +160,8 @@ local function open_mylua()
   local opts = {
     user = conf.user, password = conf.password, database = conf.database,
     read_timeout = 300,
+    ssl = conf.tls and { mode = "required", ca = conf.ssl_ca } or { mode = "disabled" },
+    compress = conf.compress,
   }
   if conf.transport == "socket" then
     opts.socket = conf.socket
@@ -330,7 +342,28 @@ end
 
 local function open(name)
   if name == "mylua" then return open_mylua() end
+  if conf.tls or conf.compress then die("luasql has no options for TLS or compression") end
   return open_luasql()
+end
+
+-- What the server says of this session's transport, as every peer prints
+-- it: "tls=VERSION/CIPHER" or "tls=none", then ",compression=ON" or OFF.
+-- A run whose transport is not what its workload asks for stops here.
+local function transport_check(d)
+  local function status(name)
+    local row = d.first("SHOW SESSION STATUS LIKE '" .. name .. "'")
+    return row and tostring(row[2]) or ""
+  end
+  local version, cipher, compression = status("Ssl_version"), status("Ssl_cipher"), status("Compression")
+  local tls = version ~= "" and (version .. "/" .. cipher) or "none"
+  if (tls ~= "none") ~= conf.tls then
+    die("%s: the session's TLS is %s, the workload asks for %s", d.name, tls, conf.tls and "TLS" or "none")
+  end
+  if (compression == "ON") ~= conf.compress then
+    die("%s: the session's compression is %s, the workload asks for %s", d.name, compression,
+        conf.compress and "ON" or "OFF")
+  end
+  return ("tls=%s,compression=%s"):format(tls, compression)
 end
 
 ---------------------------------------------------------------------------
@@ -555,8 +588,22 @@ local function settle()
   collectgarbage("collect")
 end
 
-local function run(driver_name, workload)
+local function run(driver_name, name)
+  -- fetch, stream, ... with -tls, -zlib or -tls-zlib after it
+  local workload, variant = name:match("^(%a+)(.*)$")
+  if variant ~= "" and variant ~= "-tls" and variant ~= "-zlib" and variant ~= "-tls-zlib" then
+    die("unknown workload %q", name)
+  end
+  conf.tls = variant:find("tls", 1, true) ~= nil
+  conf.compress = variant:find("zlib", 1, true) ~= nil
+  if conf.tls and not conf.ssl_ca then die("%s needs MYLUA_BENCH_SSL_CA (the server's CA file)", name) end
   local d = open(driver_name)
+  local transport = transport_check(d)
+  local report_plain = report
+  -- A workload with a variant says in its check what transport it had.
+  local function report(dd, _, c0, w0, c1, w1, ops, check)
+    report_plain(dd, name, c0, w0, c1, w1, ops, variant == "" and check or (check .. ":" .. transport))
+  end
   -- Warm the connection and the server's path with a tiny query.
   d.first("SELECT COUNT(*) FROM " .. TABLE .. " WHERE id <= 10")
 

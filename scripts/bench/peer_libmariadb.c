@@ -4,13 +4,19 @@
  *
  *   cc -O2 $(pkg-config --cflags libmariadb) peer_libmariadb.c \
  *      $(pkg-config --libs libmariadb) -o peer_libmariadb
- *   peer_libmariadb WORKLOAD      (fetch, stream, point, insert, connect)
+ *   peer_libmariadb WORKLOAD      (fetch, stream, point, insert, connect,
+ *                                  each optionally with -tls, -zlib or -tls-zlib)
  *
  * The connection and the sizes come from the same environment variables as
  * peer.lua (MYLUA_TEST_*, MYLUA_BENCH_*), and it prints the same result
  * line: "libmariadb WORKLOAD cpu=... wall=... rss_mb=... ops=... check=...".
  * cpu is user + system CPU of this process (getrusage) around the timed part
  * alone, wall its elapsed time, rss_mb the peak resident size (VmHWM).
+ *
+ * -tls: TLS with the CA in MYLUA_BENCH_SSL_CA (mysql_ssl_set), the
+ * certificate not verified (MYSQL_OPT_SSL_VERIFY_SERVER_CERT off) and TLS
+ * enforced (MYSQL_OPT_SSL_ENFORCE): mylua's ssl mode "required" with the
+ * same CA.  -zlib: MYSQL_OPT_COMPRESS, mylua's compress = true.
  *
  * "Reading every field" here means what a C program does at least: take each
  * value's pointer and length from the row (and touch its first byte). No
@@ -44,6 +50,8 @@ static struct {
     int use_socket;
     long long rows, point, insert_rows, batch, connects;
     int check;
+    int tls, compress;  /* from the workload's name */
+    const char *ssl_ca; /* MYLUA_BENCH_SSL_CA */
 } conf;
 
 /* Keeps the compiler from dropping reads whose results nobody uses. */
@@ -137,6 +145,13 @@ static MYSQL *connect_db(void)
     mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &write_timeout);
     mysql_options(m, MYSQL_OPT_PROTOCOL, &protocol);
     mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    if (conf.tls) {
+        my_bool on = 1, off = 0;
+        mysql_ssl_set(m, NULL, NULL, conf.ssl_ca, NULL, NULL);
+        mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &off);
+        mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &on);
+    }
+    if (conf.compress) mysql_options(m, MYSQL_OPT_COMPRESS, NULL);
     if (!mysql_real_connect(m, conf.use_socket ? "localhost" : conf.host, conf.user, conf.password,
                             conf.database, conf.port, conf.use_socket ? conf.socket : NULL, 0))
         die("connect: %s", mysql_error(m));
@@ -146,6 +161,38 @@ static MYSQL *connect_db(void)
 static void query(MYSQL *m, const char *sql, size_t len)
 {
     if (mysql_real_query(m, sql, (unsigned long)len)) die("query: %s", mysql_error(m));
+}
+
+/* The value of a session status variable ("" when the server has none). */
+static void session_status(MYSQL *m, const char *name, char *out, size_t outsz)
+{
+    char sql[128];
+    int len = snprintf(sql, sizeof sql, "SHOW SESSION STATUS LIKE '%s'", name);
+    query(m, sql, (size_t)len);
+    MYSQL_RES *res = mysql_store_result(m);
+    if (!res) die("%s: %s", sql, mysql_error(m));
+    MYSQL_ROW row = mysql_fetch_row(res);
+    snprintf(out, outsz, "%s", row && row[1] ? row[1] : "");
+    mysql_free_result(res);
+}
+
+/* What the server says of this session's transport, as peer.lua prints it:
+ * "tls=VERSION/CIPHER" or "tls=none", then ",compression=ON" or OFF.  A
+ * transport other than the workload asks for stops the run. */
+static void transport_check(MYSQL *m, char *out, size_t outsz)
+{
+    char version[64], cipher[128], compression[16], tls[200];
+    session_status(m, "Ssl_version", version, sizeof version);
+    session_status(m, "Ssl_cipher", cipher, sizeof cipher);
+    session_status(m, "Compression", compression, sizeof compression);
+    if (version[0]) snprintf(tls, sizeof tls, "%s/%s", version, cipher);
+    else snprintf(tls, sizeof tls, "none");
+    if ((version[0] != 0) != conf.tls)
+        die("the session's TLS is %s, the workload asks for %s", tls, conf.tls ? "TLS" : "none");
+    if ((strcmp(compression, "ON") == 0) != conf.compress)
+        die("the session's compression is %s, the workload asks for %s", compression,
+            conf.compress ? "ON" : "OFF");
+    snprintf(out, outsz, "tls=%s,compression=%s", tls, compression);
 }
 
 /* First value of the first row of a query, copied into out. */
@@ -293,11 +340,17 @@ static void verify_against_server(MYSQL *m, const struct summary *s, long long n
  * Workloads
  * ---------------------------------------------------------------------- */
 
+/* The workload's full name and, for a variant, the transport check that
+ * goes after its own (set by main). */
+static const char *workload_name;
+static char transport_seen[300];
+
 static void report(const char *workload, double c0, double w0, double c1, double w1, long long ops,
                    const char *check)
 {
-    printf("libmariadb %s cpu=%.4f wall=%.4f rss_mb=%.1f ops=%lld check=%s\n", workload, c1 - c0, w1 - w0,
-           rss_mb(), ops, check);
+    (void)workload;
+    printf("libmariadb %s cpu=%.4f wall=%.4f rss_mb=%.1f ops=%lld check=%s%s%s\n", workload_name,
+           c1 - c0, w1 - w0, rss_mb(), ops, check, transport_seen[0] ? ":" : "", transport_seen);
 }
 
 static void run_fetch(MYSQL *m)
@@ -489,7 +542,26 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: peer_libmariadb fetch|stream|point|insert|connect\n");
         return 2;
     }
-    const char *workload = argv[1];
+    /* fetch, stream, ... with -tls, -zlib or -tls-zlib after it */
+    workload_name = argv[1];
+    char workload[16];
+    size_t base = strspn(workload_name, "abcdefghijklmnopqrstuvwxyz");
+    const char *variant = workload_name + base;
+    if (base >= sizeof workload) die("unknown workload '%s'", workload_name);
+    memcpy(workload, workload_name, base);
+    workload[base] = '\0';
+    if (strcmp(variant, "") == 0) {
+    } else if (strcmp(variant, "-tls") == 0) {
+        conf.tls = 1;
+    } else if (strcmp(variant, "-zlib") == 0) {
+        conf.compress = 1;
+    } else if (strcmp(variant, "-tls-zlib") == 0) {
+        conf.tls = conf.compress = 1;
+    } else {
+        die("unknown workload '%s'", workload_name);
+    }
+    conf.ssl_ca = env("MYLUA_BENCH_SSL_CA", NULL);
+    if (conf.tls && !conf.ssl_ca) die("%s needs MYLUA_BENCH_SSL_CA (the server's CA file)", workload_name);
     conf.host = env("MYLUA_TEST_HOST", "127.0.0.1");
     conf.port = (unsigned)env_count("MYLUA_TEST_PORT", "3306");
     conf.socket = env("MYLUA_TEST_SOCKET", NULL);
@@ -512,6 +584,9 @@ int main(int argc, char **argv)
 
     if (mysql_library_init(0, NULL, NULL)) die("mysql_library_init failed");
     MYSQL *m = connect_db();
+    char seen[sizeof transport_seen];
+    transport_check(m, seen, sizeof seen);
+    if (*variant) memcpy(transport_seen, seen, sizeof seen);
     /* Warm the connection and the server's path with a tiny query. */
     char warm[64];
     first_value(m, "SELECT COUNT(*) FROM " TABLE " WHERE id <= 10", warm, sizeof warm);

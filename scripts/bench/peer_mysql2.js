@@ -6,7 +6,12 @@
 // installed into this repository: point NODE_PATH at a node_modules
 // directory that has it (run's --node-modules DIR does that).
 //
-//   node scripts/bench/peer_mysql2.js WORKLOAD   (fetch, stream, point, insert, connect)
+//   node scripts/bench/peer_mysql2.js WORKLOAD   (fetch, stream, point, insert, connect,
+//                                                 each optionally with -tls, -zlib or -tls-zlib)
+//
+// -tls: ssl = { ca: the file in MYLUA_BENCH_SSL_CA, rejectUnauthorized: false }
+// (encrypted, the certificate not verified: mylua's mode "required");
+// -zlib: compress = true.
 //
 // The connection and the sizes come from the same environment variables as
 // peer.lua (MYLUA_TEST_*, MYLUA_BENCH_*), and it prints the same result
@@ -200,7 +205,14 @@ async function verifyAgainstServer(conn, s, n) {
   if (Math.abs(sd - s.d) > 1e-9 * Math.abs(sd)) die('SUM(d) is ' + g17(s.d) + ', the server says ' + q[11]);
 }
 
+// The workload's full name, and for a variant the transport check that
+// goes after its own (set by main).
+let workloadName = '';
+let transportSeen = '';
+
 function report(workload, c0, w0, c1, w1, ops, check) {
+  workload = workloadName;
+  if (transportSeen) check += ':' + transportSeen;
   process.stdout.write('mysql2 ' + workload + ' cpu=' + (c1 - c0).toFixed(4) + ' wall=' + (w1 - w0).toFixed(4) +
                        ' rss_mb=' + rssMb().toFixed(1) + ' ops=' + ops + ' check=' + check + '\n');
 }
@@ -209,13 +221,41 @@ async function settle() {
   if (global.gc) global.gc();
 }
 
+// What the server says of this session's transport, as peer.lua prints it.
+// A transport other than the workload asks for stops the run.
+async function transportCheck(conn, tls, compress) {
+  const [rows] = await conn.query({
+    sql: "SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_version', 'Ssl_cipher', 'Compression')",
+    rowsAsArray: true,
+  });
+  const st = {};
+  for (const [name, value] of rows) st[name] = String(value);
+  const seen = st.Ssl_version ? st.Ssl_version + '/' + st.Ssl_cipher : 'none';
+  if ((seen !== 'none') !== tls) die("the session's TLS is " + seen + ', the workload asks for ' + (tls ? 'TLS' : 'none'));
+  if ((st.Compression === 'ON') !== compress) {
+    die("the session's compression is " + st.Compression + ', the workload asks for ' + (compress ? 'ON' : 'OFF'));
+  }
+  return 'tls=' + seen + ',compression=' + st.Compression;
+}
+
 async function main() {
-  const workload = process.argv[2];
-  if (!['fetch', 'stream', 'point', 'insert', 'connect'].includes(workload)) {
-    process.stderr.write('usage: node peer_mysql2.js fetch|stream|point|insert|connect\n');
+  workloadName = process.argv[2] || '';
+  const m = /^(fetch|stream|point|insert|connect)(|-tls|-zlib|-tls-zlib)$/.exec(workloadName);
+  if (!m) {
+    process.stderr.write('usage: node peer_mysql2.js fetch|stream|point|insert|connect[-tls|-zlib|-tls-zlib]\n');
     process.exit(2);
   }
+  const workload = m[1], variant = m[2];
+  const tls = variant.includes('tls'), compress = variant.includes('zlib');
+  if (tls) {
+    const ca = env('MYLUA_BENCH_SSL_CA', undefined);
+    if (!ca) die(workloadName + ' needs MYLUA_BENCH_SSL_CA (the server\'s CA file)');
+    options.ssl = { ca: fs.readFileSync(ca), rejectUnauthorized: false };
+  }
+  if (compress) options.compress = true;
   const conn = await mysql.createConnection(options);
+  const seen = await transportCheck(conn, tls, compress);
+  if (variant) transportSeen = seen;
   // Warm the connection and the server's path with a tiny query.
   await conn.query('SELECT COUNT(*) FROM ' + TABLE + ' WHERE id <= 10');
   await settle();
