@@ -146,6 +146,9 @@ unsigned long myl_server_version_number(const myl_conn *c);
 uint32_t myl_thread_id(const myl_conn *c);
 const char *myl_host_info(const myl_conn *c);
 const char *myl_charset_name(const myl_conn *c);
+/* The compressed protocol the connection speaks: "zlib", "zstd", or NULL
+ * when uncompressed (or not connected). */
+const char *myl_conn_compression(const myl_conn *c);
 /* Server status flags from the last OK/EOF packet. */
 unsigned myl_server_status(const myl_conn *c);
 /* How strings are escaped on this connection: its charset and whether the
