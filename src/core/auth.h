@@ -47,6 +47,13 @@ typedef struct myl_auth_plugin {
      * without the 0x01. */
     myl_auth_step (*respond)(myl_auth_ctx *ctx, int round, const uint8_t *data, size_t n,
                              myl_buf *out);
+    /* What the server stores for `password` (mysql_native_password:
+     * SHA1(SHA1(password))), written to out (*len bytes of room; the length
+     * written goes back in *len); 0, or -1 when it cannot.  The server
+     * proves its TLS certificate with it (MariaDB 11.4+, tls.h).  NULL for a
+     * plugin whose server holds no such hash, or that sends the password in
+     * clear: its logins prove nothing about the certificate. */
+    int (*password_hash)(const char *password, uint8_t *out, size_t *len);
 } myl_auth_plugin;
 
 /* The plugin named `name` (len bytes), or NULL when the client has none. */

@@ -69,4 +69,15 @@ static myl_auth_step native_respond(myl_auth_ctx *ctx, int round, const uint8_t 
     return MYL_AUTH_SEND;
 }
 
-const myl_auth_plugin myl_auth_native_password = {"mysql_native_password", native_respond};
+/* The server's stored hash: SHA1(SHA1(password)). */
+static int native_password_hash(const char *password, uint8_t *out, size_t *len)
+{
+    uint8_t h1[20];
+    if (*len < 20 || sha1(password, strlen(password), NULL, 0, h1) || sha1(h1, 20, NULL, 0, out))
+        return -1;
+    *len = 20;
+    return 0;
+}
+
+const myl_auth_plugin myl_auth_native_password = {"mysql_native_password", native_respond,
+                                                  native_password_hash};

@@ -92,6 +92,10 @@ const char *myl_server_version(const myl_conn *c) { return c->server_version; }
 unsigned long myl_server_version_number(const myl_conn *c) { return c->version_number; }
 uint32_t myl_thread_id(const myl_conn *c) { return c->thread_id; }
 const char *myl_host_info(const myl_conn *c) { return c->host_info; }
+const myl_tls_info *myl_conn_tls(const myl_conn *c)
+{
+    return c->t && c->tls_on ? &c->tls : NULL;
+}
 const char *myl_charset_name(const myl_conn *c) { return c->charset ? c->charset->name : ""; }
 unsigned myl_server_status(const myl_conn *c) { return c->status; }
 const myl_status *myl_last_status(const myl_conn *c) { return &c->last; }

@@ -128,6 +128,25 @@ typedef struct myl_columns {
 
 void myl_columns_free(myl_columns *cols);
 
+/* How the server's TLS certificate came to be trusted. */
+typedef enum {
+    MYL_TLS_NOT_VERIFIED = 0, /* encrypted, but nothing vouches for the server */
+    MYL_TLS_BY_CA,            /* the chain verified against the trusted CAs */
+    MYL_TLS_BY_FINGERPRINT,   /* it matched a pinned fingerprint */
+    MYL_TLS_BY_PROOF,         /* the server proved it knows the password's hash (MDEV-31855) */
+} myl_tls_verified;
+
+/* An encrypted session: what was negotiated and whom it is with. */
+typedef struct myl_tls_info {
+    char version[16];      /* "TLSv1.3" */
+    char cipher[64];
+    char subject[256];     /* "/CN=..." as OpenSSL's one-line form */
+    char issuer[256];
+    char fingerprint[100]; /* SHA-256 of the certificate, "AA:BB:...:FF" */
+    uint8_t cert_sha256[32];
+    myl_tls_verified verified;
+} myl_tls_info;
+
 typedef struct myl_conn myl_conn;
 
 myl_conn *myl_conn_new(void);
@@ -146,6 +165,8 @@ unsigned long myl_server_version_number(const myl_conn *c);
 uint32_t myl_thread_id(const myl_conn *c);
 const char *myl_host_info(const myl_conn *c);
 const char *myl_charset_name(const myl_conn *c);
+/* The TLS session of an open connection, or NULL when it is not encrypted. */
+const myl_tls_info *myl_conn_tls(const myl_conn *c);
 /* Server status flags from the last OK/EOF packet. */
 unsigned myl_server_status(const myl_conn *c);
 /* How strings are escaped on this connection: its charset and whether the

@@ -50,6 +50,9 @@ struct myl_conn {
     uint32_t thread_id;
     char host_info[300];
     char broken_cause[200]; /* why the connection broke, for later 2006 errors */
+
+    int tls_on;        /* the session runs over TLS; tls describes it */
+    myl_tls_info tls;
 };
 
 /* conn_state.c: failures.  Each returns -1 so callers can `return` it. */

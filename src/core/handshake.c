@@ -1,9 +1,11 @@
 /* Connecting, as steps: open the transport -> read the greeting ->
- * negotiate capabilities -> [SSL request and TLS upgrade: the slot is
- * secure_channel()] -> send the handshake response -> the auth loop, which
- * dispatches to plugins by name (auth.h) and understands auth switch
- * (0xFE), AuthMoreData (0x01), OK and ERR. */
+ * negotiate capabilities -> [SSL request and TLS upgrade: secure_channel()]
+ * -> send the handshake response -> the auth loop, which dispatches to
+ * plugins by name (auth.h) and understands auth switch (0xFE), AuthMoreData
+ * (0x01), OK and ERR -> [the server's proof of its TLS certificate:
+ * check_server_proof()]. */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "conn_internal.h"
 #include "options.h"
 #include "rd.h"
+#include "tls.h"
 #include "version.h"
 
 #define MAX_AUTH_ROUNDS 16
@@ -21,6 +24,7 @@
 
 #define PHASE_GREETING "handshake: reading initial communication packet"
 #define PHASE_AUTH "reading authorization packet"
+#define PHASE_TLS "TLS handshake"
 
 /* What the steps pass on to each other. */
 typedef struct handshake_state {
@@ -30,6 +34,11 @@ typedef struct handshake_state {
     size_t scramble_len;
     char server_plugin[64]; /* the plugin the greeting names, "" if none */
     int secure;             /* the channel is TLS or a Unix socket */
+    int unix_socket;        /* the transport was opened on a Unix socket */
+    myl_tls_config *tls_cfg; /* until the TLS layer takes it over */
+    int proof_pending;      /* the certificate waits for the server's proof */
+    char untrusted[160];    /* why it is not trusted (OpenSSL's words) */
+    const myl_auth_plugin *plugin; /* the plugin authenticating now */
 } handshake_state;
 
 /* ---- step 1: the transport ---- */
@@ -53,6 +62,7 @@ static int open_transport(myl_conn *c, handshake_state *hs)
                : myl_socket_open(&spec, c->host_info, sizeof c->host_info, &c->err);
     if (!c->t) return -1;
     hs->secure = c->t->secure;
+    hs->unix_socket = spec.socket_path != NULL;
     return 0;
 }
 
@@ -180,12 +190,167 @@ static int negotiate(myl_conn *c, handshake_state *hs)
     return 0;
 }
 
-/* ---- step 4: the slot for the SSL request and the TLS upgrade ---- */
+/* ---- step 4: the SSL request and the TLS upgrade ---- */
 
+/* The options that only make sense with TLS. */
+static int tls_files_given(const myl_options *opt)
+{
+    return opt->ssl_ca || opt->ssl_capath || opt->ssl_cert || opt->ssl_key || opt->ssl_crl ||
+           opt->ssl_crlpath || opt->ssl_fingerprint || opt->ssl_fingerprint_list ||
+           opt->ssl_cipher || opt->ssl_ciphersuites || opt->tls_version;
+}
+
+/* Before anything is connected: a TLS configuration that cannot be built
+ * (a missing file, a key with a passphrase) fails here, without a server.
+ * Preferred without any TLS option waits until the server offers TLS. */
+static int prepare_tls(myl_conn *c, handshake_state *hs)
+{
+    const myl_options *opt = hs->opt;
+    c->tls_on = 0;
+    if (opt->ssl_mode == MYL_SSL_DISABLED) return 0;
+    if (opt->ssl_mode == MYL_SSL_PREFERRED && !tls_files_given(opt)) return 0;
+    hs->tls_cfg = myl_tls_config_new(opt, opt->ssl_mode >= MYL_SSL_VERIFY_CA, &c->err);
+    return hs->tls_cfg ? 0 : -1;
+}
+
+/* The SSL request: the first 32 bytes of a handshake response (caps with
+ * CLIENT_SSL, max packet, charset, 23 zero bytes), sequence 1; the response
+ * itself follows over TLS with the next sequence id. */
+static int send_ssl_request(myl_conn *c)
+{
+    if (myl_out_begin(c, 32)) return -1;
+    myl_buf_put_u32(&c->fr.out, (uint32_t)c->caps);
+    myl_buf_put_u32(&c->fr.out, MAX_PACKET);
+    myl_buf_put_u8(&c->fr.out, (uint8_t)c->charset->collation_id);
+    memset(c->fr.out.data + c->fr.out.len, 0, 23);
+    c->fr.out.len += 23;
+    return myl_send_out(c);
+}
+
+static int tls_refused(myl_conn *c, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Error 2026 ("..."); the connection is closed. */
+static int tls_refused(myl_conn *c, const char *fmt, ...)
+{
+    char msg[MYL_ERRMSG_SIZE - 32];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    char full[MYL_ERRMSG_SIZE];
+    snprintf(full, sizeof full, "SSL connection error: %s", msg);
+    return myl_conn_broken(c, MYL_CR_SSL_CONNECTION_ERROR, full);
+}
+
+/* Modes: preferred uses TLS when the server offers it on TCP (not over a
+ * Unix socket, which is private already, as the mysql client does);
+ * required and stronger use it everywhere or fail, never falling back to
+ * plain text.  An untrusted certificate (self-signed, unknown issuer) is
+ * left to the server's proof after authentication (check_server_proof);
+ * any other certificate problem fails verify_ca and verify_identity at
+ * once. */
 static int secure_channel(myl_conn *c, handshake_state *hs)
 {
-    (void)c;
-    (void)hs; /* TLS is not offered yet: the session stays on the transport as opened */
+    const myl_options *opt = hs->opt;
+    myl_ssl_mode mode = opt->ssl_mode;
+    if (mode == MYL_SSL_DISABLED) return 0;
+    if (!(hs->server_caps & MYL_CLIENT_SSL)) {
+        if (mode == MYL_SSL_PREFERRED) return 0;
+        return tls_refused(c, "TLS is required, but the server does not "
+                           "offer it");
+    }
+    if (mode == MYL_SSL_PREFERRED && hs->unix_socket) return 0;
+    if (!hs->tls_cfg && !(hs->tls_cfg = myl_tls_config_new(opt, mode >= MYL_SSL_VERIFY_CA, &c->err)))
+        return myl_conn_close_on_error(c);
+    c->caps |= MYL_CLIENT_SSL;
+    if (send_ssl_request(c)) return -1;
+    /* Bytes after the greeting, before TLS, would be read as if they came
+     * over TLS: a server never sends any. */
+    if (c->fr.in.len > c->fr.in_pos)
+        return tls_refused(c, "the server sent data before the TLS "
+                           "handshake");
+    c->phase = PHASE_TLS;
+    const char *host = hs->unix_socket ? NULL : opt->host ? opt->host : MYL_DEFAULT_HOST;
+    myl_tls_check check;
+    myl_io_status io;
+    myl_transport *tls = myl_tls_start(hs->tls_cfg, c->t, host, mode == MYL_SSL_VERIFY_IDENTITY,
+                                       c->op_deadline, &c->tls, &check, &io, &c->err);
+    if (!tls) {
+        /* A stalled or vanished server stays what it is: a lost connection. */
+        if (io == MYL_IO_TIMEOUT || io == MYL_IO_CLOSED) return myl_conn_io_failed(c, io, PHASE_TLS);
+        return myl_conn_close_on_error(c);
+    }
+    c->t = tls; /* it owns the layer below and the configuration now */
+    hs->tls_cfg = NULL;
+    c->tls_on = 1;
+    hs->secure = 1;
+    if (check.trust == MYL_TLS_INVALID && mode >= MYL_SSL_VERIFY_CA)
+        return tls_refused(c, "the server's certificate is not valid: %s",
+                           check.reason);
+    if (check.trust == MYL_TLS_UNTRUSTED) {
+        hs->proof_pending = 1;
+        snprintf(hs->untrusted, sizeof hs->untrusted, "%s", check.reason);
+    }
+    return 0;
+}
+
+/* Before a plugin answers while the certificate waits for the proof: in
+ * verify_ca and verify_identity, a login that cannot produce the proof (no
+ * password, or a plugin whose server keeps no password hash, such as one
+ * sending the password in clear) must not even start, or an impostor would
+ * get what the plugin sends. */
+static int proof_possible(myl_conn *c, handshake_state *hs, const myl_auth_plugin *plugin)
+{
+    if (!hs->proof_pending || hs->opt->ssl_mode < MYL_SSL_VERIFY_CA) return 0;
+    if (plugin->password_hash && hs->opt->password && *hs->opt->password) return 0;
+    return tls_refused(c, "the server's certificate is not trusted (%s), "
+                       "and a login by %s cannot prove it (a password login can)",
+                       hs->untrusted, plugin->password_hash ? "an empty password" : plugin->name);
+}
+
+/* After the login's OK: the server's proof that it holds this password's
+ * hash and sent this certificate (MariaDB 11.4+, MDEV-31855): SHA-256 over
+ * the password hash, the greeting's scramble and the certificate's SHA-256,
+ * in the OK's info as 0x01 + hex.  A mismatch means someone in between
+ * presented a certificate of its own: refused in every mode.  No proof:
+ * verify_ca and verify_identity refuse; preferred and required go on
+ * encrypted but unverified (db.tls.verified == false), since servers before
+ * 11.4 (MariaDB 10.11, MySQL) never send one. */
+static int check_server_proof(myl_conn *c, handshake_state *hs)
+{
+    int is_digest = c->last_info[0] == '\1';
+    int found = -1;
+    const myl_auth_plugin *plugin = hs->plugin;
+    const char *password = hs->opt->password;
+    if (c->tls_on && hs->proof_pending && plugin && plugin->password_hash && password &&
+        *password) {
+        uint8_t hash[64];
+        size_t len = sizeof hash;
+        if (plugin->password_hash(password, hash, &len))
+            return tls_refused(c, "the password hash of %s is not "
+                               "available", plugin->name);
+        found = myl_tls_proof_matches(c->last_info, strlen(c->last_info), hash, len,
+                                      hs->scramble, c->tls.cert_sha256);
+    }
+    if (is_digest) c->last_info[0] = '\0'; /* binary, not a message for the user */
+    if (!hs->proof_pending) return 0;
+    if (found == 1) {
+        c->tls.verified = MYL_TLS_BY_PROOF;
+        return 0;
+    }
+    if (found == 0)
+        return tls_refused(c, "the server's proof does not match its "
+                           "certificate (SHA-256 fingerprint %s): someone between client and "
+                           "server may be presenting a certificate of its own",
+                           c->tls.fingerprint);
+    if (hs->opt->ssl_mode >= MYL_SSL_VERIFY_CA)
+        return tls_refused(c, "the server's certificate is not trusted "
+                           "(%s), and the server sent no proof of it (MariaDB 11.4 and later prove it "
+                           "after a password login)", hs->untrusted);
     return 0;
 }
 
@@ -318,6 +483,8 @@ static int auth_loop(myl_conn *c, handshake_state *hs, myl_auth_ctx *ctx,
             if (!name) return myl_conn_malformed(c, "auth switch request");
             plugin = myl_auth_find(name, plen);
             if (!plugin) return unknown_plugin(c, name, plen);
+            hs->plugin = plugin;
+            if (proof_possible(c, hs, plugin)) return -1;
             round = 0;
             if (plugin_step(c, ctx, plugin, round, r.p, myl_rd_left(&r))) return -1;
             break;
@@ -334,7 +501,6 @@ static int auth_loop(myl_conn *c, handshake_state *hs, myl_auth_ctx *ctx,
         }
         }
     }
-    (void)hs;
     return myl_conn_malformed(c, "too many authentication rounds");
 }
 
@@ -349,6 +515,8 @@ static int authenticate(myl_conn *c, handshake_state *hs)
      * with mysql_native_password, and the server switches us if it must. */
     const myl_auth_plugin *plugin = myl_auth_find(hs->server_plugin, strlen(hs->server_plugin));
     if (!plugin) plugin = &myl_auth_native_password;
+    hs->plugin = plugin;
+    if (proof_possible(c, hs, plugin)) return -1;
     myl_buf first = {0};
     myl_auth_step st = plugin->respond(&ctx, 0, hs->scramble, hs->scramble_len, &first);
     int rc;
@@ -367,11 +535,14 @@ int myl_open_and_authenticate(myl_conn *c, const myl_options *opt)
     handshake_state hs;
     memset(&hs, 0, sizeof hs);
     hs.opt = opt;
-    int rc = open_transport(c, &hs);
+    int rc = prepare_tls(c, &hs);
+    if (rc == 0) rc = open_transport(c, &hs);
     if (rc == 0) rc = read_greeting(c, &hs);
     if (rc == 0) rc = negotiate(c, &hs);
     if (rc == 0) rc = secure_channel(c, &hs);
     if (rc == 0) rc = authenticate(c, &hs);
+    if (rc == 0) rc = check_server_proof(c, &hs);
+    myl_tls_config_free(hs.tls_cfg);
     c->phase = NULL;
     return rc;
 }

@@ -124,14 +124,16 @@ static size_t read_attrs(lua_State *L, const myl_option_info *opt, int t, const 
 /* The ssl option: a table of the ssl_* options without their prefix
  * (ssl = { mode = "verify_identity", ca = "ca.pem" }), or a mode by name
  * (ssl = "required"), or a boolean (true: "required", false: "disabled"). */
-static void read_ssl(lua_State *L, myl_options *o, int ty)
+static void read_ssl(lua_State *L, myl_options *o, int ty, int *mode_given)
 {
     const myl_option_info *mode = myl_option_find("ssl_mode", 8);
     if (ty == LUA_TBOOLEAN) {
         o->ssl_mode = lua_toboolean(L, -1) ? MYL_SSL_REQUIRED : MYL_SSL_DISABLED;
+        *mode_given = 1;
         return;
     }
     if (ty == LUA_TSTRING) {
+        *mode_given = 1;
         size_t len;
         const char *v = lua_tolstring(L, -1, &len);
         if (myl_option_set_string(o, mode, v, len))
@@ -162,13 +164,14 @@ static void read_ssl(lua_State *L, myl_options *o, int ty)
         const char *v = lua_tolstring(L, -1, &vlen);
         const char *wrong = myl_option_set_string(o, opt, v, vlen);
         if (wrong) luaL_error(L, "option 'ssl.%s' %s", k, wrong);
+        if (opt->kind == MYL_OPT_SSL_MODE) *mode_given = 1;
         lua_pop(L, 1); /* the value: the string stays alive in the table, on the stack */
     }
 }
 
 /* Stores the option's value (top of the stack, of type ty) into o. */
 static void read_option(lua_State *L, myl_options *o, const myl_option_info *opt, int ty,
-                        const char **attrs)
+                        const char **attrs, int *ssl_mode_given)
 {
     switch (opt->kind) {
     case MYL_OPT_STRING:
@@ -178,6 +181,7 @@ static void read_option(lua_State *L, myl_options *o, const myl_option_info *opt
         size_t len;
         const char *v = lua_tolstring(L, -1, &len);
         check_stored(L, opt, myl_option_set_string(o, opt, v, len));
+        if (opt->kind == MYL_OPT_SSL_MODE) *ssl_mode_given = 1;
         break;
     }
     case MYL_OPT_PORT:
@@ -198,7 +202,7 @@ static void read_option(lua_State *L, myl_options *o, const myl_option_info *opt
         break;
     case MYL_OPT_FRONTEND:
         if (strcmp(opt->name, "ssl") == 0) {
-            read_ssl(L, o, ty);
+            read_ssl(L, o, ty, ssl_mode_given);
         } else {
             /* A transport opener (a test layer, say) replaces the plain
              * socket; it stays on the stack, so alive, until connect returns. */
@@ -233,7 +237,7 @@ int myl_lua_connect(lua_State *L)
     myl_options o;
     myl_options_init(&o);
     const char *attrs[2 * MAX_ATTRS];
-    int socket_given = 0, protocol_given = 0;
+    int socket_given = 0, protocol_given = 0, ssl_mode_given = 0;
     for (const myl_option_info *opt = myl_option_table; opt->name; opt++) {
         luaL_checkstack(L, 2, "too many options");
         int ty = lua_getfield(L, 1, opt->name);
@@ -246,12 +250,15 @@ int myl_lua_connect(lua_State *L)
                 continue;
             }
         }
-        read_option(L, &o, opt, ty, attrs);
+        read_option(L, &o, opt, ty, attrs, &ssl_mode_given);
         if (strcmp(opt->name, "socket") == 0) socket_given = 1;
         if (opt->kind == MYL_OPT_PROTOCOL) protocol_given = 1;
     }
     /* A socket path given selects the socket unless a protocol says otherwise. */
     if (socket_given && !protocol_given) o.protocol = MYL_PROTOCOL_SOCKET;
+    /* A CA given without a mode means "check the server against it" (as
+     * MySQL 8's client does): a CA is never silently ignored. */
+    if (!ssl_mode_given && (o.ssl_ca || o.ssl_capath)) o.ssl_mode = MYL_SSL_VERIFY_CA;
 
     /* The object exists (closed) before anything is allocated, so __gc can
      * always clean up. */
@@ -398,6 +405,33 @@ static int conn_tostring(lua_State *L)
     return 1;
 }
 
+/* db.tls: nil for a session in clear, else what was negotiated and how
+ * the server's certificate came to be trusted. */
+static void push_tls(lua_State *L, const myl_tls_info *tls)
+{
+    static const char *const how[] = {NULL, "ca", "fingerprint", "server proof"};
+    if (!tls) {
+        lua_pushnil(L);
+        return;
+    }
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, tls->version);
+    lua_setfield(L, -2, "version");
+    lua_pushstring(L, tls->cipher);
+    lua_setfield(L, -2, "cipher");
+    lua_pushstring(L, tls->subject);
+    lua_setfield(L, -2, "subject");
+    lua_pushstring(L, tls->issuer);
+    lua_setfield(L, -2, "issuer");
+    lua_pushstring(L, tls->fingerprint);
+    lua_setfield(L, -2, "fingerprint");
+    if (tls->verified > MYL_TLS_NOT_VERIFIED && tls->verified <= MYL_TLS_BY_PROOF)
+        lua_pushstring(L, how[tls->verified]);
+    else
+        lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "verified");
+}
+
 /* db.field: methods first, then the connection's properties. */
 static int conn_index(lua_State *L)
 {
@@ -418,7 +452,8 @@ static int conn_index(lua_State *L)
     if (myl_guard_closed(&cu->g, cu->c != NULL)) {
         if (strcmp(k, "server_version") == 0 || strcmp(k, "thread_id") == 0 ||
             strcmp(k, "host_info") == 0 || strcmp(k, "charset") == 0 ||
-            strcmp(k, "status") == 0 || strcmp(k, "server_version_number") == 0)
+            strcmp(k, "status") == 0 || strcmp(k, "server_version_number") == 0 ||
+            strcmp(k, "tls") == 0)
             return luaL_error(L, "attempt to use a closed connection");
         return 0;
     }
@@ -429,6 +464,7 @@ static int conn_index(lua_State *L)
     else if (strcmp(k, "host_info") == 0) lua_pushstring(L, myl_host_info(cu->c));
     else if (strcmp(k, "charset") == 0) lua_pushstring(L, myl_charset_name(cu->c));
     else if (strcmp(k, "status") == 0) lua_pushinteger(L, myl_server_status(cu->c));
+    else if (strcmp(k, "tls") == 0) push_tls(L, myl_conn_tls(cu->c));
     else return 0;
     return 1;
 }
