@@ -57,6 +57,7 @@ static const char *status_name(myl_fr_status st)
     case MYL_FR_TOO_LARGE: return "too large";
     case MYL_FR_NOMEM: return "out of memory";
     case MYL_FR_NO_TRANSPORT: return "no transport";
+    case MYL_FR_MALFORMED: return "malformed";
     }
     return "?";
 }

@@ -77,6 +77,7 @@ void myl_close(myl_conn *c)
     myl_framer_reset(&c->fr, NULL);
     c->state = MYL_STATE_CLOSED;
     c->owner = NULL;
+    c->compression = NULL;
 }
 
 void myl_conn_free(myl_conn *c)
@@ -97,6 +98,7 @@ const myl_tls_info *myl_conn_tls(const myl_conn *c)
     return c->t && c->tls_on ? &c->tls : NULL;
 }
 const char *myl_charset_name(const myl_conn *c) { return c->charset ? c->charset->name : ""; }
+const char *myl_conn_compression(const myl_conn *c) { return c->compression; }
 unsigned myl_server_status(const myl_conn *c) { return c->status; }
 const myl_status *myl_last_status(const myl_conn *c) { return &c->last; }
 int myl_more_results(const myl_conn *c) { return c->state == MYL_STATE_HEAD; }
@@ -125,6 +127,7 @@ int myl_connect(myl_conn *c, const myl_options *opt)
     if (c->state != MYL_STATE_CLOSED) myl_close(c);
     myl_error_clear(&c->err);
     myl_conn_clear_last(c);
+    c->compression = NULL;
     c->charset = myl_charset_find(opt->charset ? opt->charset : MYL_DEFAULT_CHARSET);
     if (!c->charset) {
         myl_error_set(&c->err, 2019, "Can't initialize character set %s",

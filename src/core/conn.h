@@ -167,6 +167,9 @@ const char *myl_host_info(const myl_conn *c);
 const char *myl_charset_name(const myl_conn *c);
 /* The TLS session of an open connection, or NULL when it is not encrypted. */
 const myl_tls_info *myl_conn_tls(const myl_conn *c);
+/* The compressed protocol the connection speaks: "zlib", "zstd", or NULL
+ * when uncompressed (or not connected). */
+const char *myl_conn_compression(const myl_conn *c);
 /* Server status flags from the last OK/EOF packet. */
 unsigned myl_server_status(const myl_conn *c);
 /* How strings are escaped on this connection: its charset and whether the

@@ -29,6 +29,7 @@ struct myl_conn {
     double response_deadline; /* while a whole response is bounded (myl_bound_response) */
 
     uint64_t caps; /* negotiated capabilities */
+    const char *compression; /* "zlib", "zstd", or NULL: the compressed protocol in use */
     const myl_charset *charset;
     myl_status last;
     char last_info[256]; /* last.info points here */

@@ -58,6 +58,7 @@ static int failed(myl_conn *c, myl_fr_status st, const char *what)
                      myl_framer_errmsg(&c->fr));
         return myl_conn_broken(c, MYL_CR_SERVER_LOST, msg);
     case MYL_FR_OUT_OF_ORDER:
+    case MYL_FR_MALFORMED: /* the message names what was wrong */
         return myl_conn_broken(c, MYL_CR_MALFORMED_PACKET, myl_framer_errmsg(&c->fr));
     case MYL_FR_TOO_LARGE:
         snprintf(msg, sizeof msg, "Got packet bigger than 'max_packet' (%zu bytes)",

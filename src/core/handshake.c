@@ -13,6 +13,7 @@
 
 #include "auth.h"
 #include "classify.h"
+#include "compress.h"
 #include "conn_internal.h"
 #include "options.h"
 #include "rd.h"
@@ -39,6 +40,8 @@ typedef struct handshake_state {
     int proof_pending;      /* the certificate waits for the server's proof */
     char untrusted[160];    /* why it is not trusted (OpenSSL's words) */
     const myl_auth_plugin *plugin; /* the plugin authenticating now */
+    myl_compress_plan zplan;     /* the compression the options ask for */
+    myl_compression compression; /* what was asked of this server */
 } handshake_state;
 
 /* ---- step 1: the transport ---- */
@@ -173,6 +176,17 @@ static int read_greeting(myl_conn *c, handshake_state *hs)
 
 /* ---- step 3: capabilities ---- */
 
+/* Compression: asks for the first algorithm of the options' list that the
+ * server offers (one flag only), or for none. */
+static int negotiate_compression(myl_conn *c, handshake_state *hs)
+{
+    if (myl_compress_plan_from(hs->opt, &hs->zplan, &c->err) ||
+        myl_compress_choose(&hs->zplan, hs->server_caps & 0xFFFFFFFFu, &hs->compression, &c->err))
+        return myl_conn_close_on_error(c);
+    c->caps |= myl_compress_flag(hs->compression);
+    return 0;
+}
+
 static int negotiate(myl_conn *c, handshake_state *hs)
 {
     const myl_options *opt = hs->opt;
@@ -187,7 +201,7 @@ static int negotiate(myl_conn *c, handshake_state *hs)
     if (opt->database && *opt->database && !(c->caps & MYL_CLIENT_CONNECT_WITH_DB))
         return myl_conn_broken(c, MYL_CR_VERSION_ERROR,
                                "Server cannot select a database at connect");
-    return 0;
+    return negotiate_compression(c, hs);
 }
 
 /* ---- step 4: the SSL request and the TLS upgrade ---- */
@@ -385,6 +399,15 @@ static int put_attrs(myl_conn *c, const myl_options *opt)
     return rc;
 }
 
+/* With zstd, the response ends with the level the server compresses at. */
+static int put_zstd_level(myl_conn *c, const handshake_state *hs)
+{
+    if (!(c->caps & MYL_CLIENT_ZSTD_COMPRESSION_ALGORITHM)) return 0;
+    if (myl_buf_reserve(&c->fr.out, 1)) return myl_conn_oom(c);
+    myl_buf_put_u8(&c->fr.out, (uint8_t)hs->zplan.zstd_level);
+    return 0;
+}
+
 static int send_response(myl_conn *c, handshake_state *hs, const myl_auth_plugin *plugin,
                          const myl_buf *auth)
 {
@@ -409,6 +432,7 @@ static int send_response(myl_conn *c, handshake_state *hs, const myl_auth_plugin
     if (c->caps & MYL_CLIENT_CONNECT_WITH_DB) myl_buf_put(&c->fr.out, db, strlen(db) + 1);
     if (c->caps & MYL_CLIENT_PLUGIN_AUTH) myl_buf_put(&c->fr.out, plugin->name, strlen(plugin->name) + 1);
     if ((c->caps & MYL_CLIENT_CONNECT_ATTRS) && put_attrs(c, opt)) return -1;
+    if (put_zstd_level(c, hs)) return -1;
     return myl_send_out(c);
 }
 
@@ -530,6 +554,25 @@ static int authenticate(myl_conn *c, handshake_state *hs)
     return rc;
 }
 
+/* ---- step 7: the compressed protocol, from the packet after the OK ---- */
+
+static int start_compression(myl_conn *c, handshake_state *hs)
+{
+    if (hs->compression == MYL_COMPRESS_NONE) return 0;
+    /* The server sent nothing after its OK; bytes here would be plain
+     * bytes the layer would misread as a frame. */
+    if (c->fr.in_pos != c->fr.in.len)
+        return myl_conn_malformed(c, "bytes after the login's OK, before compression starts");
+    int level = hs->compression == MYL_COMPRESS_ZSTD ? hs->zplan.zstd_level : hs->zplan.zlib_level;
+    myl_transport *z = myl_compress_open(c->t, hs->compression, level,
+                                         myl_compress_frame_bound(c->max_packet), &c->err);
+    if (!z) return myl_conn_close_on_error(c);
+    c->t = z;
+    c->fr.seq_checked_below = 1;
+    c->compression = myl_compression_name(hs->compression);
+    return 0;
+}
+
 int myl_open_and_authenticate(myl_conn *c, const myl_options *opt)
 {
     handshake_state hs;
@@ -542,6 +585,7 @@ int myl_open_and_authenticate(myl_conn *c, const myl_options *opt)
     if (rc == 0) rc = secure_channel(c, &hs);
     if (rc == 0) rc = authenticate(c, &hs);
     if (rc == 0) rc = check_server_proof(c, &hs);
+    if (rc == 0) rc = start_compression(c, &hs);
     myl_tls_config_free(hs.tls_cfg);
     c->phase = NULL;
     return rc;

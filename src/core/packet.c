@@ -32,6 +32,7 @@ static myl_fr_status io_failed(myl_framer *fr, myl_io_status st, const char *wha
     if (st == MYL_IO_TIMEOUT) return failed(fr, MYL_FR_TIMEOUT, 1, "%s timed out", what);
     const char *why = fr->t && fr->t->errmsg ? fr->t->errmsg(fr->t) : "transport failed";
     if (st == MYL_IO_CLOSED) return failed(fr, MYL_FR_CLOSED, 1, "%s: %s", what, why);
+    if (st == MYL_IO_PROTOCOL) return failed(fr, MYL_FR_MALFORMED, 1, "%s", why);
     return failed(fr, MYL_FR_IO_ERROR, 1, "%s: %s", what, why);
 }
 
@@ -43,6 +44,7 @@ void myl_framer_reset(myl_framer *fr, myl_transport *t)
     fr->big.len = 0;
     fr->out.len = 0;
     fr->seq = 0;
+    fr->seq_checked_below = 0;
     fr->status = MYL_FR_OK;
     fr->errmsg[0] = '\0';
 }
@@ -114,7 +116,7 @@ static myl_fr_status read_header(myl_framer *fr, size_t *len, double deadline, i
     if (st) return st;
     const uint8_t *h = fr->in.data + fr->in_pos;
     *len = (size_t)h[0] | ((size_t)h[1] << 8) | ((size_t)h[2] << 16);
-    if (check_seq && h[3] != fr->seq)
+    if (check_seq && !fr->seq_checked_below && h[3] != fr->seq)
         return failed(fr, MYL_FR_OUT_OF_ORDER, 1,
                       "Packets out of order (got sequence id %u, expected %u)", h[3], fr->seq);
     fr->seq = (uint8_t)(h[3] + 1);

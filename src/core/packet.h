@@ -27,6 +27,8 @@ typedef enum {
     MYL_FR_TOO_LARGE = -5,             /* a logical packet longer than max_packet */
     MYL_FR_NOMEM = -6,
     MYL_FR_NO_TRANSPORT = -7,          /* t is NULL */
+    MYL_FR_MALFORMED = -8,             /* a layer below saw its protocol broken (a
+                                          corrupt compressed frame): see errmsg */
 } myl_fr_status;
 
 #define MYL_FRAMER_ERRMSG_SIZE 200
@@ -38,6 +40,10 @@ typedef struct myl_framer {
     myl_buf big;      /* reassembly of packets split over 0xFFFFFF chunks */
     myl_buf out;      /* outgoing payload, 4 header bytes reserved in front */
     uint8_t seq;      /* the sequence id expected next / sent next */
+    /* 1 when a layer below numbers its own frames (the compressed
+     * protocol): the server renumbers the packets inside at each frame, so
+     * their sequence ids are followed, not checked.  Reset clears it. */
+    int seq_checked_below;
     size_t max_packet; /* longest logical packet accepted or sent; 0: no limit */
     myl_fr_status status; /* sticky: MYL_FR_OK until a failure that loses sync */
     char errmsg[MYL_FRAMER_ERRMSG_SIZE]; /* the last failure, in words */

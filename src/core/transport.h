@@ -16,6 +16,9 @@ typedef enum {
     MYL_IO_TIMEOUT = -1,
     MYL_IO_CLOSED = -2,  /* the peer closed (orderly shutdown, reset, broken pipe) */
     MYL_IO_ERROR = -3,   /* any other failure; errmsg() says what */
+    MYL_IO_PROTOCOL = -4, /* the bytes from below break this layer's protocol (a corrupt
+                             compressed frame): the stream cannot be trusted; errmsg()
+                             says what was wrong */
 } myl_io_status;
 
 typedef struct myl_transport myl_transport;

@@ -453,7 +453,7 @@ static int conn_index(lua_State *L)
         if (strcmp(k, "server_version") == 0 || strcmp(k, "thread_id") == 0 ||
             strcmp(k, "host_info") == 0 || strcmp(k, "charset") == 0 ||
             strcmp(k, "status") == 0 || strcmp(k, "server_version_number") == 0 ||
-            strcmp(k, "tls") == 0)
+            strcmp(k, "tls") == 0 || strcmp(k, "compression") == 0)
             return luaL_error(L, "attempt to use a closed connection");
         return 0;
     }
@@ -465,6 +465,11 @@ static int conn_index(lua_State *L)
     else if (strcmp(k, "charset") == 0) lua_pushstring(L, myl_charset_name(cu->c));
     else if (strcmp(k, "status") == 0) lua_pushinteger(L, myl_server_status(cu->c));
     else if (strcmp(k, "tls") == 0) push_tls(L, myl_conn_tls(cu->c));
+    else if (strcmp(k, "compression") == 0) { /* "zlib", "zstd", or nil */
+        const char *z = myl_conn_compression(cu->c);
+        if (z) lua_pushstring(L, z);
+        else lua_pushnil(L);
+    }
     else return 0;
     return 1;
 }
