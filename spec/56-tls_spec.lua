@@ -88,6 +88,35 @@ local function serve(name)
   admin:query("FLUSH SSL")
 end
 
+-- Connects to the TLS sandbox with `ssl`, which must fail with 2026 before
+-- the login: the client must not answer the server's login challenge over
+-- a channel it was told how to verify and could not.  The server tells
+-- which happened: a connection that ends before its login counts in
+-- Aborted_connects, a logged-in session that is dropped in Aborted_clients.
+local function refused_before_login(ssl, extra)
+  local admin <close> = connect(helpers.tls_socket_params{ ssl = "disabled" })
+  local function counts()
+    local t = {}
+    local res = admin:query("SHOW GLOBAL STATUS WHERE Variable_name IN "
+      .. "('Aborted_connects', 'Aborted_clients')")
+    for name, value in res:rows("v") do t[name] = math.tointeger(tonumber(value)) end
+    return t.Aborted_connects, t.Aborted_clients
+  end
+  local connects, clients = counts()
+  local err = raises(TLS_FAILED, tls_db, ssl, extra)
+  -- the server counts once its thread sees the connection end
+  local connects_after, clients_after
+  for _ = 1, 40 do
+    connects_after, clients_after = counts()
+    if connects_after + clients_after > connects + clients then break end
+    admin:query("DO SLEEP(0.05)")
+  end
+  assert.equal(0, clients_after - clients,
+    "the client logged in before giving up (" .. err.message .. ")")
+  assert.equal(1, connects_after - connects)
+  return err
+end
+
 describe("ssl modes against the TLS server", function()
   it("disabled: a plain connection", function()
     local db <close> = tls_db("disabled")
@@ -138,12 +167,25 @@ describe("ssl modes against the TLS server", function()
     end)
   end
 
-  it("verify_ca with an unrelated CA: 2026", function()
-    raises(TLS_FAILED, tls_db, { mode = "verify_ca", ca = file("other-ca.pem") })
+  it("verify_ca with an unrelated CA: 2026, before the login", function()
+    refused_before_login{ mode = "verify_ca", ca = file("other-ca.pem") }
   end)
 
-  it("verify_identity with an unrelated CA: 2026", function()
-    raises(TLS_FAILED, tls_db, { mode = "verify_identity", ca = file("other-ca.pem") })
+  it("verify_identity with an unrelated CA: 2026, before the login", function()
+    refused_before_login{ mode = "verify_identity", ca = file("other-ca.pem") }
+  end)
+
+  it("verify_ca with an unrelated CA as a CA directory: 2026, before the login", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir " .. helpers.shell_quote(dir)))
+    local _, _, code = helpers.run(("cp %s %s/$(openssl x509 -noout -hash -in %s).0"):format(
+      helpers.shell_quote(file("other-ca.pem")), helpers.shell_quote(dir),
+      helpers.shell_quote(file("other-ca.pem"))))
+    local ok, err = pcall(refused_before_login, { mode = "verify_ca", capath = dir })
+    helpers.run("rm -rf " .. helpers.shell_quote(dir))
+    assert.equal(0, code)
+    assert(ok, err)
   end)
 
   it("verify_ca without a CA checks the system's CAs, which do not know the test CA: 2026", function()
@@ -217,11 +259,11 @@ describe("db.tls", function()
     assert.equal("ca", t.verified)
   end)
 
-  it("is nil on a plain connection and on a closed one", function()
+  it("is nil on a plain connection; on a closed one, an error as for the other fields", function()
     local db = tls_db("required")
     assert.is_not_nil(db.tls)
     db:close()
-    assert.is_nil(db.tls)
+    raises_string("attempt to use a closed connection", function() return db.tls end)
     local plain <close> = tls_db("disabled")
     assert.is_nil(plain.tls)
   end)
@@ -277,8 +319,8 @@ describe("a server certificate for another name", function()
     assert.equal("ca", assert_tls(db).verified)
   end)
 
-  it("fails verify_identity with 2026", function()
-    local err = raises(TLS_FAILED, tls_db, { mode = "verify_identity", ca = file("ca.pem") })
+  it("fails verify_identity with 2026, before the login", function()
+    local err = refused_before_login{ mode = "verify_identity", ca = file("ca.pem") }
     assert_mentions(err, "127.0.0.1", "mismatch", "identity", "name")
   end)
 
@@ -297,8 +339,8 @@ describe("an expired server certificate", function()
     assert.equal(fingerprint(file("expired-cert.pem")), assert_tls(db).fingerprint)
   end)
 
-  it("fails verify_ca with 2026, saying it expired", function()
-    local err = raises(TLS_FAILED, tls_db, { mode = "verify_ca", ca = file("ca.pem") })
+  it("fails verify_ca with 2026 before the login, saying it expired", function()
+    local err = refused_before_login{ mode = "verify_ca", ca = file("ca.pem") }
     assert_mentions(err, "expired")
   end)
 end)
@@ -314,9 +356,9 @@ describe("a revoked server certificate", function()
     assert.equal("ca", t.verified)
   end)
 
-  it("fails verify_ca with the CRL that revokes it: 2026", function()
-    local err = raises(TLS_FAILED, tls_db, { mode = "verify_ca", ca = file("ca.pem"),
-                                             crl = file("crl.pem") })
+  it("fails verify_ca with the CRL that revokes it: 2026, before the login", function()
+    local err = refused_before_login{ mode = "verify_ca", ca = file("ca.pem"),
+                                      crl = file("crl.pem") }
     assert_mentions(err, "revoked")
   end)
 
@@ -484,9 +526,10 @@ describe("the ssl option", function()
     assert_plain(off)
   end)
 
-  it("as a table without a mode: preferred", function()
+  it("as a table with a CA and without a mode: verify_ca", function()
     local db <close> = tls_db{ ca = file("ca.pem") }
-    assert_tls(db)
+    assert.equal("ca", assert_tls(db).verified)
+    raises(TLS_FAILED, tls_db, { ca = file("other-ca.pem") })
   end)
 
   it("refuses a mode it does not know", function()
