@@ -43,6 +43,35 @@ function helpers.connect(extra)
   return require("mylua").connect(helpers.params(extra))
 end
 
+-- The TLS sandbox that scripts/check starts next to the main one (same
+-- user, password and database).
+local function tls_env(name)
+  local v = env(name)
+  if v == nil then error(name .. " is not set: run the TLS specs with scripts/check", 3) end
+  return v
+end
+
+-- Connect options for TCP to the TLS sandbox, merged with `extra`.
+function helpers.tls_params(extra)
+  local p = helpers.params()
+  p.host = tls_env("MYLUA_TLS_HOST")
+  p.port = math.tointeger(tonumber(tls_env("MYLUA_TLS_PORT")))
+  return merge(p, extra)
+end
+
+-- Connect options for the Unix socket of the TLS sandbox, merged with `extra`.
+function helpers.tls_socket_params(extra)
+  local p = helpers.params()
+  p.host, p.port = nil, nil
+  p.socket = tls_env("MYLUA_TLS_SOCKET")
+  return merge(p, extra)
+end
+
+-- The path of a file scripts/test-certs made, e.g. helpers.tls_file("ca.pem").
+function helpers.tls_file(name)
+  return tls_env("MYLUA_TLS_CERTS") .. "/" .. name
+end
+
 -- A read_timeout for the connections of specs that move large values or
 -- many rows: far above what they need, so that a framing bug that waits for
 -- bytes never sent fails the spec with 2013 instead of hanging the run.
