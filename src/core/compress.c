@@ -366,6 +366,15 @@ static myl_io_status inflate_zlib(compress_layer *l, const uint8_t *p, size_t n,
     z->next_out = l->plain.data;
     z->avail_out = (uInt)ulen;
     int rc = inflate(z, Z_FINISH);
+    if (rc == Z_BUF_ERROR && z->avail_out == 0) {
+        /* The declared room is full: one byte more tells data beyond the
+         * declared length from a stream that only lacks its end. */
+        uint8_t extra;
+        z->next_out = &extra;
+        z->avail_out = 1;
+        rc = inflate(z, Z_FINISH);
+        if (z->avail_out == 0) return wrong_length(l, ulen + 1, ulen);
+    }
     if (rc == Z_STREAM_END) {
         if (z->total_out != ulen) return wrong_length(l, (size_t)z->total_out, ulen);
         if (z->avail_in) return corrupt(l, "bytes follow the end of its zlib data");
@@ -377,9 +386,7 @@ static myl_io_status inflate_zlib(compress_layer *l, const uint8_t *p, size_t n,
         return corrupt(l, what);
     }
     if (rc == Z_MEM_ERROR) return own_failure(l, MYL_IO_ERROR, "out of memory in zlib");
-    /* Z_BUF_ERROR: room ran out (more data than declared) or input did */
-    if (z->avail_out == 0) return wrong_length(l, ulen + 1, ulen);
-    return corrupt(l, "its zlib data is cut short");
+    return corrupt(l, "its zlib data is cut short"); /* Z_BUF_ERROR: the input ran out */
 }
 
 static myl_io_status inflate_zstd(compress_layer *l, const uint8_t *p, size_t n, size_t ulen)
