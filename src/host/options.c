@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../core/compress.h"
 #include "../lua/binding.h"
 
 /* The TLS switches that combine into ssl_mode. */
@@ -141,10 +142,21 @@ static int store(host_options *h, const char *shown, const myl_option_info *opt,
         }
         break;
     }
-    case MYL_OPT_STRING:
+    case MYL_OPT_STRING: {
         wrong = myl_option_set_string(&scratch, opt, value, strlen(value));
+        /* The algorithm list is read when connecting: read it now, with
+         * connect's words for what is wrong. */
+        myl_compress_plan plan;
+        myl_error e;
+        memset(&e, 0, sizeof e);
+        if (!wrong && scratch.compression_algorithms &&
+            myl_compress_plan_from(&scratch, &plan, &e) < 0) {
+            snprintf(err, errsz, "option '%s=%s': %s", shown, value, e.message);
+            return -1;
+        }
         if (!wrong) (v = slot(h, opt))->text = value;
         break;
+    }
     case MYL_OPT_INT: {
         /* Decimal digits only: strtod would also take "0x10", "1e1", "inf". */
         const char *p = value + (*value == '-' || *value == '+');
