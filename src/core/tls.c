@@ -287,8 +287,11 @@ static int load_identity(myl_tls_config *cfg, const myl_options *opt, myl_error 
     if (check_readable("ssl_key", key, 0, err)) return -1;
     cfg->passphrase_asked = 0;
     if (!SSL_CTX_use_PrivateKey_file(cfg->ctx, key, SSL_FILETYPE_PEM)) {
+        int mismatch = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
         openssl_reason(why, sizeof why);
-        if (cfg->passphrase_asked)
+        if (mismatch)
+            ssl_error(err, "ssl_key '%s' does not match ssl_cert '%s'", key, opt->ssl_cert);
+        else if (cfg->passphrase_asked)
             ssl_error(err, "ssl_key '%s' is protected by a passphrase, which cannot be given "
                       "here: use a key without one", key);
         else

@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""A scripted TLS peer for spec/57-tls_proof_spec.lua.
+
+Usage: tlspeer.py SCENARIO CERTDIR -- prints the port it listens on (on
+127.0.0.1), serves one connection, prints `done` and exits.  CERTDIR holds
+the certificates the spec made: self.pem/self-key.pem (self-signed, as a
+MariaDB 11.4 server makes for itself), server.pem/server-key.pem (signed by
+ca.pem, names localhost and 127.0.0.1) and mitm.pem/mitm-key.pem (someone
+else's).
+
+The peer speaks the handshake byte for byte as MariaDB does: a greeting
+offering CLIENT_SSL, the client's 32-byte SSL request (sequence 1), the TLS
+handshake, the handshake response over TLS (sequence 2), the native
+password check against fakeserver's user and password, and the OK
+(sequence 3).  With a proof, the OK's info is 0x01 and the upper-case hex
+of SHA-256(SHA1(SHA1(password)) + scramble + SHA-256(certificate DER)), as
+the server computes it (MDEV-31855).  Then queries get `SELECT 1`'s result.
+
+Scenarios:
+  proof      self-signed certificate, correct proof
+  proof_ca   the CA-signed certificate, correct proof
+  no_proof   self-signed certificate, an OK without proof (MariaDB 10.11)
+  mitm       someone else's certificate; the proof is the one the real
+             server sent it (over the real certificate), relayed
+  stall      reads the SSL request, then never answers the ClientHello
+  garbage    answers the ClientHello with bytes that are no TLS record
+  plain      a greeting without CLIENT_SSL, then a plain login
+
+Lines printed: `ssl_request=N` (bytes of the request), `tls=ok`, `auth=ok`
+or `auth=denied`.
+"""
+
+import hashlib
+import os
+import signal
+import socket
+import ssl
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fakeserver as fs  # noqa: E402
+
+CERTS = {
+    "proof": "self", "no_proof": "self", "proof_ca": "server",
+    "mitm": "mitm", "stall": "self", "garbage": "self", "plain": "self",
+}
+
+
+def cert_sha256(certdir, name):
+    with open(os.path.join(certdir, name + ".pem")) as f:
+        der = ssl.PEM_cert_to_DER_cert(f.read())
+    return hashlib.sha256(der).digest()
+
+
+def proof(scramble, fingerprint):
+    """What the server puts in the OK: 0x01 + hex(SHA-256(hash, scramble, fp))."""
+    password_hash = fs.sha1(fs.sha1(fs.PASSWORD))
+    digest = hashlib.sha256(password_hash + scramble + fingerprint).hexdigest()
+    return b"\x01" + digest.upper().encode()
+
+
+def ok_with_info(info):
+    return fs.ok_payload(info=info) if info else fs.ok_payload()
+
+
+def read_ssl_request(conn):
+    seq, payload = conn.read_packet()
+    fs.report("ssl_request=%d" % len(payload))
+    caps = int.from_bytes(payload[0:4], "little")
+    if seq != 1 or len(payload) != 32 or not caps & fs.CLIENT_SSL:
+        raise fs.Closed("not an SSL request")
+    if payload[9:32] != b"\x00" * 23:
+        raise fs.Closed("filler not zero")
+
+
+def wrap(conn, certdir, name):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(certdir, name + ".pem"),
+                        os.path.join(certdir, name + "-key.pem"))
+    try:
+        conn.sock = ctx.wrap_socket(conn.sock, server_side=True)
+    except (ssl.SSLError, OSError) as e:
+        raise fs.Closed("TLS handshake: %s" % e)
+    fs.report("tls=ok")
+
+
+def login(conn, scramble, info):
+    seq, payload = conn.read_packet()
+    if seq != 2:
+        raise fs.Closed("handshake response with sequence %d" % seq)
+    caps, user, auth, plugin = fs.parse_handshake_response(payload)
+    conn.client_caps = caps
+    if user != fs.USER or auth != fs.native_token(fs.PASSWORD, scramble):
+        fs.deny(conn, seq + 1, user)
+    fs.report("auth=ok")
+    conn.send(fs.packet(seq + 1, ok_with_info(info)))
+
+
+def run(scenario, conn, certdir):
+    scramble = fs.new_scramble()
+    greeting = fs.greeting(scramble)
+    if scenario == "plain":
+        fs.handshake(conn, scramble=scramble, greeting_bytes=greeting)
+        fs.serve(conn, fs.answer_select_one)
+        return
+    # the capability flags' low half sits after the version, id and scramble part 1
+    at = 1 + len(fs.SERVER_VERSION) + 1 + 4 + 9
+    low = int.from_bytes(greeting[at:at + 2], "little") | fs.CLIENT_SSL
+    greeting = greeting[:at] + low.to_bytes(2, "little") + greeting[at + 2:]
+    conn.send(fs.packet(0, greeting))
+    read_ssl_request(conn)
+    if scenario == "stall":
+        conn.hold()
+        return
+    if scenario == "garbage":
+        conn.sock.recv(4096)  # the ClientHello
+        conn.send(b"HTTP/1.1 400 Bad Request\r\n\r\n" + b"\x00" * 64)
+        conn.hold()
+        return
+    wrap(conn, certdir, CERTS[scenario])
+    info = None
+    if scenario in ("proof", "proof_ca"):
+        info = proof(scramble, cert_sha256(certdir, CERTS[scenario]))
+    elif scenario == "mitm":
+        info = proof(scramble, cert_sha256(certdir, "self"))
+    login(conn, scramble, info)
+    fs.serve(conn, fs.answer_select_one)
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in CERTS:
+        sys.stderr.write(__doc__)
+        return 2
+    scenario, certdir = sys.argv[1], sys.argv[2]
+    signal.signal(signal.SIGALRM, lambda *_: os._exit(0))
+    signal.alarm(fs.LIFETIME)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    fs.report(str(listener.getsockname()[1]))
+    sock, _ = listener.accept()
+    listener.close()
+    conn = fs.Conn(sock)
+    try:
+        run(scenario, conn, certdir)
+    except fs.Closed:
+        pass
+    try:
+        conn.sock.close()
+    except OSError:
+        pass
+    fs.report("done")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
