@@ -38,6 +38,15 @@ local function make_certs()
   sh(("openssl x509 -req -in %s -CA %s -CAkey %s -CAcreateserial -out %s -days 2 -extfile %s")
      :format(q(path "server.csr"), q(path "ca.pem"), q(path "ca-key.pem"),
              q(path "server.pem"), q(path "ext.cnf")))
+  -- signed by the same CA, for another host
+  sh(("openssl req %s -keyout %s -out %s -subj /CN=db.example.com")
+     :format(ec, q(path "elsewhere-key.pem"), q(path "elsewhere.csr")))
+  f = assert(io.open(path "ext.cnf", "w"))
+  f:write("subjectAltName=DNS:db.example.com\n")
+  f:close()
+  sh(("openssl x509 -req -in %s -CA %s -CAkey %s -CAcreateserial -out %s -days 2 -extfile %s")
+     :format(q(path "elsewhere.csr"), q(path "ca.pem"), q(path "ca-key.pem"),
+             q(path "elsewhere.pem"), q(path "ext.cnf")))
   -- self-signed, as a server makes for itself; and another one, someone else's
   for _, name in ipairs { "self", "mitm" } do
     sh(("openssl req -x509 %s -keyout %s -out %s -days 2 -subj /CN=%s -addext subjectAltName=IP:127.0.0.1")
@@ -62,19 +71,26 @@ local function fingerprint(name, algo)
   return assert(out:match("=([%x:]+)"), out)
 end
 
--- The peer for `scenario`, listening; p.port, p:value(key), p:stop().
-local running = {}
+-- One peer serves the whole file: each connection gets the scenario named
+-- last (tlspeer.py any).  start(scenario) returns the peer (p.port,
+-- p:value(key) reads its output up to the next `key=` line).
+local server
+
 local Peer = {}
 Peer.__index = Peer
 
 local function start(scenario)
-  local pipe = assert(io.popen(("echo $$; exec python3 %s %s %s")
-                               :format(q(peer_script), scenario, q(certs))))
-  local self = setmetatable({ pipe = pipe, pid = tonumber(pipe:read("l")) }, Peer)
-  running[self] = true
-  self.port = tonumber(pipe:read("l"))
-  assert(self.pid and self.port, "tlspeer " .. scenario .. " did not start")
-  return self
+  if not server then
+    local pipe = assert(io.popen(("echo $$; exec python3 %s any %s")
+                                 :format(q(peer_script), q(certs))))
+    server = setmetatable({ pipe = pipe, pid = tonumber(pipe:read("l")) }, Peer)
+    server.port = tonumber(pipe:read("l"))
+    assert(server.pid and server.port, "tlspeer did not start")
+  end
+  local f = assert(io.open(certs .. "/scenario", "w"))
+  f:write(scenario, "\n")
+  f:close()
+  return server
 end
 
 function Peer:value(key)
@@ -84,16 +100,12 @@ function Peer:value(key)
   end
 end
 
-function Peer:stop()
-  running[self] = nil
-  if self.pid then os.execute("kill " .. math.tointeger(self.pid) .. " 2>/dev/null") end
-  self.pid = nil
-  if self.pipe then self.pipe:close() end
-  self.pipe = nil
-end
 
 local function stop_all()
-  for p in pairs(running) do p:stop() end
+  if not server then return end
+  os.execute("kill " .. math.tointeger(server.pid) .. " 2>/dev/null")
+  server.pipe:close()
+  server = nil
 end
 
 local function options(p, ssl, extra)
@@ -112,8 +124,6 @@ teardown(function()
 end)
 
 describe("the server's proof of a self-signed certificate", function()
-  after_each(stop_all)
-
   for _, mode in ipairs { "verify_ca", "verify_identity", "preferred" } do
     it("is accepted in " .. mode .. ", and the session works over TLS", function()
       local p = start("proof")
@@ -158,8 +168,26 @@ describe("the server's proof of a self-signed certificate", function()
   end)
 end)
 
+describe("the server's name", function()
+
+  it("must be on a CA-signed certificate in verify_identity, and no proof excuses it", function()
+    local p = start("elsewhere")
+    local err = raises(2026, mylua.connect, options(p, { mode = "verify_identity", ca = certs .. "/ca.pem" }))
+    assert.truthy(err.message:find("not valid", 1, true), err.message)
+    assert.truthy(err.message:find("mismatch", 1, true), err.message)
+    assert.truthy(err.message:find("127.0.0.1", 1, true), err.message)
+  end)
+
+  it("is not checked in verify_ca", function()
+    local p = start("elsewhere")
+    local db = mylua.connect(options(p, { mode = "verify_ca", ca = certs .. "/ca.pem" }))
+    assert.equal("ca", db.tls.verified)
+    assert.equal("/CN=db.example.com", db.tls.subject)
+    db:close()
+  end)
+end)
+
 describe("a man in the middle", function()
-  after_each(stop_all)
 
   for _, mode in ipairs { "verify_ca", "verify_identity", "preferred", "required" } do
     it("relaying the real server's proof is refused in " .. mode, function()
@@ -173,7 +201,6 @@ describe("a man in the middle", function()
 end)
 
 describe("a certificate without a proof", function()
-  after_each(stop_all)
 
   it("is refused in verify_ca", function()
     local p = start("no_proof")
@@ -194,12 +221,10 @@ describe("a certificate without a proof", function()
     local p = start("no_proof")
     local err = raises(2026, mylua.connect, options(p, "verify_ca", { password = "" }))
     assert.truthy(err.message:find("empty password", 1, true), err.message)
-    p:stop()
   end)
 end)
 
 describe("a pinned fingerprint", function()
-  after_each(stop_all)
 
   it("that matches verifies the certificate", function()
     local p = start("no_proof")
@@ -247,7 +272,6 @@ describe("a pinned fingerprint", function()
 end)
 
 describe("a TLS handshake that goes wrong", function()
-  after_each(stop_all)
 
   it("cannot hold connect past connect_timeout when the server stalls", function()
     local p = start("stall")
@@ -273,6 +297,59 @@ describe("a TLS handshake that goes wrong", function()
     local db = mylua.connect(options(p))
     assert.is_nil(db.tls)
     assert.equal(1, db:query("SELECT 1"):row(1, "a")[1])
+    db:close()
+  end)
+end)
+
+describe("TLS over a faulty network (the fault layer under it)", function()
+  local fault = require "mylua_fault"
+
+  local function faulty(p, cfg, ssl, extra)
+    local o = options(p, ssl, extra)
+    o.transport = fault.opener(cfg)
+    return o
+  end
+
+  it("works when every read returns one byte", function()
+    local p = start("proof")
+    local db = mylua.connect(faulty(p, { short_reads = true }, "verify_identity"))
+    assert.equal("server proof", db.tls.verified)
+    assert.equal(1, db:query("SELECT 1"):row(1, "a")[1])
+    db:close()
+  end)
+
+  it("fails the handshake with OpenSSL's reason when a byte of it is corrupted", function()
+    local p = start("proof")
+    local err = raises(2026, mylua.connect, faulty(p, { corrupt_at = 400 }, "required"))
+    assert.truthy(err.message:find("SSL connection error: TLS handshake failed: ", 1, true), err.message)
+  end)
+
+  it("is a lost connection, not a TLS error, when the connection drops mid-handshake", function()
+    local p = start("proof")
+    local err = raises(2013, mylua.connect, faulty(p, { drop_after = 150 }, "required"))
+    assert.truthy(err.message:find("TLS handshake", 1, true), err.message)
+    assert.truthy(err.message:find("closed", 1, true), err.message)
+  end)
+
+  it("keeps the handshake within connect_timeout on a slow network", function()
+    local p = start("proof")
+    local err, elapsed = raises(2013, mylua.connect,
+                                faulty(p, { delay_ms = 300 }, "required", { connect_timeout = 1 }))
+    assert.truthy(err.message:find("timed out", 1, true), err.message)
+    assert.is_true(elapsed < 1.6, "took " .. elapsed .. " s")
+  end)
+end)
+
+describe("reading over TLS", function()
+
+  it("is bounded by read_timeout, and the timeout says so", function()
+    local p = start("deaf")
+    local db = mylua.connect(options(p, "verify_ca", { read_timeout = 1 }))
+    assert.equal("server proof", db.tls.verified)
+    local err, elapsed = raises(2013, db.query, db, "SELECT 1")
+    assert.truthy(err.message:find("timed out", 1, true), err.message)
+    assert.is_true(elapsed < 1.6, "took " .. elapsed .. " s")
+    assert.is_true(db.broken)
     db:close()
   end)
 end)

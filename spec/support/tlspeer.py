@@ -2,11 +2,16 @@
 """A scripted TLS peer for spec/57-tls_proof_spec.lua.
 
 Usage: tlspeer.py SCENARIO CERTDIR -- prints the port it listens on (on
-127.0.0.1), serves one connection, prints `done` and exits.  CERTDIR holds
+127.0.0.1), serves one connection, prints `done` and exits.
+       tlspeer.py any CERTDIR -- the same for every connection until it is
+killed, each served by a process of its own, in the scenario named by the
+file CERTDIR/scenario when it is accepted (one peer for a whole spec file:
+starting Python is what a test would spend most of its time on).  CERTDIR holds
 the certificates the spec made: self.pem/self-key.pem (self-signed, as a
 MariaDB 11.4 server makes for itself), server.pem/server-key.pem (signed by
-ca.pem, names localhost and 127.0.0.1) and mitm.pem/mitm-key.pem (someone
-else's).
+ca.pem, names localhost and 127.0.0.1), elsewhere.pem/elsewhere-key.pem
+(signed by ca.pem for db.example.com only) and mitm.pem/mitm-key.pem
+(someone else's).
 
 The peer speaks the handshake byte for byte as MariaDB does: a greeting
 offering CLIENT_SSL, the client's 32-byte SSL request (sequence 1), the TLS
@@ -20,6 +25,8 @@ Scenarios:
   proof      self-signed certificate, correct proof
   proof_ca   the CA-signed certificate, correct proof
   no_proof   self-signed certificate, an OK without proof (MariaDB 10.11)
+  elsewhere  the CA-signed certificate of another host, no proof
+  deaf       as `proof`, then never answers a query
   mitm       someone else's certificate; the proof is the one the real
              server sent it (over the real certificate), relayed
   stall      reads the SSL request, then never answers the ClientHello
@@ -43,6 +50,7 @@ import fakeserver as fs  # noqa: E402
 
 CERTS = {
     "proof": "self", "no_proof": "self", "proof_ca": "server",
+    "elsewhere": "elsewhere", "deaf": "self",
     "mitm": "mitm", "stall": "self", "garbage": "self", "plain": "self",
 }
 
@@ -120,28 +128,18 @@ def run(scenario, conn, certdir):
         return
     wrap(conn, certdir, CERTS[scenario])
     info = None
-    if scenario in ("proof", "proof_ca"):
+    if scenario in ("proof", "proof_ca", "deaf"):
         info = proof(scramble, cert_sha256(certdir, CERTS[scenario]))
     elif scenario == "mitm":
         info = proof(scramble, cert_sha256(certdir, "self"))
     login(conn, scramble, info)
+    if scenario == "deaf":
+        conn.hold()
+        return
     fs.serve(conn, fs.answer_select_one)
 
 
-def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in CERTS:
-        sys.stderr.write(__doc__)
-        return 2
-    scenario, certdir = sys.argv[1], sys.argv[2]
-    signal.signal(signal.SIGALRM, lambda *_: os._exit(0))
-    signal.alarm(fs.LIFETIME)
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    fs.report(str(listener.getsockname()[1]))
-    sock, _ = listener.accept()
-    listener.close()
+def serve_one(scenario, sock, certdir):
     conn = fs.Conn(sock)
     try:
         run(scenario, conn, certdir)
@@ -152,6 +150,43 @@ def main():
     except OSError:
         pass
     fs.report("done")
+
+
+def serve_many(listener, certdir):
+    """Forks a child per connection; the parent only accepts."""
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped at once
+    while True:
+        sock, _ = listener.accept()
+        with open(os.path.join(certdir, "scenario")) as f:
+            scenario = f.read().strip()
+        if os.fork() == 0:
+            listener.close()
+            signal.alarm(fs.LIFETIME)
+            if scenario in CERTS:
+                serve_one(scenario, sock, certdir)
+            os._exit(0)
+        sock.close()
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in CERTS and sys.argv[1] != "any":
+        sys.stderr.write(__doc__)
+        return 2
+    scenario, certdir = sys.argv[1], sys.argv[2]
+    signal.signal(signal.SIGALRM, lambda *_: os._exit(0))
+    # one connection: LIFETIME; any number: a spec file's worth, at most
+    signal.alarm(fs.LIFETIME if scenario != "any" else 10 * fs.LIFETIME)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    fs.report(str(listener.getsockname()[1]))
+    if scenario == "any":
+        serve_many(listener, certdir)
+        return 0
+    sock, _ = listener.accept()
+    listener.close()
+    serve_one(scenario, sock, certdir)
     return 0
 
 

@@ -289,8 +289,8 @@ static int secure_channel(myl_conn *c, handshake_state *hs)
     c->tls_on = 1;
     hs->secure = 1;
     if (check.trust == MYL_TLS_INVALID && mode >= MYL_SSL_VERIFY_CA)
-        return tls_refused(c, "the server's certificate is not valid: %s",
-                           check.reason);
+        return tls_refused(c, "the server's certificate is not valid: %s (connected to '%s')",
+                           check.reason, host ? host : "localhost");
     if (check.trust == MYL_TLS_UNTRUSTED) {
         hs->proof_pending = 1;
         snprintf(hs->untrusted, sizeof hs->untrusted, "%s", check.reason);
