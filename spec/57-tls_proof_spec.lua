@@ -47,6 +47,28 @@ local function make_certs()
   sh(("openssl x509 -req -in %s -CA %s -CAkey %s -CAcreateserial -out %s -days 2 -extfile %s")
      :format(q(path "elsewhere.csr"), q(path "ca.pem"), q(path "ca-key.pem"),
              q(path "elsewhere.pem"), q(path "ext.cnf")))
+  -- a client certificate the CA signs
+  sh(("openssl req %s -keyout %s -out %s -subj /CN=script-client")
+     :format(ec, q(path "client-key.pem"), q(path "client.csr")))
+  sh(("openssl x509 -req -in %s -CA %s -CAkey %s -CAcreateserial -out %s -days 2")
+     :format(q(path "client.csr"), q(path "ca.pem"), q(path "ca-key.pem"), q(path "client.pem")))
+  -- revocation lists: an empty one, then one revoking the server's certificate
+  f = assert(io.open(path "ca.cnf", "w"))
+  f:write(("[ca]\ndefault_ca = d\n[d]\ndatabase = %s\ncrlnumber = %s\ndefault_md = sha256\n"
+           .. "default_crl_days = 2\n"):format(path "index.txt", path "crlnumber"))
+  f:close()
+  for name, text in pairs { ["index.txt"] = "", crlnumber = "01\n" } do
+    f = assert(io.open(path(name), "w"))
+    f:write(text)
+    f:close()
+  end
+  local ca_cmd = ("openssl ca -batch -config %s -keyfile %s -cert %s ")
+                 :format(q(path "ca.cnf"), q(path "ca-key.pem"), q(path "ca.pem"))
+  sh(ca_cmd .. "-gencrl -out " .. q(path "crl-empty.pem"))
+  sh(ca_cmd .. "-revoke " .. q(path "server.pem"))
+  sh(ca_cmd .. "-gencrl -out " .. q(path "crl.pem"))
+  sh("mkdir " .. q(path "crls") .. " && cp " .. q(path "crl.pem") .. " " .. q(path "crls/")
+     .. " && openssl rehash " .. q(path "crls"))
   -- self-signed, as a server makes for itself; and another one, someone else's
   for _, name in ipairs { "self", "mitm" } do
     sh(("openssl req -x509 %s -keyout %s -out %s -days 2 -subj /CN=%s -addext subjectAltName=IP:127.0.0.1")
@@ -184,6 +206,53 @@ describe("the server's name", function()
     assert.equal("ca", db.tls.verified)
     assert.equal("/CN=db.example.com", db.tls.subject)
     db:close()
+  end)
+end)
+
+describe("the session's parameters", function()
+  it("follow tls_version and ssl_cipher (TLS 1.2)", function()
+    local p = start("proof_ca")
+    local db = mylua.connect(options(p, { ca = certs .. "/ca.pem", tls_version = "TLSv1.2",
+                                          cipher = "ECDHE-ECDSA-AES128-GCM-SHA256" }))
+    assert.equal("TLSv1.2", db.tls.version)
+    assert.equal("ECDHE-ECDSA-AES128-GCM-SHA256", db.tls.cipher)
+    db:close()
+  end)
+
+  it("follow ssl_ciphersuites (TLS 1.3)", function()
+    local p = start("proof_ca")
+    local db = mylua.connect(options(p, { ca = certs .. "/ca.pem", tls_version = "TLSv1.3",
+                                          ciphersuites = "TLS_CHACHA20_POLY1305_SHA256" }))
+    assert.equal("TLSv1.3", db.tls.version)
+    assert.equal("TLS_CHACHA20_POLY1305_SHA256", db.tls.cipher)
+    db:close()
+  end)
+
+  it("include the client certificate when one is given", function()
+    local p = start("proof_ca")
+    local db = mylua.connect(options(p, { ca = certs .. "/ca.pem", cert = certs .. "/client.pem",
+                                          key = certs .. "/client-key.pem" }))
+    assert.equal("script-client", p:value("client_cert"))
+    db:close()
+  end)
+end)
+
+describe("revocation lists", function()
+  it("that do not list the certificate let it through", function()
+    local p = start("proof_ca")
+    local db = mylua.connect(options(p, { ca = certs .. "/ca.pem", crl = certs .. "/crl-empty.pem" }))
+    assert.equal("ca", db.tls.verified)
+    db:close()
+  end)
+
+  it("refuse a revoked certificate, from a file or a directory, whatever the proof", function()
+    for _, where in ipairs { { crl = certs .. "/crl.pem" }, { crlpath = certs .. "/crls" } } do
+      local ssl = { mode = "verify_ca", ca = certs .. "/ca.pem" }
+      for k, v in pairs(where) do ssl[k] = v end
+      local p = start("proof_ca")
+      local err = raises(2026, mylua.connect, options(p, ssl))
+      assert.truthy(err.message:find("revoked", 1, true), err.message)
+    end
   end)
 end)
 

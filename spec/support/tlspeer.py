@@ -33,8 +33,9 @@ Scenarios:
   garbage    answers the ClientHello with bytes that are no TLS record
   plain      a greeting without CLIENT_SSL, then a plain login
 
-Lines printed: `ssl_request=N` (bytes of the request), `tls=ok`, `auth=ok`
-or `auth=denied`.
+Lines printed: `ssl_request=N` (bytes of the request), `tls=ok`,
+`client_cert=CN` (when the client sent a certificate ca.pem signs),
+`auth=ok` or `auth=denied`.
 """
 
 import hashlib
@@ -86,11 +87,18 @@ def wrap(conn, certdir, name):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(os.path.join(certdir, name + ".pem"),
                         os.path.join(certdir, name + "-key.pem"))
+    # a client certificate is welcome, not required; ca.pem must sign it
+    ctx.load_verify_locations(os.path.join(certdir, "ca.pem"))
+    ctx.verify_mode = ssl.CERT_OPTIONAL
     try:
         conn.sock = ctx.wrap_socket(conn.sock, server_side=True)
     except (ssl.SSLError, OSError) as e:
         raise fs.Closed("TLS handshake: %s" % e)
     fs.report("tls=ok")
+    client = conn.sock.getpeercert()
+    if client:
+        names = dict(part[0] for part in client["subject"])
+        fs.report("client_cert=%s" % names.get("commonName", ""))
 
 
 def login(conn, scramble, info):
