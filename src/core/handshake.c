@@ -33,7 +33,7 @@ typedef struct handshake_state {
     uint8_t scramble[64];
     size_t scramble_len;
     char server_plugin[64]; /* the plugin the greeting names, "" if none */
-    int secure;             /* the channel is TLS or a Unix socket */
+    int secure;             /* a Unix socket, or TLS with a trusted certificate */
     int unix_socket;        /* the transport was opened on a Unix socket */
     myl_tls_config *tls_cfg; /* until the TLS layer takes it over */
     int proof_pending;      /* the certificate waits for the server's proof */
@@ -286,7 +286,11 @@ static int secure_channel(myl_conn *c, handshake_state *hs)
     c->t = tls; /* it owns the layer below and the configuration now */
     hs->tls_cfg = NULL;
     c->tls_on = 1;
-    hs->secure = 1;
+    /* For plugins that send the password in clear, TLS is a safe channel
+     * only when the certificate is trusted: whoever sits in the middle of
+     * an unverified session reads it all.  (verify_ca and verify_identity
+     * let only password-hash plugins log in while the proof is pending.) */
+    hs->secure = hs->secure || check.trust == MYL_TLS_TRUSTED;
     if (check.trust == MYL_TLS_INVALID && mode >= MYL_SSL_VERIFY_CA)
         return tls_refused(c, "the server's certificate is not valid: %s (connected to '%s')",
                            check.reason, host ? host : "localhost");
