@@ -94,12 +94,19 @@ local function fingerprint(name, algo)
 end
 
 -- One peer serves the whole file: each connection gets the scenario named
--- last (tlspeer.py any).  start(scenario) returns the peer (p.port,
--- p:value(key) reads its output up to the next `key=` line).
+-- last, and its lines go to a log the next start() empties (tlspeer.py any).
+-- start(scenario) returns the peer: p.port; p:value(key) waits for the
+-- connection's `key=` line; p:lines() waits for its end and returns them all.
 local server
 
 local Peer = {}
 Peer.__index = Peer
+
+local function write_file(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
 
 local function start(scenario)
   if not server then
@@ -109,19 +116,34 @@ local function start(scenario)
     server.port = tonumber(pipe:read("l"))
     assert(server.pid and server.port, "tlspeer did not start")
   end
-  local f = assert(io.open(certs .. "/scenario", "w"))
-  f:write(scenario, "\n")
-  f:close()
+  write_file(certs .. "/log", "")
+  write_file(certs .. "/scenario", scenario .. "\n")
   return server
 end
 
+-- The log's lines once `until_key` shows up (within 5 s).
+local function log_until(until_key)
+  local deadline = helpers.now() + 5
+  repeat
+    local lines, f = {}, assert(io.open(certs .. "/log"))
+    for l in f:lines() do lines[#lines + 1] = l end
+    f:close()
+    for _, l in ipairs(lines) do
+      if l == until_key or l:match("^" .. until_key .. "=") then return lines end
+    end
+    os.execute("sleep 0.05")
+  until helpers.now() > deadline
+  error("the peer never printed " .. until_key)
+end
+
 function Peer:value(key)
-  for l in self.pipe:lines() do
+  for _, l in ipairs(log_until(key)) do
     local v = l:match("^" .. key .. "=(.*)$")
     if v then return v end
   end
 end
 
+function Peer:lines() return table.concat(log_until("done"), "\n") end
 
 local function stop_all()
   if not server then return end
@@ -157,6 +179,7 @@ describe("the server's proof of a self-signed certificate", function()
       assert.truthy(db.tls.version:match("^TLSv1%.[23]$"), db.tls.version)
       assert.equal(1, db:query("SELECT 1"):row(1, "a")[1])
       db:close()
+      assert.truthy(p:lines():find("login=u\nauth=ok", 1, true))
     end)
   end
 
@@ -177,16 +200,15 @@ describe("the server's proof of a self-signed certificate", function()
     db:close()
   end)
 
-  it("makes a given CA imply verify_ca", function()
-    -- the CA does not sign the self-signed certificate: with the CA taken
-    -- into account, only the proof can vouch for it
-    local p = start("proof")
-    local db = mylua.connect(options(p, { ca = certs .. "/ca.pem" }))
-    assert.equal("server proof", db.tls.verified)
-    db:close()
-    p = start("no_proof")
-    local err = raises(2026, mylua.connect, options(p, { ca = certs .. "/ca.pem" }))
-    assert.truthy(err.message:find("not trusted", 1, true), err.message)
+  it("is not what a given CA trusts: a CA given means verify_ca, refused before the login", function()
+    for _, ssl in ipairs { { ca = certs .. "/ca.pem" }, { mode = "verify_identity", ca = certs .. "/ca.pem" } } do
+      local p = start("proof")
+      local err = raises(2026, mylua.connect, options(p, ssl))
+      assert.truthy(err.message:find("not trusted by ssl_ca '" .. certs .. "/ca.pem'", 1, true), err.message)
+      local seen = p:lines()
+      assert.truthy(seen:find("tls=ok", 1, true), seen)
+      assert.falsy(seen:find("login=", 1, true), "the client logged in: " .. seen)
+    end
   end)
 end)
 
@@ -198,6 +220,7 @@ describe("the server's name", function()
     assert.truthy(err.message:find("not valid", 1, true), err.message)
     assert.truthy(err.message:find("mismatch", 1, true), err.message)
     assert.truthy(err.message:find("127.0.0.1", 1, true), err.message)
+    assert.falsy(p:lines():find("login=", 1, true), "the client logged in")
   end)
 
   it("is not checked in verify_ca", function()
@@ -290,6 +313,7 @@ describe("a certificate without a proof", function()
     local p = start("no_proof")
     local err = raises(2026, mylua.connect, options(p, "verify_ca", { password = "" }))
     assert.truthy(err.message:find("empty password", 1, true), err.message)
+    assert.falsy(p:lines():find("login=", 1, true), "the client logged in")
   end)
 end)
 
@@ -315,6 +339,7 @@ describe("a pinned fingerprint", function()
     local err = raises(2026, mylua.connect, options(p, { fingerprint = fingerprint("mitm") }))
     assert.truthy(err.message:find("matches no pinned fingerprint", 1, true), err.message)
     assert.truthy(err.message:find(fingerprint("self"), 1, true), err.message)
+    assert.falsy(p:lines():find("login=", 1, true), "the client logged in")
   end)
 
   it("can come from a list file with comments", function()

@@ -5,8 +5,9 @@ Usage: tlspeer.py SCENARIO CERTDIR -- prints the port it listens on (on
 127.0.0.1), serves one connection, prints `done` and exits.
        tlspeer.py any CERTDIR -- the same for every connection until it is
 killed, each served by a process of its own, in the scenario named by the
-file CERTDIR/scenario when it is accepted (one peer for a whole spec file:
-starting Python is what a test would spend most of its time on).  CERTDIR holds
+file CERTDIR/scenario when it is accepted, its lines appended to
+CERTDIR/log (one peer for a whole spec file: starting Python is what a test
+would spend most of its time on).  CERTDIR holds
 the certificates the spec made: self.pem/self-key.pem (self-signed, as a
 MariaDB 11.4 server makes for itself), server.pem/server-key.pem (signed by
 ca.pem, names localhost and 127.0.0.1), elsewhere.pem/elsewhere-key.pem
@@ -35,7 +36,8 @@ Scenarios:
 
 Lines printed: `ssl_request=N` (bytes of the request), `tls=ok`,
 `client_cert=CN` (when the client sent a certificate ca.pem signs),
-`auth=ok` or `auth=denied`.
+`login=USER` (a handshake response was read), `auth=ok` or `auth=denied`,
+and `done` when the connection is over.
 """
 
 import hashlib
@@ -106,6 +108,7 @@ def login(conn, scramble, info):
     if seq != 2:
         raise fs.Closed("handshake response with sequence %d" % seq)
     caps, user, auth, plugin = fs.parse_handshake_response(payload)
+    fs.report("login=%s" % user.decode(errors="replace"))
     conn.client_caps = caps
     if user != fs.USER or auth != fs.native_token(fs.PASSWORD, scramble):
         fs.deny(conn, seq + 1, user)
@@ -170,6 +173,11 @@ def serve_many(listener, certdir):
         if os.fork() == 0:
             listener.close()
             signal.alarm(fs.LIFETIME)
+            log = os.open(os.path.join(certdir, "log"),
+                          os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            sys.stdout.flush()
+            os.dup2(log, 1)
+            os.close(log)
             if scenario in CERTS:
                 serve_one(scenario, sock, certdir)
             os._exit(0)

@@ -249,10 +249,10 @@ static int tls_refused(myl_conn *c, const char *fmt, ...)
 /* Modes: preferred uses TLS when the server offers it on TCP (not over a
  * Unix socket, which is private already, as the mysql client does);
  * required and stronger use it everywhere or fail, never falling back to
- * plain text.  An untrusted certificate (self-signed, unknown issuer) is
- * left to the server's proof after authentication (check_server_proof);
- * any other certificate problem fails verify_ca and verify_identity at
- * once. */
+ * plain text.  Without a CA given, an untrusted certificate (self-signed,
+ * unknown issuer) is left to the server's proof after authentication
+ * (check_server_proof); any other certificate problem fails verify_ca and
+ * verify_identity at once. */
 static int secure_channel(myl_conn *c, handshake_state *hs)
 {
     const myl_options *opt = hs->opt;
@@ -294,6 +294,14 @@ static int secure_channel(myl_conn *c, handshake_state *hs)
     if (check.trust == MYL_TLS_INVALID && mode >= MYL_SSL_VERIFY_CA)
         return tls_refused(c, "the server's certificate is not valid: %s (connected to '%s')",
                            check.reason, host ? host : "localhost");
+    /* A CA given is the trust the user asked for: a certificate it does not
+     * vouch for is refused before the login, not left to the proof (as
+     * MariaDB Connector/C does). */
+    if (check.trust == MYL_TLS_UNTRUSTED && mode >= MYL_SSL_VERIFY_CA &&
+        (opt->ssl_ca || opt->ssl_capath))
+        return tls_refused(c, "the server's certificate is not trusted by %s '%s': %s",
+                           opt->ssl_ca ? "ssl_ca" : "ssl_capath",
+                           opt->ssl_ca ? opt->ssl_ca : opt->ssl_capath, check.reason);
     if (check.trust == MYL_TLS_UNTRUSTED) {
         hs->proof_pending = 1;
         snprintf(hs->untrusted, sizeof hs->untrusted, "%s", check.reason);
