@@ -28,6 +28,9 @@ Scenarios:
   no_proof   self-signed certificate, an OK without proof (MariaDB 10.11)
   elsewhere  the CA-signed certificate of another host, no proof
   deaf       as `proof`, then never answers a query
+  parting    as `proof`; a query gets, after its first bytes, an ERR 1153
+             (packet too large) and the connection closed, unread, as
+             MariaDB does
   mitm       someone else's certificate; the proof is the one the real
              server sent it (over the real certificate), relayed
   stall      reads the SSL request, then never answers the ClientHello
@@ -53,7 +56,7 @@ import fakeserver as fs  # noqa: E402
 
 CERTS = {
     "proof": "self", "no_proof": "self", "proof_ca": "server",
-    "elsewhere": "elsewhere", "deaf": "self",
+    "elsewhere": "elsewhere", "deaf": "self", "parting": "self",
     "mitm": "mitm", "stall": "self", "garbage": "self", "plain": "self",
 }
 
@@ -139,13 +142,18 @@ def run(scenario, conn, certdir):
         return
     wrap(conn, certdir, CERTS[scenario])
     info = None
-    if scenario in ("proof", "proof_ca", "deaf"):
+    if scenario in ("proof", "proof_ca", "deaf", "parting"):
         info = proof(scramble, cert_sha256(certdir, CERTS[scenario]))
     elif scenario == "mitm":
         info = proof(scramble, cert_sha256(certdir, "self"))
     login(conn, scramble, info)
     if scenario == "deaf":
         conn.hold()
+        return
+    if scenario == "parting":
+        conn.recv_exact(4 + 1024)
+        conn.send(fs.packet(1, fs.err_payload(
+            1153, b"08S01", b"Got a packet bigger than 'max_allowed_packet' bytes")))
         return
     fs.serve(conn, fs.answer_select_one)
 
