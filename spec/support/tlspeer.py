@@ -27,6 +27,8 @@ Scenarios:
   proof_ca   the CA-signed certificate, correct proof
   no_proof   self-signed certificate, an OK without proof (MariaDB 10.11)
   elsewhere  the CA-signed certificate of another host, no proof
+  switch     as `proof`, but the login switches to mysql_native_password
+             with a new scramble, which the proof is then over
   deaf       as `proof`, then never answers a query
   parting    as `proof`; a query gets, after its first bytes, an ERR 1153
              (packet too large) and the connection closed, unread, as
@@ -56,7 +58,7 @@ import fakeserver as fs  # noqa: E402
 
 CERTS = {
     "proof": "self", "no_proof": "self", "proof_ca": "server",
-    "elsewhere": "elsewhere", "deaf": "self", "parting": "self",
+    "elsewhere": "elsewhere", "deaf": "self", "parting": "self", "switch": "self",
     "mitm": "mitm", "stall": "self", "garbage": "self", "plain": "self",
 }
 
@@ -106,13 +108,18 @@ def wrap(conn, certdir, name):
         fs.report("client_cert=%s" % names.get("commonName", ""))
 
 
-def login(conn, scramble, info):
+def login(conn, scramble, info, switch_scramble=None):
     seq, payload = conn.read_packet()
     if seq != 2:
         raise fs.Closed("handshake response with sequence %d" % seq)
     caps, user, auth, plugin = fs.parse_handshake_response(payload)
     fs.report("login=%s" % user.decode(errors="replace"))
     conn.client_caps = caps
+    if switch_scramble:
+        conn.send(fs.packet(seq + 1, b"\xfe" + b"mysql_native_password\x00"
+                            + switch_scramble + b"\x00"))
+        seq, auth = conn.read_packet()
+        scramble = switch_scramble
     if user != fs.USER or auth != fs.native_token(fs.PASSWORD, scramble):
         fs.deny(conn, seq + 1, user)
     fs.report("auth=ok")
@@ -142,11 +149,12 @@ def run(scenario, conn, certdir):
         return
     wrap(conn, certdir, CERTS[scenario])
     info = None
-    if scenario in ("proof", "proof_ca", "deaf", "parting"):
-        info = proof(scramble, cert_sha256(certdir, CERTS[scenario]))
+    switch_scramble = fs.new_scramble() if scenario == "switch" else None
+    if scenario in ("proof", "proof_ca", "deaf", "parting", "switch"):
+        info = proof(switch_scramble or scramble, cert_sha256(certdir, CERTS[scenario]))
     elif scenario == "mitm":
         info = proof(scramble, cert_sha256(certdir, "self"))
-    login(conn, scramble, info)
+    login(conn, scramble, info, switch_scramble)
     if scenario == "deaf":
         conn.hold()
         return
