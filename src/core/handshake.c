@@ -34,11 +34,12 @@ typedef struct handshake_state {
     uint8_t scramble[64];
     size_t scramble_len;
     char server_plugin[64]; /* the plugin the greeting names, "" if none */
-    int secure;             /* the channel is TLS or a Unix socket */
+    int secure;             /* a Unix socket, or TLS with a trusted certificate */
     int unix_socket;        /* the transport was opened on a Unix socket */
     myl_tls_config *tls_cfg; /* until the TLS layer takes it over */
     int proof_pending;      /* the certificate waits for the server's proof */
     char untrusted[160];    /* why it is not trusted (OpenSSL's words) */
+    uint8_t proof_scramble[20]; /* the last scramble a plugin was given */
     const myl_auth_plugin *plugin; /* the plugin authenticating now */
     myl_compress_plan zplan;     /* the compression the options ask for */
     myl_compression compression; /* what was asked of this server */
@@ -214,6 +215,14 @@ static int tls_files_given(const myl_options *opt)
            opt->ssl_cipher || opt->ssl_ciphersuites || opt->tls_version;
 }
 
+/* verify_ca and verify_identity check against the system's CAs when no CA
+ * is given, unless a pinned fingerprint is the trust anchor instead. */
+static int needs_ca_store(const myl_options *opt)
+{
+    return opt->ssl_mode >= MYL_SSL_VERIFY_CA && !opt->ssl_fingerprint &&
+           !opt->ssl_fingerprint_list;
+}
+
 /* Before anything is connected: a TLS configuration that cannot be built
  * (a missing file, a key with a passphrase) fails here, without a server.
  * Preferred without any TLS option waits until the server offers TLS. */
@@ -223,7 +232,7 @@ static int prepare_tls(myl_conn *c, handshake_state *hs)
     c->tls_on = 0;
     if (opt->ssl_mode == MYL_SSL_DISABLED) return 0;
     if (opt->ssl_mode == MYL_SSL_PREFERRED && !tls_files_given(opt)) return 0;
-    hs->tls_cfg = myl_tls_config_new(opt, opt->ssl_mode >= MYL_SSL_VERIFY_CA, &c->err);
+    hs->tls_cfg = myl_tls_config_new(opt, needs_ca_store(opt), &c->err);
     return hs->tls_cfg ? 0 : -1;
 }
 
@@ -247,7 +256,7 @@ static int tls_refused(myl_conn *c, const char *fmt, ...)
 #endif
     ;
 
-/* Error 2026 ("..."); the connection is closed. */
+/* Error 2026, "SSL connection error: ..."; the connection is closed. */
 static int tls_refused(myl_conn *c, const char *fmt, ...)
 {
     char msg[MYL_ERRMSG_SIZE - 32];
@@ -263,10 +272,10 @@ static int tls_refused(myl_conn *c, const char *fmt, ...)
 /* Modes: preferred uses TLS when the server offers it on TCP (not over a
  * Unix socket, which is private already, as the mysql client does);
  * required and stronger use it everywhere or fail, never falling back to
- * plain text.  An untrusted certificate (self-signed, unknown issuer) is
- * left to the server's proof after authentication (check_server_proof);
- * any other certificate problem fails verify_ca and verify_identity at
- * once. */
+ * plain text.  Without a CA given, an untrusted certificate (self-signed,
+ * unknown issuer) is left to the server's proof after authentication
+ * (check_server_proof); any other certificate problem fails verify_ca and
+ * verify_identity at once. */
 static int secure_channel(myl_conn *c, handshake_state *hs)
 {
     const myl_options *opt = hs->opt;
@@ -274,19 +283,17 @@ static int secure_channel(myl_conn *c, handshake_state *hs)
     if (mode == MYL_SSL_DISABLED) return 0;
     if (!(hs->server_caps & MYL_CLIENT_SSL)) {
         if (mode == MYL_SSL_PREFERRED) return 0;
-        return tls_refused(c, "TLS is required, but the server does not "
-                           "offer it");
+        return tls_refused(c, "TLS is required, but the server does not offer it");
     }
     if (mode == MYL_SSL_PREFERRED && hs->unix_socket) return 0;
-    if (!hs->tls_cfg && !(hs->tls_cfg = myl_tls_config_new(opt, mode >= MYL_SSL_VERIFY_CA, &c->err)))
-        return myl_conn_close_on_error(c);
+    if (!hs->tls_cfg) hs->tls_cfg = myl_tls_config_new(opt, needs_ca_store(opt), &c->err);
+    if (!hs->tls_cfg) return myl_conn_close_on_error(c);
     c->caps |= MYL_CLIENT_SSL;
     if (send_ssl_request(c)) return -1;
     /* Bytes after the greeting, before TLS, would be read as if they came
      * over TLS: a server never sends any. */
     if (c->fr.in.len > c->fr.in_pos)
-        return tls_refused(c, "the server sent data before the TLS "
-                           "handshake");
+        return tls_refused(c, "the server sent data before the TLS handshake");
     c->phase = PHASE_TLS;
     const char *host = hs->unix_socket ? NULL : opt->host ? opt->host : MYL_DEFAULT_HOST;
     myl_tls_check check;
@@ -295,16 +302,29 @@ static int secure_channel(myl_conn *c, handshake_state *hs)
                                        c->op_deadline, &c->tls, &check, &io, &c->err);
     if (!tls) {
         /* A stalled or vanished server stays what it is: a lost connection. */
-        if (io == MYL_IO_TIMEOUT || io == MYL_IO_CLOSED) return myl_conn_io_failed(c, io, PHASE_TLS);
+        if (io == MYL_IO_TIMEOUT || io == MYL_IO_CLOSED)
+            return myl_conn_io_failed(c, io, PHASE_TLS);
         return myl_conn_close_on_error(c);
     }
     c->t = tls; /* it owns the layer below and the configuration now */
     hs->tls_cfg = NULL;
     c->tls_on = 1;
-    hs->secure = 1;
+    /* For plugins that send the password in clear, TLS is a safe channel
+     * only when the certificate is trusted: whoever sits in the middle of
+     * an unverified session reads it all.  (verify_ca and verify_identity
+     * let only password-hash plugins log in while the proof is pending.) */
+    hs->secure = hs->secure || check.trust == MYL_TLS_TRUSTED;
     if (check.trust == MYL_TLS_INVALID && mode >= MYL_SSL_VERIFY_CA)
-        return tls_refused(c, "the server's certificate is not valid: %s",
-                           check.reason);
+        return tls_refused(c, "the server's certificate is not valid: %s (connected to '%s')",
+                           check.reason, host ? host : "localhost");
+    /* A CA given is the trust the user asked for: a certificate it does not
+     * vouch for is refused before the login, not left to the proof (as
+     * MariaDB Connector/C does). */
+    if (check.trust == MYL_TLS_UNTRUSTED && mode >= MYL_SSL_VERIFY_CA &&
+        (opt->ssl_ca || opt->ssl_capath))
+        return tls_refused(c, "the server's certificate is not trusted by %s '%s': %s",
+                           opt->ssl_ca ? "ssl_ca" : "ssl_capath",
+                           opt->ssl_ca ? opt->ssl_ca : opt->ssl_capath, check.reason);
     if (check.trust == MYL_TLS_UNTRUSTED) {
         hs->proof_pending = 1;
         snprintf(hs->untrusted, sizeof hs->untrusted, "%s", check.reason);
@@ -321,14 +341,21 @@ static int proof_possible(myl_conn *c, handshake_state *hs, const myl_auth_plugi
 {
     if (!hs->proof_pending || hs->opt->ssl_mode < MYL_SSL_VERIFY_CA) return 0;
     if (plugin->password_hash && hs->opt->password && *hs->opt->password) return 0;
-    return tls_refused(c, "the server's certificate is not trusted (%s), "
-                       "and a login by %s cannot prove it (a password login can)",
+    return tls_refused(c, "the server's certificate is not trusted (%s), and a login by %s "
+                       "cannot prove it (a password login can)",
                        hs->untrusted, plugin->password_hash ? "an empty password" : plugin->name);
+}
+
+/* The proof is over the scramble the authenticating plugin was given: the
+ * greeting's, or an auth switch's (as Connector/C keeps it). */
+static void keep_proof_scramble(handshake_state *hs, const uint8_t *p, size_t n)
+{
+    if (n >= sizeof hs->proof_scramble) memcpy(hs->proof_scramble, p, sizeof hs->proof_scramble);
 }
 
 /* After the login's OK: the server's proof that it holds this password's
  * hash and sent this certificate (MariaDB 11.4+, MDEV-31855): SHA-256 over
- * the password hash, the greeting's scramble and the certificate's SHA-256,
+ * the password hash, the scramble and the certificate's SHA-256,
  * in the OK's info as 0x01 + hex.  A mismatch means someone in between
  * presented a certificate of its own: refused in every mode.  No proof:
  * verify_ca and verify_identity refuse; preferred and required go on
@@ -345,10 +372,9 @@ static int check_server_proof(myl_conn *c, handshake_state *hs)
         uint8_t hash[64];
         size_t len = sizeof hash;
         if (plugin->password_hash(password, hash, &len))
-            return tls_refused(c, "the password hash of %s is not "
-                               "available", plugin->name);
+            return tls_refused(c, "the password hash of %s is not available", plugin->name);
         found = myl_tls_proof_matches(c->last_info, strlen(c->last_info), hash, len,
-                                      hs->scramble, c->tls.cert_sha256);
+                                      hs->proof_scramble, c->tls.cert_sha256);
     }
     if (is_digest) c->last_info[0] = '\0'; /* binary, not a message for the user */
     if (!hs->proof_pending) return 0;
@@ -357,14 +383,13 @@ static int check_server_proof(myl_conn *c, handshake_state *hs)
         return 0;
     }
     if (found == 0)
-        return tls_refused(c, "the server's proof does not match its "
-                           "certificate (SHA-256 fingerprint %s): someone between client and "
-                           "server may be presenting a certificate of its own",
-                           c->tls.fingerprint);
+        return tls_refused(c, "the server's proof does not match its certificate (SHA-256 "
+                           "fingerprint %s): someone between client and server may be "
+                           "presenting a certificate of its own", c->tls.fingerprint);
     if (hs->opt->ssl_mode >= MYL_SSL_VERIFY_CA)
-        return tls_refused(c, "the server's certificate is not trusted "
-                           "(%s), and the server sent no proof of it (MariaDB 11.4 and later prove it "
-                           "after a password login)", hs->untrusted);
+        return tls_refused(c, "the server's certificate is not trusted (%s), and the server "
+                           "sent no proof of it (MariaDB 11.4 and later prove it after a "
+                           "password login)", hs->untrusted);
     return 0;
 }
 
@@ -509,6 +534,7 @@ static int auth_loop(myl_conn *c, handshake_state *hs, myl_auth_ctx *ctx,
             if (!plugin) return unknown_plugin(c, name, plen);
             hs->plugin = plugin;
             if (proof_possible(c, hs, plugin)) return -1;
+            keep_proof_scramble(hs, r.p, myl_rd_left(&r));
             round = 0;
             if (plugin_step(c, ctx, plugin, round, r.p, myl_rd_left(&r))) return -1;
             break;
@@ -541,6 +567,7 @@ static int authenticate(myl_conn *c, handshake_state *hs)
     if (!plugin) plugin = &myl_auth_native_password;
     hs->plugin = plugin;
     if (proof_possible(c, hs, plugin)) return -1;
+    keep_proof_scramble(hs, hs->scramble, hs->scramble_len);
     myl_buf first = {0};
     myl_auth_step st = plugin->respond(&ctx, 0, hs->scramble, hs->scramble_len, &first);
     int rc;
