@@ -357,3 +357,154 @@ describe("choosing compression", function()
     helpers.raises_string("closed", function() return db.compression end)
   end)
 end)
+
+-- zstd (MySQL 8.0.18+) and broken frames, against spec/support/zpeer.py: a
+-- peer that speaks the compressed protocol as a server does (frames of its
+-- 16 KiB buffer, packets renumbered at each frame) and prints what it saw.
+describe("a scripted peer speaking the compressed protocol", function()
+  local peer = require "support.peer"
+
+  after_each(peer.stop_all)
+
+  local function start(scenario)
+    return peer.start(scenario, "zpeer.py")
+  end
+
+  local function options(p, extra)
+    local o = {
+      host = "127.0.0.1", port = p.port, user = "u", password = "p",
+      connect_timeout = 2, read_timeout = 2,
+    }
+    for k, v in pairs(extra or {}) do o[k] = v end
+    return o
+  end
+
+  local function value(db, sql)
+    return db:query(sql):row(1, "a")[1]
+  end
+
+  local function assert_closed_after(db, p, cause)
+    local err = raises(2006, db.query, db, "SELECT 1")
+    assert.matches(cause, err.message, 1, true)
+    assert.equal("1", p:value("client_closed"))
+    db:close()
+  end
+
+  it("runs a zstd session byte for byte", function()
+    local p = start("session")
+    local db = mylua.connect(options(p, { compression_algorithms = "zstd" }))
+    assert.equal("zstd", db.compression)
+    assert.equal("zlib,zstd", p:value("offered"))
+    assert.equal("0", p:value("caps_compress")) -- one flag only: no choice left to the server
+    assert.equal("1", p:value("caps_zstd"))
+    assert.equal("3", p:value("zstd_level")) -- the default, as the last byte of the response
+    assert.equal("ok", p:value("auth"))
+
+    -- a query worth compressing goes in a compressed frame, sequence 0
+    local sql = "SELECT '" .. ("compress me "):rep(10) .. "'"
+    assert.equal("echo:" .. sql, value(db, sql))
+    local seq, clen, ulen = p:value("client_frame"):match("^(%d+),(%d+),(%d+)$")
+    assert.equal("0", seq)
+    assert.equal(4 + 1 + #sql, tonumber(ulen))
+    assert.is_true(tonumber(clen) < tonumber(ulen))
+    assert.equal(sql, p:value("query"))
+
+    -- a short one goes stored: the whole frame, byte for byte
+    assert.equal("echo:SELECT 1", value(db, "SELECT 1"))
+    assert.equal("0D00000000000009000000" .. "03" .. helpers.hex("SELECT 1"), p:value("client_frame_hex"))
+    assert.equal("SELECT 1", p:value("query"))
+
+    -- 200 rows of 1 KiB come in many frames, packets renumbered in each
+    local res = db:query("ROWS 200")
+    assert.equal(200, #res)
+    local i = 0
+    for v in res:rows("v") do
+      i = i + 1
+      assert.equal(("row-%d-"):format(i) .. ("abcdefghij"):rep(100), v)
+    end
+    assert.equal(200, i)
+    assert.equal("ROWS 200", p:value("query"))
+
+    db:ping()
+    assert.equal("05000000000000010000000E", p:value("client_frame_hex"))
+    assert.equal("1", p:value("ping"))
+    db:close()
+    assert.equal("050000000000000100000001", p:value("client_frame_hex"))
+    assert.equal("1", p:value("quit"))
+  end)
+
+  it("sends zstd_compression_level as the level byte", function()
+    local p = start("zstd_only")
+    local db = mylua.connect(options(p, { compression_algorithms = "zstd", zstd_compression_level = 7 }))
+    assert.equal("7", p:value("zstd_level"))
+    assert.equal("echo:SELECT 7", value(db, "SELECT 7"))
+    db:close()
+  end)
+
+  it("speaks zlib with a server that offers both, when zlib comes first", function()
+    local p = start("session")
+    local db = mylua.connect(options(p, { compression_algorithms = "zlib,zstd" }))
+    assert.equal("zlib", db.compression)
+    assert.equal("1", p:value("caps_compress"))
+    assert.equal("0", p:value("caps_zstd"))
+    local res = db:query("ROWS 50")
+    assert.equal(50, #res)
+    assert.equal("row-50-" .. ("abcdefghij"):rep(100), res:row(50, "a")[1])
+    db:close()
+    assert.equal("1", p:value("quit"))
+  end)
+
+  it("falls back to no compression when the server lacks zlib and compress = true", function()
+    local p = start("zstd_only")
+    local db = mylua.connect(options(p, { compress = true }))
+    assert.is_nil(db.compression)
+    assert.equal("0", p:value("caps_compress"))
+    assert.equal("0", p:value("caps_zstd"))
+    assert.equal("echo:SELECT 2", value(db, "SELECT 2"))
+    db:close()
+  end)
+
+  it("refuses a server without zstd when zstd is demanded", function()
+    local p = start("zlib_only")
+    local err = raises(2066, mylua.connect, options(p, { compression_algorithms = "zstd" }))
+    assert.matches("the server offers no zstd compression", err.message, 1, true)
+  end)
+
+  it("a corrupt zstd frame is 2027 and closes the connection", function()
+    local p = start("zstd_corrupt")
+    local db = mylua.connect(options(p, { compression_algorithms = "zstd" }))
+    local err = raises(2027, db.query, db, "SELECT 1")
+    assert.matches("Malformed packet (compressed frame: corrupt zstd data", err.message, 1, true)
+    assert_closed_after(db, p, "corrupt zstd data")
+  end)
+
+  it("a frame declaring an absurd length is 2027 at once, before any allocation", function()
+    local p = start("zstd_absurd")
+    local db = mylua.connect(options(p, { compression_algorithms = "zstd", max_packet = MiB }))
+    local before = helpers.collected_rss_kb()
+    -- the peer sends the header only: waiting for the body would time out (2013)
+    local err, elapsed = raises(2027, db.query, db, "SELECT 1")
+    assert.matches("more than max_packet allows", err.message, 1, true)
+    assert.matches("16777215", err.message, 1, true)
+    assert.is_true(elapsed < 1, "took " .. elapsed .. " s")
+    assert.is_true(helpers.collected_rss_kb() - before < 4096, "memory grew")
+    assert_closed_after(db, p, "more than max_packet allows")
+  end)
+
+  it("a frame inflating to a length other than declared is 2027", function()
+    local p = start("zstd_wrong_length")
+    local db = mylua.connect(options(p, { compression_algorithms = "zstd" }))
+    local err = raises(2027, db.query, db, "SELECT 1")
+    assert.matches("inflates to %d+ bytes, %d+ declared", err.message)
+    assert_closed_after(db, p, "declared")
+  end)
+
+  it("a corrupt zlib frame is 2027 and closes the connection", function()
+    local p = start("zlib_corrupt")
+    local db = mylua.connect(options(p, { compress = true }))
+    assert.equal("zlib", db.compression)
+    local err = raises(2027, db.query, db, "SELECT 1")
+    assert.matches("corrupt zlib data", err.message, 1, true)
+    assert_closed_after(db, p, "corrupt zlib data")
+  end)
+end)
