@@ -754,7 +754,26 @@ static int big_round_trip(myl_compression algo, size_t len, int noise)
         goto done;
     }
     ok = n == len && memcmp(p, payload, len) == 0;
-    if (!ok) fail("read back %zu bytes, not the %zu sent", n, len);
+    if (!ok) {
+        fail("read back %zu bytes, not the %zu sent", n, len);
+        goto done;
+    }
+    /* the next command, once the layer gave its big buffers back */
+    myl_framer_new_command(&fr);
+    st = send_bytes("\x0E", 1);
+    ok = st == MYL_FR_OK && mem->out.len == 12 && mem->out.data[3] == 0;
+    if (!ok) {
+        fail("the command after the big packet: %s, %zu bytes written", status_name(st),
+             mem->out.len);
+        goto done;
+    }
+    static const uint8_t pkt[] = {0x01, 0x00, 0x00, 0x01, 0xFE};
+    feed_stored(1, pkt, sizeof pkt);
+    st = myl_framer_read(&fr, 0, &p, &n);
+    ok = st == MYL_FR_OK && n == 1 && p[0] == 0xFE;
+    if (!ok)
+        fail("the answer after the big packet: %s, %zu bytes (%s)", status_name(st), n,
+             myl_framer_errmsg(&fr));
 done:
     myl_buf_free(&plain);
     free(payload);
