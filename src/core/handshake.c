@@ -34,7 +34,7 @@ typedef struct handshake_state {
     uint8_t scramble[64];
     size_t scramble_len;
     char server_plugin[64]; /* the plugin the greeting names, "" if none */
-    int secure;             /* the channel is TLS or a Unix socket */
+    int secure;             /* a Unix socket, or TLS with a trusted certificate */
     int unix_socket;        /* the transport was opened on a Unix socket */
     myl_tls_config *tls_cfg; /* until the TLS layer takes it over */
     int proof_pending;      /* the certificate waits for the server's proof */
@@ -247,7 +247,7 @@ static int tls_refused(myl_conn *c, const char *fmt, ...)
 #endif
     ;
 
-/* Error 2026 ("..."); the connection is closed. */
+/* Error 2026, "SSL connection error: ..."; the connection is closed. */
 static int tls_refused(myl_conn *c, const char *fmt, ...)
 {
     char msg[MYL_ERRMSG_SIZE - 32];
@@ -263,10 +263,10 @@ static int tls_refused(myl_conn *c, const char *fmt, ...)
 /* Modes: preferred uses TLS when the server offers it on TCP (not over a
  * Unix socket, which is private already, as the mysql client does);
  * required and stronger use it everywhere or fail, never falling back to
- * plain text.  An untrusted certificate (self-signed, unknown issuer) is
- * left to the server's proof after authentication (check_server_proof);
- * any other certificate problem fails verify_ca and verify_identity at
- * once. */
+ * plain text.  Without a CA given, an untrusted certificate (self-signed,
+ * unknown issuer) is left to the server's proof after authentication
+ * (check_server_proof); any other certificate problem fails verify_ca and
+ * verify_identity at once. */
 static int secure_channel(myl_conn *c, handshake_state *hs)
 {
     const myl_options *opt = hs->opt;
@@ -274,19 +274,17 @@ static int secure_channel(myl_conn *c, handshake_state *hs)
     if (mode == MYL_SSL_DISABLED) return 0;
     if (!(hs->server_caps & MYL_CLIENT_SSL)) {
         if (mode == MYL_SSL_PREFERRED) return 0;
-        return tls_refused(c, "TLS is required, but the server does not "
-                           "offer it");
+        return tls_refused(c, "TLS is required, but the server does not offer it");
     }
     if (mode == MYL_SSL_PREFERRED && hs->unix_socket) return 0;
-    if (!hs->tls_cfg && !(hs->tls_cfg = myl_tls_config_new(opt, mode >= MYL_SSL_VERIFY_CA, &c->err)))
-        return myl_conn_close_on_error(c);
+    if (!hs->tls_cfg) hs->tls_cfg = myl_tls_config_new(opt, mode >= MYL_SSL_VERIFY_CA, &c->err);
+    if (!hs->tls_cfg) return myl_conn_close_on_error(c);
     c->caps |= MYL_CLIENT_SSL;
     if (send_ssl_request(c)) return -1;
     /* Bytes after the greeting, before TLS, would be read as if they came
      * over TLS: a server never sends any. */
     if (c->fr.in.len > c->fr.in_pos)
-        return tls_refused(c, "the server sent data before the TLS "
-                           "handshake");
+        return tls_refused(c, "the server sent data before the TLS handshake");
     c->phase = PHASE_TLS;
     const char *host = hs->unix_socket ? NULL : opt->host ? opt->host : MYL_DEFAULT_HOST;
     myl_tls_check check;
@@ -295,16 +293,29 @@ static int secure_channel(myl_conn *c, handshake_state *hs)
                                        c->op_deadline, &c->tls, &check, &io, &c->err);
     if (!tls) {
         /* A stalled or vanished server stays what it is: a lost connection. */
-        if (io == MYL_IO_TIMEOUT || io == MYL_IO_CLOSED) return myl_conn_io_failed(c, io, PHASE_TLS);
+        if (io == MYL_IO_TIMEOUT || io == MYL_IO_CLOSED)
+            return myl_conn_io_failed(c, io, PHASE_TLS);
         return myl_conn_close_on_error(c);
     }
     c->t = tls; /* it owns the layer below and the configuration now */
     hs->tls_cfg = NULL;
     c->tls_on = 1;
-    hs->secure = 1;
+    /* For plugins that send the password in clear, TLS is a safe channel
+     * only when the certificate is trusted: whoever sits in the middle of
+     * an unverified session reads it all.  (verify_ca and verify_identity
+     * let only password-hash plugins log in while the proof is pending.) */
+    hs->secure = hs->secure || check.trust == MYL_TLS_TRUSTED;
     if (check.trust == MYL_TLS_INVALID && mode >= MYL_SSL_VERIFY_CA)
-        return tls_refused(c, "the server's certificate is not valid: %s",
-                           check.reason);
+        return tls_refused(c, "the server's certificate is not valid: %s (connected to '%s')",
+                           check.reason, host ? host : "localhost");
+    /* A CA given is the trust the user asked for: a certificate it does not
+     * vouch for is refused before the login, not left to the proof (as
+     * MariaDB Connector/C does). */
+    if (check.trust == MYL_TLS_UNTRUSTED && mode >= MYL_SSL_VERIFY_CA &&
+        (opt->ssl_ca || opt->ssl_capath))
+        return tls_refused(c, "the server's certificate is not trusted by %s '%s': %s",
+                           opt->ssl_ca ? "ssl_ca" : "ssl_capath",
+                           opt->ssl_ca ? opt->ssl_ca : opt->ssl_capath, check.reason);
     if (check.trust == MYL_TLS_UNTRUSTED) {
         hs->proof_pending = 1;
         snprintf(hs->untrusted, sizeof hs->untrusted, "%s", check.reason);
@@ -321,8 +332,8 @@ static int proof_possible(myl_conn *c, handshake_state *hs, const myl_auth_plugi
 {
     if (!hs->proof_pending || hs->opt->ssl_mode < MYL_SSL_VERIFY_CA) return 0;
     if (plugin->password_hash && hs->opt->password && *hs->opt->password) return 0;
-    return tls_refused(c, "the server's certificate is not trusted (%s), "
-                       "and a login by %s cannot prove it (a password login can)",
+    return tls_refused(c, "the server's certificate is not trusted (%s), and a login by %s "
+                       "cannot prove it (a password login can)",
                        hs->untrusted, plugin->password_hash ? "an empty password" : plugin->name);
 }
 
@@ -345,8 +356,7 @@ static int check_server_proof(myl_conn *c, handshake_state *hs)
         uint8_t hash[64];
         size_t len = sizeof hash;
         if (plugin->password_hash(password, hash, &len))
-            return tls_refused(c, "the password hash of %s is not "
-                               "available", plugin->name);
+            return tls_refused(c, "the password hash of %s is not available", plugin->name);
         found = myl_tls_proof_matches(c->last_info, strlen(c->last_info), hash, len,
                                       hs->scramble, c->tls.cert_sha256);
     }
@@ -357,14 +367,13 @@ static int check_server_proof(myl_conn *c, handshake_state *hs)
         return 0;
     }
     if (found == 0)
-        return tls_refused(c, "the server's proof does not match its "
-                           "certificate (SHA-256 fingerprint %s): someone between client and "
-                           "server may be presenting a certificate of its own",
-                           c->tls.fingerprint);
+        return tls_refused(c, "the server's proof does not match its certificate (SHA-256 "
+                           "fingerprint %s): someone between client and server may be "
+                           "presenting a certificate of its own", c->tls.fingerprint);
     if (hs->opt->ssl_mode >= MYL_SSL_VERIFY_CA)
-        return tls_refused(c, "the server's certificate is not trusted "
-                           "(%s), and the server sent no proof of it (MariaDB 11.4 and later prove it "
-                           "after a password login)", hs->untrusted);
+        return tls_refused(c, "the server's certificate is not trusted (%s), and the server "
+                           "sent no proof of it (MariaDB 11.4 and later prove it after a "
+                           "password login)", hs->untrusted);
     return 0;
 }
 

@@ -147,9 +147,11 @@ static int add_pin(myl_tls_config *cfg, const char *s, size_t len)
  * starting with '#' are skipped. */
 static int load_pin_file(myl_tls_config *cfg, const char *path, myl_error *err)
 {
-    if (check_readable("ssl_fingerprint_list", path, 0, err)) return -1;
     FILE *f = fopen(path, "r");
-    if (!f) return check_readable("ssl_fingerprint_list", path, 0, err);
+    if (!f) {
+        ssl_error(err, "cannot read ssl_fingerprint_list '%s': %s", path, strerror(errno));
+        return -1;
+    }
     char line[512];
     int lineno = 0, rc = 0;
     while (fgets(line, sizeof line, f)) {
@@ -287,8 +289,11 @@ static int load_identity(myl_tls_config *cfg, const myl_options *opt, myl_error 
     if (check_readable("ssl_key", key, 0, err)) return -1;
     cfg->passphrase_asked = 0;
     if (!SSL_CTX_use_PrivateKey_file(cfg->ctx, key, SSL_FILETYPE_PEM)) {
+        int mismatch = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
         openssl_reason(why, sizeof why);
-        if (cfg->passphrase_asked)
+        if (mismatch)
+            ssl_error(err, "ssl_key '%s' does not match ssl_cert '%s'", key, opt->ssl_cert);
+        else if (cfg->passphrase_asked)
             ssl_error(err, "ssl_key '%s' is protected by a passphrase, which cannot be given "
                       "here: use a key without one", key);
         else
@@ -316,7 +321,8 @@ myl_tls_config *myl_tls_config_new(const myl_options *opt, int need_ca, myl_erro
     }
     SSL_CTX_set_default_passwd_cb(cfg->ctx, refuse_passphrase);
     SSL_CTX_set_default_passwd_cb_userdata(cfg->ctx, &cfg->passphrase_asked);
-    /* A peer may close without close_notify once we said goodbye. */
+    /* A record that carries no data (a TLS 1.3 session ticket) is read past
+     * inside SSL_read instead of ending it with "want read". */
     SSL_CTX_set_mode(cfg->ctx, SSL_MODE_AUTO_RETRY);
     int rc = load_trust(cfg->ctx, opt, need_ca, err);
     if (rc == 0) rc = load_identity(cfg, opt, err);
@@ -643,7 +649,8 @@ myl_transport *myl_tls_start(myl_tls_config *cfg, myl_transport *below, const ch
     t->below_status = MYL_IO_DONE;
 
     unsigned char addr[16];
-    int is_ip = host && (inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1);
+    int is_ip = host && (inet_pton(AF_INET, host, addr) == 1 ||
+                         inet_pton(AF_INET6, host, addr) == 1);
     int ok = 1;
     if (host && !is_ip) ok = SSL_set_tlsext_host_name(t->ssl, host) == 1; /* SNI */
     if (ok && check_identity) {
@@ -700,7 +707,8 @@ int myl_tls_proof_matches(const char *info, size_t info_len, const uint8_t *pass
     if (!ok) return 0;
     int diff = 0;
     for (size_t i = 0; i < 32; i++) {
-        int hi = hexval((unsigned char)info[1 + 2 * i]), lo = hexval((unsigned char)info[2 + 2 * i]);
+        int hi = hexval((unsigned char)info[1 + 2 * i]);
+        int lo = hexval((unsigned char)info[2 + 2 * i]);
         if (hi < 0 || lo < 0) return 0;
         diff |= (hi << 4 | lo) ^ digest[i];
     }

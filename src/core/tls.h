@@ -60,8 +60,8 @@ typedef struct myl_tls_check {
  * verification method left MYL_TLS_NOT_VERIFIED or set to CA/fingerprint)
  * and check. */
 myl_transport *myl_tls_start(myl_tls_config *cfg, myl_transport *below, const char *host,
-                             int check_identity, double deadline, myl_tls_info *info, myl_tls_check *check,
-                             myl_io_status *io, myl_error *err);
+                             int check_identity, double deadline, myl_tls_info *info,
+                             myl_tls_check *check, myl_io_status *io, myl_error *err);
 
 /* The zero-configuration proof (MariaDB 11.4+, MDEV-31855): after a
  * password-based login over TLS the server's OK carries, as its info
