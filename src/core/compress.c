@@ -18,6 +18,7 @@
 #define FLOOR_BOUND ((size_t)1 << 20) /* net_buffer_length's ceiling */
 #define BOUND_SLACK ((size_t)64 << 10)
 #define ZSTD_DEFAULT_LEVEL 3
+#define KEEP_BYTES ((size_t)4 << 20) /* buffers larger than this are freed between commands */
 
 const char *myl_compression_name(myl_compression algo)
 {
@@ -366,6 +367,15 @@ static myl_io_status inflate_zlib(compress_layer *l, const uint8_t *p, size_t n,
     z->next_out = l->plain.data;
     z->avail_out = (uInt)ulen;
     int rc = inflate(z, Z_FINISH);
+    if (rc == Z_BUF_ERROR && z->avail_out == 0) {
+        /* The declared room is full: one byte more tells data beyond the
+         * declared length from a stream that only lacks its end. */
+        uint8_t extra;
+        z->next_out = &extra;
+        z->avail_out = 1;
+        rc = inflate(z, Z_FINISH);
+        if (z->avail_out == 0) return wrong_length(l, ulen + 1, ulen);
+    }
     if (rc == Z_STREAM_END) {
         if (z->total_out != ulen) return wrong_length(l, (size_t)z->total_out, ulen);
         if (z->avail_in) return corrupt(l, "bytes follow the end of its zlib data");
@@ -377,9 +387,7 @@ static myl_io_status inflate_zlib(compress_layer *l, const uint8_t *p, size_t n,
         return corrupt(l, what);
     }
     if (rc == Z_MEM_ERROR) return own_failure(l, MYL_IO_ERROR, "out of memory in zlib");
-    /* Z_BUF_ERROR: room ran out (more data than declared) or input did */
-    if (z->avail_out == 0) return wrong_length(l, ulen + 1, ulen);
-    return corrupt(l, "its zlib data is cut short");
+    return corrupt(l, "its zlib data is cut short"); /* Z_BUF_ERROR: the input ran out */
 }
 
 static myl_io_status inflate_zstd(compress_layer *l, const uint8_t *p, size_t n, size_t ulen)
@@ -464,10 +472,30 @@ static myl_io_status compress_read(myl_transport *t, void *buf, size_t n, size_t
 
 /* ---- the rest of the table ---- */
 
+/* Frees a buffer a huge packet grew beyond `keep` bytes; the caller knows
+ * nothing waits in it. */
+static void shrink(myl_buf *b, size_t keep)
+{
+    if (b->cap > keep) myl_buf_free(b);
+}
+
 static void compress_on_command(myl_transport *t)
 {
     compress_layer *l = layer_of(t);
     l->seq = 0;
+    /* between commands: the last response was read (or the connection is
+     * dropped), so only unparsed input must be kept */
+    if (l->view_pos == l->view_len) {
+        if (l->in_pos == l->in.len) {
+            l->in.len = l->in_pos = 0;
+            shrink(&l->in, KEEP_BYTES);
+            l->view = NULL;
+            l->view_len = l->view_pos = 0;
+        }
+        shrink(&l->plain, KEEP_BYTES);
+    }
+    if (l->pending.len == 0) shrink(&l->pending, KEEP_BYTES);
+    shrink(&l->frame, KEEP_BYTES);
     myl_transport_pass_on_command(t);
 }
 
