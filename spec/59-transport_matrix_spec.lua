@@ -1,6 +1,6 @@
 -- The same protocol work over each stack of transport layers: plain,
--- TLS, compression, TLS + compression (TLS through the TLS sandbox,
--- verified against the test CA).  Multiple result sets, a streaming
+-- TLS, compression, TLS + compression, over TCP, and the last over the Unix
+-- socket too (TLS through the TLS sandbox, verified against the test CA).  Multiple result sets, a streaming
 -- cursor over many rows, values over 16 MiB both ways, KILL QUERY and
 -- KILL from another connection while a result streams in.  Then the fault
 -- layer (spec/support/fault.c) under TLS: reads of one byte, a connection
@@ -21,12 +21,14 @@ local TRANSPORTS = {
   { name = "TLS", tls = true, compress = false, lost = { 2013, 2026 } },
   { name = "compression", tls = false, compress = true, lost = { 2013 } },
   { name = "TLS + compression", tls = true, compress = true, lost = { 2013, 2026 } },
+  { name = "TLS + compression over the Unix socket", tls = true, compress = true, socket = true,
+    lost = { 2013, 2026 } },
 }
 
 local function params_for(tr, extra)
   local p
   if tr.tls then
-    p = helpers.tls_params()
+    p = tr.socket and helpers.tls_socket_params() or helpers.tls_params()
     p.ssl = { mode = "verify_identity", ca = helpers.tls_file("ca.pem") }
   else
     p = helpers.params()
