@@ -329,3 +329,48 @@ for _, tr in ipairs(FAULTY) do
     end)
   end)
 end
+
+-- Without TLS nothing checks a compressed frame's bytes but the client:
+-- each header byte and the zlib data it frames.
+describe("the fault layer under compression", function()
+  local tr = TRANSPORTS[3]
+  local login
+
+  setup(function()
+    login = received_bytes(tr)
+  end)
+
+  it("(the login is read uncompressed: under 1 kB)", function()
+    assert.is_true(login > 50 and login < 1000, "login took " .. login .. " bytes")
+  end)
+
+  it("reads of one byte at a time", function()
+    local db <close> = connect_faulty(tr, { short_reads = true })
+    assert_transport(tr, db)
+    local res = db:query(BIG_RESULT)
+    assert.equal(1000, #res)
+    assert.equal(scalar(db, "SELECT CONCAT(SHA2(777, 512), SHA2(-777, 512))"), res:row(777).h)
+  end)
+
+  it("a connection dropped inside a frame: 2013 at once, then 2006", function()
+    for _, off in ipairs{ 3, 7, 100, 2000 } do
+      local db = connect_faulty(tr, { drop_after = login + off }, { read_timeout = 10 })
+      local err, elapsed = raises(2013, db.query, db, BIG_RESULT)
+      assert.is_true(elapsed < 2, ("cut at +%d took %.1f s: %s"):format(off, elapsed, tostring(err)))
+      assert_broken(db)
+    end
+  end)
+
+  it("one corrupted byte in a frame's header or data: 2027, or 2013 within read_timeout", function()
+    -- a corrupted length may announce bytes that never come: then only
+    -- read_timeout can end the wait
+    for _, off in ipairs{ 0, 1, 2, 3, 4, 5, 6, 7, 8, 20, 2000 } do
+      local db = connect_faulty(tr, { corrupt_at = login + off }, { read_timeout = 1 })
+      local err, elapsed = raises({ 2027, 2013 }, db.query, db, BIG_RESULT)
+      local bound = err.code == 2013 and 2 or 0.5
+      assert.is_true(elapsed < bound, ("corrupt at +%d took %.1f s: %s")
+        :format(off, elapsed, tostring(err)))
+      assert_broken(db)
+    end
+  end)
+end)
