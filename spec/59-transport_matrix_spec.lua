@@ -1,11 +1,13 @@
--- The same protocol work over each stack of transport layers: plain,
--- TLS, compression, TLS + compression, over TCP, and the last over the Unix
--- socket too (TLS through the TLS sandbox, verified against the test CA).  Multiple result sets, a streaming
--- cursor over many rows, values over 16 MiB both ways, KILL QUERY and
--- KILL from another connection while a result streams in.  Then the fault
--- layer (spec/support/fault.c) under TLS: reads of one byte, a connection
--- dropped inside a TLS record, one corrupted byte; each ends in the right
--- result or a clear error, never a hang.
+-- The same protocol work over each stack of transport layers: plain, TLS,
+-- compression, TLS + compression over TCP, and the last over the Unix
+-- socket too (TLS through the TLS sandbox, verified against the test CA):
+-- multiple result sets, a streaming cursor over many rows, values over
+-- 16 MiB both ways, KILL QUERY and KILL from another connection while a
+-- result streams in.  Then the fault layer (spec/support/fault.c) on the
+-- socket, under TLS and under compression: reads of one byte, a
+-- connection dropped inside a TLS record or a compressed frame, one
+-- corrupted byte; each ends in the right result or a clear error, never a
+-- hang.
 
 local mylua = require "mylua"
 local helpers = require "helpers"
