@@ -111,6 +111,20 @@ for _, tr in ipairs(TRANSPORTS) do
       assert.equal(3, scalar(db, "SELECT 1 + 2"))
     end)
 
+    it("runs the other commands: ping, select_db, reset, a server error", function()
+      local db <close> = connect(tr)
+      assert.is_true(db:ping())
+      assert.is_true(db:select_db("information_schema"))
+      assert.equal("information_schema", scalar(db, "SELECT DATABASE()"))
+      assert.is_true(db:select_db(helpers.params().database))
+      db:query("SET @x = 42")
+      assert.is_true(db:reset())
+      assert.equal(mylua.null, scalar(db, "SELECT @x"))
+      local err = raises(1146, db.query, db, "SELECT * FROM no_such_table_here")
+      assert.equal("42S02", err.sqlstate)
+      assert_transport(tr, db)
+    end)
+
     it("reads multiple result sets", function()
       local db <close> = connect(tr)
       local res = db:query("SELECT 1 AS a; SELECT seq, REPEAT('r', seq % 300) AS s FROM seq_1_to_2000;"
