@@ -359,6 +359,12 @@ describe("a pinned fingerprint", function()
     assert.truthy(err.message:find("matches no pinned fingerprint", 1, true), err.message)
   end)
 
+  it("given without a mode means verify_ca: never a plain connection", function()
+    local p = start("plain")
+    local err = raises(2026, mylua.connect, options(p, { fingerprint = fingerprint("self") }))
+    assert.truthy(err.message:find("does not offer it", 1, true), err.message)
+  end)
+
   it("that is malformed is refused before connecting", function()
     local err = raises(2026, mylua.connect, options(nil, { fingerprint = "AB:CD" }))
     assert.truthy(err.message:find("ssl_fingerprint 'AB:CD'", 1, true), err.message)

@@ -214,6 +214,14 @@ static int tls_files_given(const myl_options *opt)
            opt->ssl_cipher || opt->ssl_ciphersuites || opt->tls_version;
 }
 
+/* verify_ca and verify_identity check against the system's CAs when no CA
+ * is given, unless a pinned fingerprint is the trust anchor instead. */
+static int needs_ca_store(const myl_options *opt)
+{
+    return opt->ssl_mode >= MYL_SSL_VERIFY_CA && !opt->ssl_fingerprint &&
+           !opt->ssl_fingerprint_list;
+}
+
 /* Before anything is connected: a TLS configuration that cannot be built
  * (a missing file, a key with a passphrase) fails here, without a server.
  * Preferred without any TLS option waits until the server offers TLS. */
@@ -223,7 +231,7 @@ static int prepare_tls(myl_conn *c, handshake_state *hs)
     c->tls_on = 0;
     if (opt->ssl_mode == MYL_SSL_DISABLED) return 0;
     if (opt->ssl_mode == MYL_SSL_PREFERRED && !tls_files_given(opt)) return 0;
-    hs->tls_cfg = myl_tls_config_new(opt, opt->ssl_mode >= MYL_SSL_VERIFY_CA, &c->err);
+    hs->tls_cfg = myl_tls_config_new(opt, needs_ca_store(opt), &c->err);
     return hs->tls_cfg ? 0 : -1;
 }
 
@@ -277,7 +285,7 @@ static int secure_channel(myl_conn *c, handshake_state *hs)
         return tls_refused(c, "TLS is required, but the server does not offer it");
     }
     if (mode == MYL_SSL_PREFERRED && hs->unix_socket) return 0;
-    if (!hs->tls_cfg) hs->tls_cfg = myl_tls_config_new(opt, mode >= MYL_SSL_VERIFY_CA, &c->err);
+    if (!hs->tls_cfg) hs->tls_cfg = myl_tls_config_new(opt, needs_ca_store(opt), &c->err);
     if (!hs->tls_cfg) return myl_conn_close_on_error(c);
     c->caps |= MYL_CLIENT_SSL;
     if (send_ssl_request(c)) return -1;

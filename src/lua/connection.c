@@ -257,8 +257,11 @@ int myl_lua_connect(lua_State *L)
     /* A socket path given selects the socket unless a protocol says otherwise. */
     if (socket_given && !protocol_given) o.protocol = MYL_PROTOCOL_SOCKET;
     /* A CA given without a mode means "check the server against it" (as
-     * MySQL 8's client does): a CA is never silently ignored. */
-    if (!ssl_mode_given && (o.ssl_ca || o.ssl_capath)) o.ssl_mode = MYL_SSL_VERIFY_CA;
+     * MySQL 8's client does), and so does a pinned fingerprint: neither is
+     * ever silently ignored, as it would be on a plain connection. */
+    if (!ssl_mode_given && (o.ssl_ca || o.ssl_capath || o.ssl_fingerprint ||
+                            o.ssl_fingerprint_list))
+        o.ssl_mode = MYL_SSL_VERIFY_CA;
 
     /* The object exists (closed) before anything is allocated, so __gc can
      * always clean up. */
