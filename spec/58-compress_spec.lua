@@ -297,6 +297,26 @@ describe("zlib against the server", function()
   end)
 end)
 
+describe("a compressed stream from the server damaged on the way", function()
+  local fault = require "mylua_fault"
+
+  -- One byte of the compressed response flipped (by a fault layer under
+  -- the compression): an error, never a wrong value, and the connection
+  -- is closed.  The response is about 130 KB of compressed frames.
+  for _, offset in ipairs{ 30000, 60000, 90000 } do
+    it(("is a clear error (byte %d flipped)"):format(offset), function()
+      local opts = helpers.params{ compress = true, read_timeout = 2 }
+      opts.transport = fault.opener{ corrupt_at = offset }
+      local db = mylua.connect(opts)
+      assert.equal("zlib", db.compression)
+      local err = raises(2027, db.query, db, "SELECT SHA2(seq, 512) FROM seq_1_to_2000")
+      assert.matches("Malformed packet (compressed frame: ", err.message, 1, true)
+      raises(2006, db.query, db, "SELECT 1")
+      db:close()
+    end)
+  end
+end)
+
 describe("choosing compression", function()
   it("takes compression_level 1 to 9 for zlib", function()
     for _, level in ipairs{ 1, 9 } do
