@@ -1,10 +1,10 @@
 -- TLS against real servers: the TLS sandbox scripts/check starts on the
 -- certificates of scripts/test-certs, and the main sandbox, which has no
 -- TLS at all.  Each ssl mode on both; certificate verification (CA, name,
--- expiry, revocation); accounts created REQUIRE SSL / X509 / SUBJECT; TLS
--- over the Unix socket; what db.tls says against what the server and the
--- certificate say; TLS versions and ciphers; unreadable files; the shapes
--- of the ssl option.  Some cases swap the TLS server's certificate for
+-- expiry, revocation, pinned fingerprints); accounts created REQUIRE SSL /
+-- X509 / SUBJECT / ISSUER / CIPHER; TLS over the Unix socket; what db.tls
+-- says against what the server and the certificate say; TLS versions and
+-- ciphers; unreadable files; the shapes of the ssl option.  Some cases swap the TLS server's certificate for
 -- another one (FLUSH SSL reloads it) and put it back afterwards.
 
 local mylua = require "mylua"
@@ -102,7 +102,14 @@ local function refused_before_login(ssl, extra)
     for name, value in res:rows("v") do t[name] = math.tointeger(tonumber(value)) end
     return t.Aborted_connects, t.Aborted_clients
   end
+  -- counts still moving for connections of earlier cases must settle first
   local connects, clients = counts()
+  for _ = 1, 20 do
+    admin:query("DO SLEEP(0.05)")
+    local c2, a2 = counts()
+    if c2 == connects and a2 == clients then break end
+    connects, clients = c2, a2
+  end
   local err = raises(TLS_FAILED, tls_db, ssl, extra)
   -- the server counts once its thread sees the connection end
   local connects_after, clients_after
@@ -235,6 +242,12 @@ describe("TLS over the Unix socket", function()
     assert_tls(db)
   end)
 
+  it("verify_identity: verified as localhost", function()
+    local db <close> = connect(helpers.tls_socket_params{
+      ssl = { mode = "verify_identity", ca = file("ca.pem") } })
+    assert.equal("ca", assert_tls(db).verified)
+  end)
+
   it("preferred: plain, the socket being local", function()
     local db <close> = connect(helpers.tls_socket_params{ ssl = "preferred" })
     assert_plain(db)
@@ -282,6 +295,20 @@ describe("TLS versions and ciphers", function()
     assert.equal("TLSv1.3", assert_tls(db).version)
   end)
 
+  it("tls_version TLSv1.2,TLSv1.3 gives the newer", function()
+    local db <close> = tls_db{ mode = "verify_ca", ca = ca(), tls_version = "TLSv1.2,TLSv1.3" }
+    assert.equal("TLSv1.3", assert_tls(db).version)
+  end)
+
+  it("tls_version TLSv1.1, which the server does not speak: 2026", function()
+    raises(TLS_FAILED, tls_db, { mode = "verify_ca", ca = ca(), tls_version = "TLSv1.1" })
+  end)
+
+  it("a tls_version that names no version: 2026 naming it", function()
+    local err = raises(TLS_FAILED, tls_db, { mode = "verify_ca", ca = ca(), tls_version = "TLSv9" })
+    assert.truthy(err.message:find("TLSv9", 1, true), err.message)
+  end)
+
   for _, cipher in ipairs{ "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384" } do
     it("cipher " .. cipher .. " under TLSv1.2 is the one used", function()
       local db <close> = tls_db{ mode = "verify_ca", ca = ca(), tls_version = "TLSv1.2",
@@ -302,6 +329,32 @@ describe("TLS versions and ciphers", function()
   it("a cipher list that names no cipher OpenSSL knows: 2026", function()
     raises(TLS_FAILED, tls_db, { mode = "verify_ca", ca = ca(), tls_version = "TLSv1.2",
                                  cipher = "NO-SUCH-CIPHER" })
+  end)
+end)
+
+describe("a pinned fingerprint", function()
+  it("of the server's certificate: verified by it, without a CA", function()
+    local db <close> = tls_db{ mode = "verify_ca", fingerprint = fingerprint(file("server-cert.pem")) }
+    local t = assert_tls(db)
+    assert.equal("fingerprint", t.verified)
+    assert.equal(fingerprint(file("server-cert.pem")), t.fingerprint)
+  end)
+
+  it("of another certificate: 2026 before the login, naming the one the server sent", function()
+    local err = refused_before_login{ mode = "verify_ca",
+                                      fingerprint = fingerprint(file("client-cert.pem")) }
+    assert.truthy(err.message:find(fingerprint(file("server-cert.pem")), 1, true), err.message)
+  end)
+
+  it("in a list file, among others: verified by it", function()
+    local list = os.tmpname()
+    write_all(list, fingerprint(file("client-cert.pem")) .. "\n"
+      .. fingerprint(file("server-cert.pem")) .. "\n")
+    local ok, db = pcall(tls_db, { mode = "verify_ca", fingerprint_list = list })
+    os.remove(list)
+    assert(ok, db)
+    assert.equal("fingerprint", assert_tls(db).verified)
+    db:close()
   end)
 end)
 
@@ -384,6 +437,8 @@ describe("accounts that require TLS", function()
     ssl = "REQUIRE SSL",
     x509 = "REQUIRE X509",
     subject = "REQUIRE SUBJECT '/CN=mylua-client/O=mylua'",
+    issuer = "REQUIRE ISSUER '/CN=mylua test CA/O=mylua'",
+    cipher = "REQUIRE CIPHER 'ECDHE-RSA-AES128-GCM-SHA256'",
   }
 
   setup(function()
@@ -405,7 +460,7 @@ describe("accounts that require TLS", function()
 
   -- Connects as tls_`name` to the TLS server over TCP; `how` is "plain",
   -- "tls" (no client certificate) or the name of a client certificate.
-  local function login(name, how)
+  local function login(name, how, extra)
     local ssl
     if how == "plain" then
       ssl = "disabled"
@@ -414,14 +469,15 @@ describe("accounts that require TLS", function()
       if how ~= "tls" then
         ssl.cert, ssl.key = file(how .. "-cert.pem"), file(how .. "-key.pem")
       end
+      for k, v in pairs(extra or {}) do ssl[k] = v end
     end
     local db <close> = tls_db(ssl, { user = "tls_" .. name, password = "tls-pass", database = NONE })
     assert.equal("tls_" .. name .. "@%", db:query("SELECT CURRENT_USER()"):row(1, "a")[1])
     return true
   end
 
-  local function refused(name, how)
-    raises(1045, login, name, how)
+  local function refused(name, how, extra)
+    raises(1045, login, name, how, extra)
   end
 
   -- A client certificate from a CA the server does not trust: the server
@@ -450,6 +506,22 @@ describe("accounts that require TLS", function()
     assert.is_true(login("subject", "client"))
     refused("subject", "stranger")
     untrusted("subject")
+  end)
+
+  it("REQUIRE ISSUER: only with a certificate from that issuer", function()
+    refused("issuer", "plain")
+    refused("issuer", "tls")
+    assert.is_true(login("issuer", "client"))
+    assert.is_true(login("issuer", "stranger"))
+    untrusted("issuer")
+  end)
+
+  it("REQUIRE CIPHER: only over that cipher", function()
+    refused("cipher", "plain")
+    refused("cipher", "tls", { tls_version = "TLSv1.3" })
+    refused("cipher", "tls", { tls_version = "TLSv1.2", cipher = "ECDHE-RSA-AES256-GCM-SHA384" })
+    assert.is_true(login("cipher", "tls",
+      { tls_version = "TLSv1.2", cipher = "ECDHE-RSA-AES128-GCM-SHA256" }))
   end)
 end)
 
