@@ -11,8 +11,9 @@
 -- by -tls (the connection uses TLS), -zlib (protocol compression, zlib) or
 -- both, in that order: stream-tls, stream-zlib, stream-tls-zlib,
 -- connect-tls. TLS is mode "required" with the CA in MYLUA_BENCH_SSL_CA:
--- encrypted, the certificate not verified (libmariadb: the CA given,
--- MYSQL_OPT_SSL_VERIFY_SERVER_CERT off, MYSQL_OPT_SSL_ENFORCE on). Without
+-- encrypted, the chain checked against the CA, the server's name not
+-- (libmariadb: the CA given, MYSQL_OPT_SSL_VERIFY_SERVER_CERT off,
+-- MYSQL_OPT_SSL_ENFORCE on). Without
 -- -tls mylua's connections have TLS disabled, as libmariadb's and LuaSQL's
 -- are by default, whether or not the server offers it.
 --

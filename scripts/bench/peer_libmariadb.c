@@ -13,10 +13,10 @@
  * cpu is user + system CPU of this process (getrusage) around the timed part
  * alone, wall its elapsed time, rss_mb the peak resident size (VmHWM).
  *
- * -tls: TLS with the CA in MYLUA_BENCH_SSL_CA (mysql_ssl_set), the
- * certificate not verified (MYSQL_OPT_SSL_VERIFY_SERVER_CERT off) and TLS
- * enforced (MYSQL_OPT_SSL_ENFORCE): mylua's ssl mode "required" with the
- * same CA.  -zlib: MYSQL_OPT_COMPRESS, mylua's compress = true.
+ * -tls: TLS with the CA in MYLUA_BENCH_SSL_CA (mysql_ssl_set: with a CA
+ * libmariadb checks the chain), the server's name not checked
+ * (MYSQL_OPT_SSL_VERIFY_SERVER_CERT off) and TLS enforced
+ * (MYSQL_OPT_SSL_ENFORCE): mylua's ssl mode "required" with the same CA.  -zlib: MYSQL_OPT_COMPRESS, mylua's compress = true.
  *
  * "Reading every field" here means what a C program does at least: take each
  * value's pointer and length from the row (and touch its first byte). No

@@ -10,7 +10,8 @@
 //                                                 each optionally with -tls, -zlib or -tls-zlib)
 //
 // -tls: ssl = { ca: the file in MYLUA_BENCH_SSL_CA, rejectUnauthorized: false }
-// (encrypted, the certificate not verified: mylua's mode "required");
+// (encrypted, the chain computed but a failure not fatal, the name not
+// checked; mylua uses mode "required" with the CA);
 // -zlib: compress = true.
 //
 // The connection and the sizes come from the same environment variables as
