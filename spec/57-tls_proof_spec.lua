@@ -387,6 +387,12 @@ describe("a TLS handshake that goes wrong", function()
     assert.is_true(elapsed < 2, "took " .. elapsed .. " s")
   end)
 
+  it("is refused when bytes came before it, which would be taken for TLS", function()
+    local p = start("early")
+    local err = raises(2026, mylua.connect, options(p, "required"))
+    assert.truthy(err.message:find("data before the TLS handshake", 1, true), err.message)
+  end)
+
   it("is 2026 in required when the server offers no TLS, and plain text in preferred", function()
     local p = start("plain")
     local err = raises(2026, mylua.connect, options(p, "required"))
