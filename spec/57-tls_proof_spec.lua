@@ -210,6 +210,23 @@ describe("the server's proof of a self-signed certificate", function()
   end)
 end)
 
+describe("a CA from the host program's defaults", function()
+  -- what the mylua program puts there from --ssl-ca or an option file
+  local registry = debug.getregistry()
+  after_each(function() registry["mylua.host_defaults"] = nil end)
+
+  it("implies verify_ca too, unless the script names a mode", function()
+    registry["mylua.host_defaults"] = { ssl_ca = certs .. "/ca.pem" }
+    local p = start("proof")
+    local err = raises(2026, mylua.connect, options(p))
+    assert.truthy(err.message:find("not trusted by ssl_ca", 1, true), err.message)
+    p = start("proof")
+    local db = mylua.connect(options(p, "preferred"))
+    assert.equal("server proof", db.tls.verified)
+    db:close()
+  end)
+end)
+
 describe("the server's name", function()
 
   it("must be on a CA-signed certificate in verify_identity, and no proof excuses it", function()
