@@ -210,6 +210,23 @@ describe("the server's proof of a self-signed certificate", function()
   end)
 end)
 
+describe("a CA from the host program's defaults", function()
+  -- what the mylua program puts there from --ssl-ca or an option file
+  local registry = debug.getregistry()
+  after_each(function() registry["mylua.host_defaults"] = nil end)
+
+  it("implies verify_ca too, unless the script names a mode", function()
+    registry["mylua.host_defaults"] = { ssl_ca = certs .. "/ca.pem" }
+    local p = start("proof")
+    local err = raises(2026, mylua.connect, options(p))
+    assert.truthy(err.message:find("not trusted by ssl_ca", 1, true), err.message)
+    p = start("proof")
+    local db = mylua.connect(options(p, "preferred"))
+    assert.equal("server proof", db.tls.verified)
+    db:close()
+  end)
+end)
+
 describe("the server's name", function()
 
   it("must be on a CA-signed certificate in verify_identity, and no proof excuses it", function()
@@ -385,6 +402,12 @@ describe("a TLS handshake that goes wrong", function()
     local err, elapsed = raises(2026, mylua.connect, options(p, "required"))
     assert.truthy(err.message:find("SSL connection error: TLS handshake failed", 1, true), err.message)
     assert.is_true(elapsed < 2, "took " .. elapsed .. " s")
+  end)
+
+  it("is refused when bytes came before it, which would be taken for TLS", function()
+    local p = start("early")
+    local err = raises(2026, mylua.connect, options(p, "required"))
+    assert.truthy(err.message:find("data before the TLS handshake", 1, true), err.message)
   end)
 
   it("is 2026 in required when the server offers no TLS, and plain text in preferred", function()
