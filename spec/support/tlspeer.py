@@ -27,12 +27,19 @@ Scenarios:
   proof_ca   the CA-signed certificate, correct proof
   no_proof   self-signed certificate, an OK without proof (MariaDB 10.11)
   elsewhere  the CA-signed certificate of another host, no proof
+  switch     as `proof`, but the login switches to mysql_native_password
+             with a new scramble, which the proof is then over
   deaf       as `proof`, then never answers a query
+  parting    as `proof`; a query gets, after its first bytes, an ERR 1153
+             (packet too large) and the connection closed, unread, as
+             MariaDB does
   mitm       someone else's certificate; the proof is the one the real
              server sent it (over the real certificate), relayed
   stall      reads the SSL request, then never answers the ClientHello
   garbage    answers the ClientHello with bytes that are no TLS record
   plain      a greeting without CLIENT_SSL, then a plain login
+  early      sends, with the greeting, bytes that would be read as TLS
+             (someone injecting them before the handshake)
 
 Lines printed: `ssl_request=N` (bytes of the request), `tls=ok`,
 `client_cert=CN` (when the client sent a certificate ca.pem signs),
@@ -53,7 +60,8 @@ import fakeserver as fs  # noqa: E402
 
 CERTS = {
     "proof": "self", "no_proof": "self", "proof_ca": "server",
-    "elsewhere": "elsewhere", "deaf": "self",
+    "elsewhere": "elsewhere", "deaf": "self", "parting": "self", "switch": "self",
+    "early": "self",
     "mitm": "mitm", "stall": "self", "garbage": "self", "plain": "self",
 }
 
@@ -103,13 +111,18 @@ def wrap(conn, certdir, name):
         fs.report("client_cert=%s" % names.get("commonName", ""))
 
 
-def login(conn, scramble, info):
+def login(conn, scramble, info, switch_scramble=None):
     seq, payload = conn.read_packet()
     if seq != 2:
         raise fs.Closed("handshake response with sequence %d" % seq)
     caps, user, auth, plugin = fs.parse_handshake_response(payload)
     fs.report("login=%s" % user.decode(errors="replace"))
     conn.client_caps = caps
+    if switch_scramble:
+        conn.send(fs.packet(seq + 1, b"\xfe" + b"mysql_native_password\x00"
+                            + switch_scramble + b"\x00"))
+        seq, auth = conn.read_packet()
+        scramble = switch_scramble
     if user != fs.USER or auth != fs.native_token(fs.PASSWORD, scramble):
         fs.deny(conn, seq + 1, user)
     fs.report("auth=ok")
@@ -127,7 +140,8 @@ def run(scenario, conn, certdir):
     at = 1 + len(fs.SERVER_VERSION) + 1 + 4 + 9
     low = int.from_bytes(greeting[at:at + 2], "little") | fs.CLIENT_SSL
     greeting = greeting[:at] + low.to_bytes(2, "little") + greeting[at + 2:]
-    conn.send(fs.packet(0, greeting))
+    early = fs.packet(1, fs.ok_payload()) if scenario == "early" else b""
+    conn.send(fs.packet(0, greeting) + early)
     read_ssl_request(conn)
     if scenario == "stall":
         conn.hold()
@@ -139,13 +153,19 @@ def run(scenario, conn, certdir):
         return
     wrap(conn, certdir, CERTS[scenario])
     info = None
-    if scenario in ("proof", "proof_ca", "deaf"):
-        info = proof(scramble, cert_sha256(certdir, CERTS[scenario]))
+    switch_scramble = fs.new_scramble() if scenario == "switch" else None
+    if scenario in ("proof", "proof_ca", "deaf", "parting", "switch"):
+        info = proof(switch_scramble or scramble, cert_sha256(certdir, CERTS[scenario]))
     elif scenario == "mitm":
         info = proof(scramble, cert_sha256(certdir, "self"))
-    login(conn, scramble, info)
+    login(conn, scramble, info, switch_scramble)
     if scenario == "deaf":
         conn.hold()
+        return
+    if scenario == "parting":
+        conn.recv_exact(4 + 1024)
+        conn.send(fs.packet(1, fs.err_payload(
+            1153, b"08S01", b"Got a packet bigger than 'max_allowed_packet' bytes")))
         return
     fs.serve(conn, fs.answer_select_one)
 

@@ -39,6 +39,7 @@ typedef struct handshake_state {
     myl_tls_config *tls_cfg; /* until the TLS layer takes it over */
     int proof_pending;      /* the certificate waits for the server's proof */
     char untrusted[160];    /* why it is not trusted (OpenSSL's words) */
+    uint8_t proof_scramble[20]; /* the last scramble a plugin was given */
     const myl_auth_plugin *plugin; /* the plugin authenticating now */
     myl_compress_plan zplan;     /* the compression the options ask for */
     myl_compression compression; /* what was asked of this server */
@@ -287,12 +288,12 @@ static int secure_channel(myl_conn *c, handshake_state *hs)
     if (mode == MYL_SSL_PREFERRED && hs->unix_socket) return 0;
     if (!hs->tls_cfg) hs->tls_cfg = myl_tls_config_new(opt, needs_ca_store(opt), &c->err);
     if (!hs->tls_cfg) return myl_conn_close_on_error(c);
-    c->caps |= MYL_CLIENT_SSL;
-    if (send_ssl_request(c)) return -1;
     /* Bytes after the greeting, before TLS, would be read as if they came
-     * over TLS: a server never sends any. */
+     * over TLS: a server never sends any (someone in between may). */
     if (c->fr.in.len > c->fr.in_pos)
         return tls_refused(c, "the server sent data before the TLS handshake");
+    c->caps |= MYL_CLIENT_SSL;
+    if (send_ssl_request(c)) return -1;
     c->phase = PHASE_TLS;
     const char *host = hs->unix_socket ? NULL : opt->host ? opt->host : MYL_DEFAULT_HOST;
     myl_tls_check check;
@@ -345,9 +346,16 @@ static int proof_possible(myl_conn *c, handshake_state *hs, const myl_auth_plugi
                        hs->untrusted, plugin->password_hash ? "an empty password" : plugin->name);
 }
 
+/* The proof is over the scramble the authenticating plugin was given: the
+ * greeting's, or an auth switch's (as Connector/C keeps it). */
+static void keep_proof_scramble(handshake_state *hs, const uint8_t *p, size_t n)
+{
+    if (n >= sizeof hs->proof_scramble) memcpy(hs->proof_scramble, p, sizeof hs->proof_scramble);
+}
+
 /* After the login's OK: the server's proof that it holds this password's
  * hash and sent this certificate (MariaDB 11.4+, MDEV-31855): SHA-256 over
- * the password hash, the greeting's scramble and the certificate's SHA-256,
+ * the password hash, the scramble and the certificate's SHA-256,
  * in the OK's info as 0x01 + hex.  A mismatch means someone in between
  * presented a certificate of its own: refused in every mode.  No proof:
  * verify_ca and verify_identity refuse; preferred and required go on
@@ -366,7 +374,7 @@ static int check_server_proof(myl_conn *c, handshake_state *hs)
         if (plugin->password_hash(password, hash, &len))
             return tls_refused(c, "the password hash of %s is not available", plugin->name);
         found = myl_tls_proof_matches(c->last_info, strlen(c->last_info), hash, len,
-                                      hs->scramble, c->tls.cert_sha256);
+                                      hs->proof_scramble, c->tls.cert_sha256);
     }
     if (is_digest) c->last_info[0] = '\0'; /* binary, not a message for the user */
     if (!hs->proof_pending) return 0;
@@ -526,6 +534,7 @@ static int auth_loop(myl_conn *c, handshake_state *hs, myl_auth_ctx *ctx,
             if (!plugin) return unknown_plugin(c, name, plen);
             hs->plugin = plugin;
             if (proof_possible(c, hs, plugin)) return -1;
+            keep_proof_scramble(hs, r.p, myl_rd_left(&r));
             round = 0;
             if (plugin_step(c, ctx, plugin, round, r.p, myl_rd_left(&r))) return -1;
             break;
@@ -558,6 +567,7 @@ static int authenticate(myl_conn *c, handshake_state *hs)
     if (!plugin) plugin = &myl_auth_native_password;
     hs->plugin = plugin;
     if (proof_possible(c, hs, plugin)) return -1;
+    keep_proof_scramble(hs, hs->scramble, hs->scramble_len);
     myl_buf first = {0};
     myl_auth_step st = plugin->respond(&ctx, 0, hs->scramble, hs->scramble_len, &first);
     int rc;

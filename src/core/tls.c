@@ -38,7 +38,8 @@ typedef struct tls_transport {
     SSL *ssl;
     double deadline;            /* of the call in progress: the BIO passes it down */
     myl_io_status below_status; /* what the layer below reported to the BIO */
-    int failed;                 /* a fatal error: no close_notify any more */
+    int broken;       /* a TLS protocol error: nothing more can be read or written */
+    int failed;       /* any failure: no close_notify any more */
     int trust_error, other_error, name_error; /* first of each the verify callback saw */
     char err[256];
 } tls_transport;
@@ -439,6 +440,8 @@ static myl_io_status tls_failed(tls_transport *t, int ret)
         snprintf(t->err, sizeof t->err, "connection closed by the peer");
         st = MYL_IO_CLOSED;
     } else if (t->below_status != MYL_IO_DONE) {
+        /* Not the session's fault: after a write the peer refused, what it
+         * sent before closing (an ERR saying why) can still be read. */
         snprintf(t->err, sizeof t->err, "%s", t->base.below->errmsg(t->base.below));
         st = t->below_status;
     } else if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) {
@@ -447,6 +450,7 @@ static myl_io_status tls_failed(tls_transport *t, int ret)
     } else {
         openssl_reason(t->err, sizeof t->err);
         st = MYL_IO_ERROR;
+        t->broken = 1;
     }
     ERR_clear_error();
     t->below_status = MYL_IO_DONE;
@@ -458,7 +462,7 @@ static myl_io_status tls_read(myl_transport *base, void *buf, size_t n, size_t *
                               double deadline)
 {
     tls_transport *t = (tls_transport *)base;
-    if (t->failed) return MYL_IO_ERROR;
+    if (t->broken) return MYL_IO_ERROR;
     t->deadline = deadline;
     t->below_status = MYL_IO_DONE;
     ERR_clear_error();
@@ -471,7 +475,7 @@ static myl_io_status tls_write(myl_transport *base, const void *buf, size_t n, d
 {
     tls_transport *t = (tls_transport *)base;
     if (n == 0) return MYL_IO_DONE;
-    if (t->failed) return MYL_IO_ERROR;
+    if (t->broken) return MYL_IO_ERROR;
     t->deadline = deadline;
     t->below_status = MYL_IO_DONE;
     ERR_clear_error();
