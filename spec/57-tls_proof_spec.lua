@@ -228,7 +228,6 @@ describe("a CA from the host program's defaults", function()
 end)
 
 describe("the server's name", function()
-
   it("must be on a CA-signed certificate in verify_identity, and no proof excuses it", function()
     local p = start("elsewhere")
     local err = raises(2026, mylua.connect, options(p, { mode = "verify_identity", ca = certs .. "/ca.pem" }))
@@ -295,7 +294,6 @@ describe("revocation lists", function()
 end)
 
 describe("a man in the middle", function()
-
   for _, mode in ipairs { "verify_ca", "verify_identity", "preferred", "required" } do
     it("relaying the real server's proof is refused in " .. mode, function()
       local p = start("mitm")
@@ -308,7 +306,6 @@ describe("a man in the middle", function()
 end)
 
 describe("a certificate without a proof", function()
-
   it("is refused in verify_ca", function()
     local p = start("no_proof")
     local err = raises(2026, mylua.connect, options(p, "verify_ca"))
@@ -333,7 +330,6 @@ describe("a certificate without a proof", function()
 end)
 
 describe("a pinned fingerprint", function()
-
   it("that matches verifies the certificate", function()
     local p = start("no_proof")
     local db = mylua.connect(options(p, { mode = "verify_identity", fingerprint = fingerprint("self") }))
@@ -387,10 +383,9 @@ describe("a pinned fingerprint", function()
 end)
 
 describe("a TLS handshake that goes wrong", function()
-
   it("cannot hold connect past connect_timeout when the server stalls", function()
     local p = start("stall")
-    local err, elapsed = raises({ 2013, 2026 }, mylua.connect,
+    local err, elapsed = raises(2013, mylua.connect,
                                 options(p, "required", { connect_timeout = 1, read_timeout = 10 }))
     assert.truthy(err.message:find("timed out", 1, true), err.message)
     assert.truthy(err.message:find("TLS handshake", 1, true), err.message)
@@ -462,7 +457,6 @@ describe("TLS over a faulty network (the fault layer under it)", function()
 end)
 
 describe("reading over TLS", function()
-
   it("is bounded by read_timeout, and the timeout says so", function()
     local p = start("deaf")
     local db = mylua.connect(options(p, "verify_ca", { read_timeout = 1 }))

@@ -1,6 +1,6 @@
 /* TLS with OpenSSL: a configuration built from the connection's ssl_*
- * options, and a transport layer over whatever was opened below it (the
- * socket, or a test layer).
+ * options (tls_config.c), and a transport layer over whatever was opened
+ * below it, the socket or a test layer (tls.c).
  *
  * OpenSSL reads and writes through a BIO of our own that calls the layer
  * below with the deadline of the current call, so connect_timeout bounds
