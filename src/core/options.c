@@ -97,7 +97,7 @@ const myl_option_info myl_option_table[] = {
 /* Names of options for features that do not exist yet (DESIGN: TLS,
  * compression, LOCAL INFILE, auth plugins, option files, reconnect). */
 static const char *const planned[] = {
-    "tls", "local_infile", "auth", "auth_plugins", "reconnect",
+    "local_infile", "auth", "auth_plugins", "reconnect",
     "read_default_file", "read_default_group", "bind_address", NULL,
 };
 
