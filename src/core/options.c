@@ -94,8 +94,8 @@ const myl_option_info myl_option_table[] = {
     {NULL, MYL_OPT_FRONTEND, 0, 0, 0, NULL},
 };
 
-/* Names of options for features that do not exist yet (DESIGN: TLS,
- * compression, LOCAL INFILE, auth plugins, option files, reconnect). */
+/* Names of options for features that do not exist yet (DESIGN: LOCAL
+ * INFILE, auth plugins, option files, reconnect). */
 static const char *const planned[] = {
     "local_infile", "auth", "auth_plugins", "reconnect",
     "read_default_file", "read_default_group", "bind_address", NULL,
