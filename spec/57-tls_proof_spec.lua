@@ -210,8 +210,24 @@ describe("the server's proof of a self-signed certificate", function()
   end)
 end)
 
-describe("the server's name", function()
+describe("a CA from the host program's defaults", function()
+  -- what the mylua program puts there from --ssl-ca or an option file
+  local registry = debug.getregistry()
+  after_each(function() registry["mylua.host_defaults"] = nil end)
 
+  it("implies verify_ca too, unless the script names a mode", function()
+    registry["mylua.host_defaults"] = { ssl_ca = certs .. "/ca.pem" }
+    local p = start("proof")
+    local err = raises(2026, mylua.connect, options(p))
+    assert.truthy(err.message:find("not trusted by ssl_ca", 1, true), err.message)
+    p = start("proof")
+    local db = mylua.connect(options(p, "preferred"))
+    assert.equal("server proof", db.tls.verified)
+    db:close()
+  end)
+end)
+
+describe("the server's name", function()
   it("must be on a CA-signed certificate in verify_identity, and no proof excuses it", function()
     local p = start("elsewhere")
     local err = raises(2026, mylua.connect, options(p, { mode = "verify_identity", ca = certs .. "/ca.pem" }))
@@ -278,7 +294,6 @@ describe("revocation lists", function()
 end)
 
 describe("a man in the middle", function()
-
   for _, mode in ipairs { "verify_ca", "verify_identity", "preferred", "required" } do
     it("relaying the real server's proof is refused in " .. mode, function()
       local p = start("mitm")
@@ -291,7 +306,6 @@ describe("a man in the middle", function()
 end)
 
 describe("a certificate without a proof", function()
-
   it("is refused in verify_ca", function()
     local p = start("no_proof")
     local err = raises(2026, mylua.connect, options(p, "verify_ca"))
@@ -316,7 +330,6 @@ describe("a certificate without a proof", function()
 end)
 
 describe("a pinned fingerprint", function()
-
   it("that matches verifies the certificate", function()
     local p = start("no_proof")
     local db = mylua.connect(options(p, { mode = "verify_identity", fingerprint = fingerprint("self") }))
@@ -370,10 +383,9 @@ describe("a pinned fingerprint", function()
 end)
 
 describe("a TLS handshake that goes wrong", function()
-
   it("cannot hold connect past connect_timeout when the server stalls", function()
     local p = start("stall")
-    local err, elapsed = raises({ 2013, 2026 }, mylua.connect,
+    local err, elapsed = raises(2013, mylua.connect,
                                 options(p, "required", { connect_timeout = 1, read_timeout = 10 }))
     assert.truthy(err.message:find("timed out", 1, true), err.message)
     assert.truthy(err.message:find("TLS handshake", 1, true), err.message)
@@ -385,6 +397,12 @@ describe("a TLS handshake that goes wrong", function()
     local err, elapsed = raises(2026, mylua.connect, options(p, "required"))
     assert.truthy(err.message:find("SSL connection error: TLS handshake failed", 1, true), err.message)
     assert.is_true(elapsed < 2, "took " .. elapsed .. " s")
+  end)
+
+  it("is refused when bytes came before it, which would be taken for TLS", function()
+    local p = start("early")
+    local err = raises(2026, mylua.connect, options(p, "required"))
+    assert.truthy(err.message:find("data before the TLS handshake", 1, true), err.message)
   end)
 
   it("is 2026 in required when the server offers no TLS, and plain text in preferred", function()
@@ -439,7 +457,6 @@ describe("TLS over a faulty network (the fault layer under it)", function()
 end)
 
 describe("reading over TLS", function()
-
   it("is bounded by read_timeout, and the timeout says so", function()
     local p = start("deaf")
     local db = mylua.connect(options(p, "verify_ca", { read_timeout = 1 }))

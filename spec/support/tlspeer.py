@@ -38,6 +38,8 @@ Scenarios:
   stall      reads the SSL request, then never answers the ClientHello
   garbage    answers the ClientHello with bytes that are no TLS record
   plain      a greeting without CLIENT_SSL, then a plain login
+  early      sends, with the greeting, bytes that would be read as TLS
+             (someone injecting them before the handshake)
 
 Lines printed: `ssl_request=N` (bytes of the request), `tls=ok`,
 `client_cert=CN` (when the client sent a certificate ca.pem signs),
@@ -59,6 +61,7 @@ import fakeserver as fs  # noqa: E402
 CERTS = {
     "proof": "self", "no_proof": "self", "proof_ca": "server",
     "elsewhere": "elsewhere", "deaf": "self", "parting": "self", "switch": "self",
+    "early": "self",
     "mitm": "mitm", "stall": "self", "garbage": "self", "plain": "self",
 }
 
@@ -137,7 +140,8 @@ def run(scenario, conn, certdir):
     at = 1 + len(fs.SERVER_VERSION) + 1 + 4 + 9
     low = int.from_bytes(greeting[at:at + 2], "little") | fs.CLIENT_SSL
     greeting = greeting[:at] + low.to_bytes(2, "little") + greeting[at + 2:]
-    conn.send(fs.packet(0, greeting))
+    early = fs.packet(1, fs.ok_payload()) if scenario == "early" else b""
+    conn.send(fs.packet(0, greeting) + early)
     read_ssl_request(conn)
     if scenario == "stall":
         conn.hold()

@@ -288,12 +288,12 @@ static int secure_channel(myl_conn *c, handshake_state *hs)
     if (mode == MYL_SSL_PREFERRED && hs->unix_socket) return 0;
     if (!hs->tls_cfg) hs->tls_cfg = myl_tls_config_new(opt, needs_ca_store(opt), &c->err);
     if (!hs->tls_cfg) return myl_conn_close_on_error(c);
-    c->caps |= MYL_CLIENT_SSL;
-    if (send_ssl_request(c)) return -1;
     /* Bytes after the greeting, before TLS, would be read as if they came
-     * over TLS: a server never sends any. */
+     * over TLS: a server never sends any (someone in between may). */
     if (c->fr.in.len > c->fr.in_pos)
         return tls_refused(c, "the server sent data before the TLS handshake");
+    c->caps |= MYL_CLIENT_SSL;
+    if (send_ssl_request(c)) return -1;
     c->phase = PHASE_TLS;
     const char *host = hs->unix_socket ? NULL : opt->host ? opt->host : MYL_DEFAULT_HOST;
     myl_tls_check check;

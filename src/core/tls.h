@@ -1,6 +1,6 @@
 /* TLS with OpenSSL: a configuration built from the connection's ssl_*
- * options, and a transport layer over whatever was opened below it (the
- * socket, or a test layer).
+ * options (tls_config.c), and a transport layer over whatever was opened
+ * below it, the socket or a test layer (tls.c).
  *
  * OpenSSL reads and writes through a BIO of our own that calls the layer
  * below with the deadline of the current call, so connect_timeout bounds
@@ -53,12 +53,14 @@ typedef struct myl_tls_check {
  * owns `below` and `cfg`.  `host` is the name or address connected to
  * (NULL over a Unix socket): sent as SNI when a name, and, with
  * `check_identity`, what the certificate must name ("localhost" when NULL),
- * by OpenSSL's own host and IP checks.  On failure returns NULL, leaves `below`
- * and `cfg` to the caller, sets *io to what the layer below reported
- * (MYL_IO_TIMEOUT, MYL_IO_CLOSED, or MYL_IO_ERROR for a TLS failure) and
- * err to 2026 with OpenSSL's reason.  On success fills info (the
- * verification method left MYL_TLS_NOT_VERIFIED or set to CA/fingerprint)
- * and check. */
+ * by OpenSSL's own host and IP checks.  With pinned fingerprints, the
+ * certificate must match one of them (they replace the CA and name checks).
+ * On failure returns NULL, leaves `below` and `cfg` to the caller, sets *io
+ * to what the layer below reported (MYL_IO_TIMEOUT, MYL_IO_CLOSED, or
+ * MYL_IO_ERROR for a TLS failure or a pin not matched) and err to 2026 with
+ * OpenSSL's reason or the fingerprint seen.  On success fills info (the
+ * verification left MYL_TLS_NOT_VERIFIED or set to CA/fingerprint) and
+ * check. */
 myl_transport *myl_tls_start(myl_tls_config *cfg, myl_transport *below, const char *host,
                              int check_identity, double deadline, myl_tls_info *info,
                              myl_tls_check *check, myl_io_status *io, myl_error *err);
