@@ -155,6 +155,16 @@ describe("ssl modes against the TLS server", function()
     assert.equal("ca", assert_tls(db).verified)
   end)
 
+  it("verify_ca with a CA file holding an unrelated CA, then the test CA: verified", function()
+    local bundle = os.tmpname()
+    write_all(bundle, read_all(file("other-ca.pem")) .. read_all(file("ca.pem")))
+    local ok, db = pcall(tls_db, { mode = "verify_ca", ca = bundle })
+    os.remove(bundle)
+    assert(ok, db)
+    assert.equal("ca", assert_tls(db).verified)
+    db:close()
+  end)
+
   it("verify_identity with the test CA, by 127.0.0.1: verified", function()
     local db <close> = tls_db{ mode = "verify_identity", ca = file("ca.pem") }
     assert.equal("ca", assert_tls(db).verified)
@@ -506,6 +516,17 @@ describe("accounts that require TLS", function()
     assert.is_true(login("subject", "client"))
     refused("subject", "stranger")
     untrusted("subject")
+  end)
+
+  it("REQUIRE X509 over the Unix socket: with a client certificate only", function()
+    local function over_socket(ssl)
+      local db <close> = connect(helpers.tls_socket_params{ ssl = ssl, user = "tls_x509",
+                                                             password = "tls-pass", database = NONE })
+      return db:query("SELECT CURRENT_USER()"):row(1, "a")[1]
+    end
+    raises(1045, over_socket, "required")
+    assert.equal("tls_x509@%", over_socket{ mode = "required", cert = file("client-cert.pem"),
+                                            key = file("client-key.pem") })
   end)
 
   it("REQUIRE ISSUER: only with a certificate from that issuer", function()

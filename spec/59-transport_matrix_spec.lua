@@ -73,6 +73,23 @@ local function assert_transport(tr, db)
   end
 end
 
+-- The server's count of sessions that ended without a COM_QUIT, read
+-- once it stops moving (the server counts when its thread sees the end).
+local function aborted_clients(tr)
+  local p = tr.tls and helpers.tls_socket_params() or helpers.socket_params()
+  p.ssl, p.compress = "disabled", false
+  local admin <close> = mylua.connect(p)
+  local last
+  for _ = 1, 40 do
+    local n = math.tointeger(tonumber(admin:query("SHOW GLOBAL STATUS LIKE 'Aborted_clients'")
+      :row(1, "a")[2]))
+    if n == last then return n end
+    last = n
+    admin:query("DO SLEEP(0.05)")
+  end
+  return last
+end
+
 local function assert_broken(db)
   raises(2006, db.query, db, "SELECT 1")
   db:close()
@@ -123,6 +140,23 @@ for _, tr in ipairs(TRANSPORTS) do
       local err = raises(1146, db.query, db, "SELECT * FROM no_such_table_here")
       assert.equal("42S02", err.sqlstate)
       assert_transport(tr, db)
+    end)
+
+    it("closes cleanly: by close, by <close>, by the collector", function()
+      local before = aborted_clients(tr)
+      local db = connect(tr)
+      assert.equal(1, scalar(db, "SELECT 1"))
+      assert.is_true(db:close())
+      do
+        local scoped <close> = connect(tr)
+        assert.equal(2, scalar(scoped, "SELECT 2"))
+      end
+      local dropped = connect(tr)
+      assert.equal(3, scalar(dropped, "SELECT 3"))
+      dropped = nil -- luacheck: ignore
+      collectgarbage()
+      collectgarbage()
+      assert.equal(before, aborted_clients(tr), "a session ended without COM_QUIT")
     end)
 
     it("reads multiple result sets", function()
