@@ -450,7 +450,7 @@ describe("TLS over a faulty network (the fault layer under it)", function()
   it("keeps the handshake within connect_timeout on a slow network", function()
     local p = start("proof")
     local err, elapsed = raises(2013, mylua.connect,
-                                faulty(p, { delay_ms = 300 }, "required", { connect_timeout = 1 }))
+                                faulty(p, { delay_ms = 450 }, "required", { connect_timeout = 1 }))
     assert.truthy(err.message:find("timed out", 1, true), err.message)
     assert.is_true(elapsed < 1.6, "took " .. elapsed .. " s")
   end)

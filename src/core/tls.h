@@ -32,7 +32,10 @@ typedef struct myl_tls_config myl_tls_config;
  * TLS versions, CRLs, and the pinned fingerprints (ssl_fingerprint, or the
  * lines of ssl_fingerprint_list).  A file that cannot be read or is not
  * valid PEM, a key protected by a passphrase, a bad version or fingerprint
- * is error 2026 naming the option and file.  Returns NULL on failure. */
+ * is error 2026 naming the option and file.  Returns NULL on failure.
+ * The configuration is shared: the last one built is kept and handed out
+ * again for the same options while their files are unchanged
+ * (tls_cache.c); free drops one reference. */
 myl_tls_config *myl_tls_config_new(const myl_options *opt, int need_ca, myl_error *err);
 void myl_tls_config_free(myl_tls_config *cfg);
 

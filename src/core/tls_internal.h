@@ -19,10 +19,17 @@ typedef struct pin {
 
 struct myl_tls_config {
     SSL_CTX *ctx;
+    unsigned refs;        /* owners: connections, handshakes, the cache (tls_cache.c) */
     int passphrase_asked; /* set by the passphrase callback */
     size_t npins;
     pin pins[MAX_PINS];
 };
+
+/* Builds a configuration from the options (myl_tls_config_new's contract,
+ * without the cache), with one reference; destroy frees it whatever its
+ * count. */
+myl_tls_config *myl_tls_config_build(const myl_options *opt, int need_ca, myl_error *err);
+void myl_tls_config_destroy(myl_tls_config *cfg);
 
 /* OpenSSL's reason for the last failure, and the thread's error queue
  * emptied (later calls must not see stale entries). */
