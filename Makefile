@@ -63,12 +63,12 @@ $(BUILD)/test-decoders: spec/support/decoders.c spec/support/server_lexer.h spec
 # Framing over the in-memory transport, and the fault layer, from byte
 # literals (spec/02-framing_spec.lua runs it).
 FAULT_SRC = spec/support/fault.c
-$(BUILD)/test-framing: spec/support/test_framing.c $(FAULT_SRC) spec/support/fault.h $(CORE_OBJ) $(wildcard src/core/*.h)
+$(BUILD)/test-framing: spec/support/test_framing.c spec/support/framer_cases.h $(FAULT_SRC) spec/support/fault.h $(CORE_OBJ) $(wildcard src/core/*.h)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(FAULT_SRC) $(CORE_OBJ) $(SSL_LIB)
 
 # The compressed protocol layer over the in-memory transport, from byte
 # literals (spec/58-compress_spec.lua runs it).
-$(BUILD)/test-compress: spec/support/test_compress.c $(CORE_OBJ) $(wildcard src/core/*.h)
+$(BUILD)/test-compress: spec/support/test_compress.c spec/support/framer_cases.h $(CORE_OBJ) $(wildcard src/core/*.h)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJ) $(SSL_LIB)
 
 # A test-only Lua module: fault.opener{...} for connect's `transport` option

@@ -25,55 +25,13 @@
 #include "../../src/core/conn.h"
 #include "../../src/core/packet.h"
 #include "../../src/core/transport_mem.h"
+#include "framer_cases.h"
 #include "captured_packets.h"
 #include "fault.h"
 
 #define CHUNK 0xFFFFFFu
 
 /* ---- harness ----------------------------------------------------------- */
-
-static char why[1024];
-static int ncases, nfailed;
-
-/* Records why the current case failed; returns 0 so cases can
- * `return fail(...)`. */
-static int fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, sizeof why, fmt, ap);
-    va_end(ap);
-    return 0;
-}
-
-static const char *status_name(myl_fr_status st)
-{
-    switch (st) {
-    case MYL_FR_OK: return "ok";
-    case MYL_FR_TIMEOUT: return "timeout";
-    case MYL_FR_CLOSED: return "closed";
-    case MYL_FR_IO_ERROR: return "io error";
-    case MYL_FR_OUT_OF_ORDER: return "out of order";
-    case MYL_FR_TOO_LARGE: return "too large";
-    case MYL_FR_NOMEM: return "out of memory";
-    case MYL_FR_NO_TRANSPORT: return "no transport";
-    case MYL_FR_MALFORMED: return "malformed";
-    }
-    return "?";
-}
-
-#define EXPECT_ST(got, want)                                                               \
-    do {                                                                                   \
-        myl_fr_status got_ = (got);                                                        \
-        if (got_ != (want))                                                                \
-            return fail("line %d: status %s, expected %s (%s)", __LINE__, status_name(got_), \
-                        status_name(want), myl_framer_errmsg(&fr));                        \
-    } while (0)
-
-#define EXPECT(cond)                                                                       \
-    do {                                                                                   \
-        if (!(cond)) return fail("line %d: %s", __LINE__, #cond);                          \
-    } while (0)
 
 /* One case's framer and memory transport, torn down after it. */
 static myl_framer fr;
@@ -104,16 +62,9 @@ static void run(const char *name, int (*fn)(void))
 {
     why[0] = '\0';
     setup(0, MYL_MEM_END_CLOSED);
-    int ok = fn() && why[0] == '\0';
+    int ok = fn();
     teardown();
-    ncases++;
-    if (ok) {
-        printf("ok %s\n", name);
-    } else {
-        nfailed++;
-        printf("not ok %s: %s\n", name, why[0] ? why : "failed");
-    }
-    fflush(stdout);
+    report(name, ok);
 }
 
 static void feed(const void *p, size_t n)
