@@ -40,16 +40,7 @@ local function received_bytes(fn)
     db:close()
     return ok
   end
-  local lo, hi = 0, 64
-  while not works(hi) do
-    hi = hi * 2
-    assert(hi < 1 * MiB, "no drop_after up to 1 MiB lets it succeed")
-  end
-  while lo < hi do
-    local mid = (lo + hi) // 2
-    if works(mid) then hi = mid else lo = mid + 1 end
-  end
-  return lo
+  return helpers.smallest_working(works, 64, 1 * MiB)
 end
 
 describe("the transport option", function()

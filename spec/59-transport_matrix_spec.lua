@@ -266,9 +266,8 @@ end
 
 -- The bytes a client reads from the socket for the login and then fn(db)
 -- (the login alone when fn is nil): the smallest drop_after that lets it
--- succeed.  TLS reads whole records, exactly as many as it needs, so this
--- is exact, and the offsets below stay right whatever certificates,
--- tickets or greeting the server sends.
+-- succeed.  Measured rather than assumed, so the offsets below stay right
+-- whatever certificates, tickets or greeting the server sends.
 local function received_bytes(tr, fn)
   local function works(n)
     local ok, db = pcall(connect_faulty, tr, { drop_after = n }, { read_timeout = 5 })
@@ -277,16 +276,7 @@ local function received_bytes(tr, fn)
     db:close()
     return ok
   end
-  local lo, hi = 0, 1024
-  while not works(hi) do
-    hi = hi * 2
-    assert(hi < 1 * MiB, "no drop_after up to 1 MiB lets it succeed")
-  end
-  while lo < hi do
-    local mid = (lo + hi) // 2
-    if works(mid) then hi = mid else lo = mid + 1 end
-  end
-  return lo
+  return helpers.smallest_working(works, 1024, 1 * MiB)
 end
 
 -- About 260 kB of rows, hex digests that zlib halves at best: many TLS

@@ -25,12 +25,7 @@ end
 -- Lua source for a table constructor holding the test server's connect
 -- options (for scripts run by the host program).
 local function params_source(extra)
-  local parts = {}
-  for k, v in pairs(helpers.params(extra)) do
-    parts[#parts + 1] = ("%s = %s"):format(k, type(v) == "string" and ("%q"):format(v) or tostring(v))
-  end
-  table.sort(parts)
-  return "{ " .. table.concat(parts, ", ") .. " }"
+  return helpers.options_source(helpers.params(extra))
 end
 
 -- Runs `code` with the host program under test, after the shell words

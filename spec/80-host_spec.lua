@@ -7,36 +7,12 @@ local helpers = require "helpers"
 local bin = helpers.bin()
 local q = helpers.shell_quote
 
--- Files written by a test, removed after it.
-local temp_files = {}
-
--- Writes `source` to a fresh temporary file and returns its path.
-local function script(source)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "wb"))
-  f:write(source)
-  f:close()
-  temp_files[#temp_files + 1] = path
-  return path
-end
-
--- Runs the host with the given (unquoted) arguments; returns stdout,
--- stderr, exit code.
-local function mylua(args, input)
-  local quoted = {}
-  for i, a in ipairs(args) do quoted[i] = q(a) end
-  return helpers.run(q(bin) .. " " .. table.concat(quoted, " "), input)
-end
+local script, mylua = helpers.temp_script, helpers.run_host
 
 -- Lua source for a table constructor holding the test server's connect
 -- options, for scripts the host runs.
 local function params_source()
-  local parts = {}
-  for k, v in pairs(helpers.params()) do
-    parts[#parts + 1] = ("%s = %s"):format(k, type(v) == "string" and ("%q"):format(v) or tostring(v))
-  end
-  table.sort(parts)
-  return "{ " .. table.concat(parts, ", ") .. " }"
+  return helpers.options_source(helpers.params())
 end
 
 local function lines(s)
@@ -63,8 +39,7 @@ describe("the mylua host program", function()
   end)
 
   after_each(function()
-    for _, path in ipairs(temp_files) do os.remove(path) end
-    temp_files = {}
+    helpers.remove_temp_files()
   end)
 
   describe("script arguments", function()

@@ -6,26 +6,8 @@
 local helpers = require "helpers"
 
 local bin = helpers.bin()
-local q = helpers.shell_quote
 
-local temp_files = {}
-
-local function script(source)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "wb"))
-  f:write(source)
-  f:close()
-  temp_files[#temp_files + 1] = path
-  return path
-end
-
--- Runs the host with the given (unquoted) arguments; returns stdout,
--- stderr, exit code.
-local function mylua(args)
-  local quoted = {}
-  for i, a in ipairs(args) do quoted[i] = q(a) end
-  return helpers.run(q(bin) .. " " .. table.concat(quoted, " "))
-end
+local script, mylua = helpers.temp_script, helpers.run_host
 
 local function append(list, ...)
   local t = { table.unpack(list) }
@@ -137,8 +119,7 @@ describe("the host's TLS and compression options", function()
   end)
 
   after_each(function()
-    for _, path in ipairs(temp_files) do os.remove(path) end
-    temp_files = {}
+    helpers.remove_temp_files()
   end)
 
   describe("reach connect under the core's names", function()

@@ -8,36 +8,10 @@ local helpers = require "helpers"
 local peer = require "support.peer"
 
 local bin = helpers.bin()
-local q = helpers.shell_quote
 
-local temp_files = {}
+local script, mylua = helpers.temp_script, helpers.run_host
 
-local function script(source)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "wb"))
-  f:write(source)
-  f:close()
-  temp_files[#temp_files + 1] = path
-  return path
-end
-
-local function mylua(args)
-  local quoted = {}
-  for i, a in ipairs(args) do quoted[i] = q(a) end
-  return helpers.run(q(bin) .. " " .. table.concat(quoted, " "))
-end
-
--- A Lua table constructor for connect options.
-local function options_source(p)
-  local parts = {}
-  for k, v in pairs(p) do
-    parts[#parts + 1] = ("%s = %s"):format(k, type(v) == "string" and ("%q"):format(v) or tostring(v))
-  end
-  table.sort(parts)
-  return "{ " .. table.concat(parts, ", ") .. " }"
-end
-
-local PARAMS = options_source(helpers.params())
+local PARAMS = helpers.options_source(helpers.params())
 
 describe("the host program ending", function()
   local observer
@@ -52,8 +26,7 @@ describe("the host program ending", function()
   end)
 
   after_each(function()
-    for _, path in ipairs(temp_files) do os.remove(path) end
-    temp_files = {}
+    helpers.remove_temp_files()
     peer.stop_all()
   end)
 

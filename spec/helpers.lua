@@ -89,6 +89,60 @@ function helpers.bin()
   return os.getenv("MYLUA_BIN")
 end
 
+-- Files written by a test for the host program to run; after_each removes
+-- them with helpers.remove_temp_files().
+local temp_files = {}
+
+-- Writes `source` to a fresh temporary file and returns its path.
+function helpers.temp_script(source)
+  local path = os.tmpname()
+  local f = assert(io.open(path, "wb"))
+  f:write(source)
+  f:close()
+  temp_files[#temp_files + 1] = path
+  return path
+end
+
+function helpers.remove_temp_files()
+  for _, path in ipairs(temp_files) do os.remove(path) end
+  temp_files = {}
+end
+
+-- Runs the host program under test with the given (unquoted) arguments and
+-- standard input; returns stdout, stderr, exit code.
+function helpers.run_host(args, input)
+  local quoted = {}
+  for i, a in ipairs(args) do quoted[i] = helpers.shell_quote(a) end
+  return helpers.run(helpers.shell_quote(helpers.bin()) .. " " .. table.concat(quoted, " "), input)
+end
+
+-- Lua source for a table constructor holding the options `p`, for scripts
+-- the host program runs.
+function helpers.options_source(p)
+  local parts = {}
+  for k, v in pairs(p) do
+    parts[#parts + 1] = ("%s = %s"):format(k, type(v) == "string" and ("%q"):format(v) or tostring(v))
+  end
+  table.sort(parts)
+  return "{ " .. table.concat(parts, ", ") .. " }"
+end
+
+-- The smallest n for which works(n) is true, when it is false below some
+-- n and true from there on: doubling from `first`, then bisecting.  Fails
+-- when nothing up to `limit` works.
+function helpers.smallest_working(works, first, limit)
+  local lo, hi = 0, first
+  while not works(hi) do
+    hi = hi * 2
+    assert(hi < limit, "nothing up to " .. limit .. " works")
+  end
+  while lo < hi do
+    local mid = (lo + hi) // 2
+    if works(mid) then hi = mid else lo = mid + 1 end
+  end
+  return lo
+end
+
 -- Quotes a string for /bin/sh.
 function helpers.shell_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
