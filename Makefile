@@ -9,8 +9,9 @@ CFLAGS ?= -O2 -g
 LDFLAGS ?=
 LUA_INC ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUA_LIB ?= $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
-# OpenSSL (TLS, SHA), zlib and zstd (protocol compression).
-SSL_LIB ?= -lssl -lcrypto -lz -lzstd
+# OpenSSL (TLS, SHA, RSA), zlib and zstd (protocol compression), libsodium
+# (ed25519 for the MariaDB auth plugins).
+SSL_LIB ?= -lssl -lcrypto -lz -lzstd -lsodium
 
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wwrite-strings -Werror

@@ -1,10 +1,16 @@
-/* Authentication plugins: a table of {name, respond}.
+/* Authentication plugins: a table of {name, respond, password_hash}.
  *
- * The handshake (handshake.c) runs the auth loop and dispatches by plugin
- * name; a plugin only turns what the server sent into what the client
- * answers.  A plugin never does I/O: it reads `data` and appends its answer
- * to `out`.  Plugins that need more (a prompt, an RSA key) get it through the
- * context, never by reaching into the connection.
+ * The auth loop (auth_loop.c) picks the plugin the server names, hands it
+ * what the server sent and sends what it answers, until the server says OK
+ * or ERR; it understands auth switch (0xFE), AuthMoreData (0x01) and the
+ * bare plugin data MariaDB sends for a packet that cannot be mistaken for
+ * either.  A plugin of the table never does I/O: it reads `data` and appends
+ * its answer to `out`.  What it needs besides (the password, whether the
+ * channel is secure, a prompt, an RSA key file) comes through the context.
+ *
+ * Plugins the core does not have can be supplied by the front end (a Lua
+ * function): myl_auth_hooks.run_plugin talks to the server itself through
+ * a myl_auth_exchange.
  *
  * Callbacks (the rule for every callback the core makes): the core calls a
  * C function pointer with the `void *ud` it was given.  A non-zero return
@@ -22,15 +28,65 @@
 #include "buf.h"
 #include "error.h"
 
+/* A plugin run by the front end talks to the server through this. */
+typedef struct myl_auth_exchange myl_auth_exchange;
+
+/* What the front end adds to authentication. */
+typedef struct myl_auth_hooks {
+    /* The dialog plugin's question: `question` (qlen bytes, possibly empty),
+     * `echo` 1 when the answer may be shown as typed, `last` 1 when the
+     * server says no question follows.  Appends the answer to `answer`
+     * (without a NUL) and returns 0, or returns -1 to abort the login
+     * (err set, or the front end keeps its own error).  NULL: nobody can
+     * be asked (the core's rule in auth_dialog.c applies). */
+    int (*prompt)(void *ud, const char *question, size_t qlen, int echo, int last,
+                  myl_buf *answer, myl_error *err);
+    /* 1: prompt is a fallback (the host program's terminal), asked only for
+     * the questions the core cannot answer from the password itself; 0: it
+     * is the script's own and sees every question. */
+    int prompt_is_fallback;
+    /* 1 when the front end implements the plugin `name` itself; it is then
+     * used instead of the core's plugin of that name.  NULL: none. */
+    int (*has_plugin)(void *ud, const char *name);
+    /* Runs the front end's plugin `name`: it reads and writes through `x`
+     * and returns 0 when it has said all it has to say (the loop then reads
+     * the server's verdict), or -1 to abort (err set, or the front end keeps
+     * its own error). */
+    int (*run_plugin)(void *ud, const char *name, myl_auth_exchange *x, myl_error *err);
+    void *ud;
+} myl_auth_hooks;
+
+/* The exchange of a front-end plugin, valid only during run_plugin. */
+/* The data the server gave the plugin to start with (the greeting's
+ * scramble, or the auth switch's data), as the server sent it. */
+const uint8_t *myl_auth_exchange_data(const myl_auth_exchange *x, size_t *n);
+/* 1 when the channel is secure (TLS with a trusted certificate, or a Unix
+ * socket): what the plugin sends cannot be read by anyone in between. */
+int myl_auth_exchange_secure(const myl_auth_exchange *x);
+/* Sends one packet to the server (the first one of the initial plugin goes
+ * in the handshake response).  0, or -1 with the error in err. */
+int myl_auth_exchange_write(myl_auth_exchange *x, const void *p, size_t n, myl_error *err);
+/* Reads the server's next packet for the plugin.  1 with its data (without
+ * the AuthMoreData byte); 0 when the server has ended the exchange (OK,
+ * ERR or an auth switch: the loop deals with it once the plugin returns);
+ * -1 on error.  A read before any write first sends an empty answer, as
+ * the MySQL client library does. */
+int myl_auth_exchange_read(myl_auth_exchange *x, const uint8_t **p, size_t *n, myl_error *err);
+
 typedef struct myl_auth_ctx {
-    const char *password; /* NUL-terminated, never NULL */
-    int secure;           /* the channel is TLS or a Unix socket */
-    myl_error *err;       /* where a plugin reports why it failed */
-    /* Asks the user a question (the dialog plugin); answer appended to
-     * `answer`.  NULL when nobody can be asked. */
-    int (*prompt)(void *ud, const char *question, size_t qlen, int echo, myl_buf *answer,
-                  myl_error *err);
-    void *prompt_ud;
+    const char *password;   /* NUL-terminated, never NULL */
+    int secure;             /* TLS with a trusted certificate, or a Unix socket */
+    int allow_cleartext;    /* the user allows sending the password in clear anyway */
+    const char *server_public_key; /* PEM file with the server's RSA key, or NULL */
+    int get_server_public_key;     /* may ask the server for its RSA key */
+    const myl_auth_hooks *hooks;   /* never NULL; its members may be */
+    myl_error *err;         /* where a plugin reports why it failed */
+    /* The plugin's round-0 data (the scramble), at most 64 bytes of it,
+     * kept for later rounds (the RSA exchange of the SHA-256 plugins). */
+    uint8_t scramble[64];
+    size_t scramble_len;
+    int step;      /* the plugin's own progress between rounds; 0 at round 0 */
+    int questions; /* dialog: questions answered so far in this login */
 } myl_auth_ctx;
 
 /* What respond() wants the auth loop to do next. */
@@ -44,7 +100,9 @@ typedef struct myl_auth_plugin {
     const char *name;
     /* round 0: `data` is the server's scramble (from the greeting or an auth
      * switch); later rounds: the payload of an AuthMoreData (0x01) packet,
-     * without the 0x01. */
+     * without the 0x01, or the bare data packet MariaDB sent.  `out`
+     * arrives empty; the loop wipes it once sent, so it may hold the
+     * password. */
     myl_auth_step (*respond)(myl_auth_ctx *ctx, int round, const uint8_t *data, size_t n,
                              myl_buf *out);
     /* What the server stores for `password` (mysql_native_password:
@@ -56,11 +114,24 @@ typedef struct myl_auth_plugin {
     int (*password_hash)(const char *password, uint8_t *out, size_t *len);
 } myl_auth_plugin;
 
-/* The plugin named `name` (len bytes), or NULL when the client has none. */
+/* The core's plugin named `name` (len bytes), or NULL when it has none. */
 const myl_auth_plugin *myl_auth_find(const char *name, size_t len);
+
+/* 1 when `name` (len bytes) is in the comma-separated list `allowed`
+ * (NULL: every plugin is allowed). */
+int myl_auth_allowed(const char *allowed, const char *name, size_t len);
+
+/* Frees a buffer that held a secret, overwriting it first. */
+void myl_buf_wipe(myl_buf *b);
 
 /* Plugins of the table. */
 extern const myl_auth_plugin myl_auth_native_password;
+extern const myl_auth_plugin myl_auth_caching_sha2_password; /* auth_sha2.c */
+extern const myl_auth_plugin myl_auth_sha256_password;       /* auth_sha2.c */
+extern const myl_auth_plugin myl_auth_client_ed25519;        /* auth_ed25519.c */
+extern const myl_auth_plugin myl_auth_parsec;                /* auth_parsec.c */
+extern const myl_auth_plugin myl_auth_clear_password;        /* auth_dialog.c */
+extern const myl_auth_plugin myl_auth_dialog;                /* auth_dialog.c */
 
 /* The 20-byte mysql_native_password token for `password` and `scramble`:
  * SHA1(pw) XOR SHA1(scramble[0..20) + SHA1(SHA1(pw))).  Returns the token

@@ -77,6 +77,12 @@ typedef struct myl_options {
     const char *compression_algorithms; /* "zlib", "zstd", "uncompressed", comma-separated; NULL: zlib */
     int compression_level;              /* zlib 1..9; 0: zlib's default */
     int zstd_compression_level;         /* 1..22; 0: 3 */
+    /* Authentication (auth.h). */
+    int allow_cleartext;           /* plugins may send the password in clear on an insecure channel */
+    const char *server_public_key; /* PEM file of the server's RSA key (SHA-256 plugins) */
+    int get_server_public_key;     /* may ask the server for its RSA key over an insecure channel */
+    const char *auth_plugins;      /* the only plugins allowed, comma-separated; NULL: any */
+    const struct myl_auth_hooks *auth_hooks; /* prompts and front-end plugins; NULL: none */
 } myl_options;
 
 typedef enum {
@@ -186,6 +192,12 @@ int myl_ping(myl_conn *c);
 int myl_select_db(myl_conn *c, const char *db, size_t len);
 int myl_kill(myl_conn *c, uint32_t thread_id);
 int myl_reset_connection(myl_conn *c);
+/* COM_CHANGE_USER: logs in again as opt->user with opt->password, selecting
+ * opt->database and opt->charset, through the same plugins, hooks and rules
+ * as the first login (auth switch included); every other field of opt is
+ * ignored.  The session's state is reset by the server.  On failure the
+ * connection is closed, as the server closes it. */
+int myl_change_user(myl_conn *c, const myl_options *opt);
 
 /* With `on`, the read timeout bounds everything read until it is turned
  * off (a whole buffered response) instead of each packet. */

@@ -23,7 +23,9 @@ enum {
     MYL_CR_NET_PACKET_TOO_LARGE = 2020,
     MYL_CR_MALFORMED_PACKET = 2027,
     MYL_CR_AUTH_PLUGIN_CANNOT_LOAD = 2059,
+    MYL_CR_AUTH_PLUGIN_ERR = 2061,    /* a plugin refused to go on (insecure channel, no key) */
     MYL_CR_LOAD_DATA_LOCAL_INFILE_REJECTED = 2068,
+    MYL_CR_PLUGIN_NOT_ALLOWED = 5010, /* not among the auth_plugins the user allows */
 };
 
 #define MYL_ERRMSG_SIZE 512

@@ -463,6 +463,14 @@ static int send_response(myl_conn *c, handshake_state *hs, const myl_auth_plugin
 
 /* ---- step 6: the auth loop ---- */
 
+/* A plugin starts: its round-0 data is kept for its later rounds. */
+static void keep_plugin_scramble(myl_auth_ctx *ctx, const uint8_t *p, size_t n)
+{
+    ctx->scramble_len = n < sizeof ctx->scramble ? n : sizeof ctx->scramble;
+    memcpy(ctx->scramble, p, ctx->scramble_len);
+    ctx->step = 0;
+}
+
 /* A plugin gave up: its error (or a generic one) ends the handshake. */
 static int plugin_failed(myl_conn *c)
 {
@@ -535,6 +543,7 @@ static int auth_loop(myl_conn *c, handshake_state *hs, myl_auth_ctx *ctx,
             hs->plugin = plugin;
             if (proof_possible(c, hs, plugin)) return -1;
             keep_proof_scramble(hs, r.p, myl_rd_left(&r));
+            keep_plugin_scramble(ctx, r.p, myl_rd_left(&r));
             round = 0;
             if (plugin_step(c, ctx, plugin, round, r.p, myl_rd_left(&r))) return -1;
             break;
@@ -556,11 +565,17 @@ static int auth_loop(myl_conn *c, handshake_state *hs, myl_auth_ctx *ctx,
 
 static int authenticate(myl_conn *c, handshake_state *hs)
 {
+    static const myl_auth_hooks no_hooks;
     myl_auth_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.password = hs->opt->password ? hs->opt->password : "";
     ctx.secure = hs->secure;
+    ctx.allow_cleartext = hs->opt->allow_cleartext;
+    ctx.server_public_key = hs->opt->server_public_key;
+    ctx.get_server_public_key = hs->opt->get_server_public_key;
+    ctx.hooks = hs->opt->auth_hooks ? hs->opt->auth_hooks : &no_hooks;
     ctx.err = &c->err;
+    keep_plugin_scramble(&ctx, hs->scramble, hs->scramble_len);
     /* Answer with the plugin the server named when we have it; otherwise
      * with mysql_native_password, and the server switches us if it must. */
     const myl_auth_plugin *plugin = myl_auth_find(hs->server_plugin, strlen(hs->server_plugin));

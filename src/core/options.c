@@ -91,13 +91,20 @@ const myl_option_info myl_option_table[] = {
      "must be an integer from 1 to 9"},
     {"zstd_compression_level", MYL_OPT_INT, FIELD(zstd_compression_level), 1, 22,
      "must be an integer from 1 to 22"},
+    {"allow_cleartext", MYL_OPT_BOOL, FIELD(allow_cleartext), 0, 0, "must be a boolean"},
+    {"server_public_key", MYL_OPT_STRING, FIELD(server_public_key), 0, 0, "must be a string"},
+    {"get_server_public_key", MYL_OPT_BOOL, FIELD(get_server_public_key), 0, 0,
+     "must be a boolean"},
+    {"auth_plugins", MYL_OPT_STRING, FIELD(auth_plugins), 0, 0,
+     "must be a list of plugin names"},
+    {"auth", MYL_OPT_FRONTEND, 0, 0, 0, "is not understood here"},
     {NULL, MYL_OPT_FRONTEND, 0, 0, 0, NULL},
 };
 
 /* Names of options for features that do not exist yet (DESIGN: LOCAL
- * INFILE, auth plugins, option files, reconnect). */
+ * INFILE, option files, reconnect). */
 static const char *const planned[] = {
-    "local_infile", "auth", "auth_plugins", "reconnect",
+    "local_infile", "reconnect",
     "read_default_file", "read_default_group", "bind_address", NULL,
 };
 

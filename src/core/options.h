@@ -88,6 +88,12 @@ typedef struct myl_option_info {
  *   compression_algorithms string "zlib", "zstd", "uncompressed", comma-separated
  *   compression_level int      zlib level 1 .. 9
  *   zstd_compression_level int zstd level 1 .. 22
+ *   allow_cleartext   bool     mysql_clear_password and dialog may send the
+ *                              password over an insecure channel
+ *   server_public_key string   PEM file of the server's RSA key
+ *   get_server_public_key bool may ask the server for its RSA key
+ *   auth_plugins      string   the plugins allowed, comma-separated (Lua: a list too)
+ *   auth              frontend prompts and plugins written by the front end
  *
  * A front end applies them in this order, so a value that sets several
  * fields at once (ssl) comes after the ones it can override.

@@ -1,0 +1,12 @@
+/* Placeholder until the plugin lands: it refuses to log in. */
+#include "auth.h"
+
+static myl_auth_step not_built(myl_auth_ctx *ctx, int round, const uint8_t *data, size_t n,
+                               myl_buf *out)
+{
+    (void)round, (void)data, (void)n, (void)out;
+    myl_error_set(ctx->err, MYL_CR_AUTH_PLUGIN_CANNOT_LOAD, "plugin not built yet");
+    return MYL_AUTH_FAILED;
+}
+
+const myl_auth_plugin myl_auth_client_ed25519 = {"client_ed25519", not_built, NULL};
