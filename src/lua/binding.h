@@ -14,6 +14,11 @@
  * core's table) that mylua.connect uses for the keys its argument lacks: the
  * host program puts its command line's connection options there. */
 #define MYL_HOST_DEFAULTS "mylua.host_defaults"
+/* Registry key of the host program's terminal prompt for the dialog plugin:
+ * a function(prompt, echo, last) -> answer that raises when it cannot ask.
+ * mylua.connect uses it, as a fallback asked only for the questions the
+ * password does not answer, when the `auth` option has no dialog function. */
+#define MYL_HOST_PROMPT "mylua.host_prompt"
 #define MYL_RESULT_MT "mylua.result"
 #define MYL_CURSOR_MT "mylua.cursor"
 #define MYL_ERROR_MT "mylua.error"
