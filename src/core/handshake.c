@@ -551,13 +551,13 @@ static int auth_loop(myl_conn *c, handshake_state *hs, myl_auth_ctx *ctx,
         case MYL_PKT_AUTH_MORE: /* more data for the current plugin */
             if (plugin_step(c, ctx, plugin, ++round, p + 1, n - 1)) return -1;
             break;
-        default: {
+        default:
+            /* MariaDB sends a plugin's data bare unless its first byte could
+             * be read as OK, ERR, a switch or AuthMoreData (then it prefixes
+             * 0x01): a dialog question, parsec's salt. */
             if (n == 0) return myl_conn_malformed(c, "empty authentication reply");
-            char what[80];
-            snprintf(what, sizeof what, "unexpected authentication packet starting with 0x%02X",
-                     p[0]);
-            return myl_conn_malformed(c, what);
-        }
+            if (plugin_step(c, ctx, plugin, ++round, p, n)) return -1;
+            break;
         }
     }
     return myl_conn_malformed(c, "too many authentication rounds");
