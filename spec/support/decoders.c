@@ -785,8 +785,23 @@ static int case_native_plugin_answers(void)
     if (!ok) return fail("step %d, %zu bytes", (int)st, out.len);
     if (myl_auth_find("mysql_native_password", 21) != &myl_auth_native_password)
         return fail("not found by name");
-    if (myl_auth_find("mysql_native_passwor", 20) || myl_auth_find("client_ed25519", 14))
+    if (myl_auth_find("mysql_native_passwor", 20) || myl_auth_find("auth_gssapi_client", 18))
         return fail("found a plugin that is not in the table");
+    return 1;
+}
+
+/* auth_plugins: names in a comma-separated list, spaces around them
+ * ignored, never a prefix or an empty name. */
+static int case_auth_allowed_list(void)
+{
+    const char *list = " caching_sha2_password , client_ed25519,,dialog";
+    if (!myl_auth_allowed(NULL, "anything", 8)) return fail("no list refused a plugin");
+    if (!myl_auth_allowed(list, "client_ed25519", 14) || !myl_auth_allowed(list, "dialog", 6) ||
+        !myl_auth_allowed(list, "caching_sha2_password", 21))
+        return fail("a listed plugin was refused");
+    if (myl_auth_allowed(list, "client_ed2551", 13) || myl_auth_allowed(list, "sha2_password", 13) ||
+        myl_auth_allowed(list, "", 0) || myl_auth_allowed("", "dialog", 6))
+        return fail("an unlisted name was allowed");
     return 1;
 }
 
@@ -1252,6 +1267,7 @@ int main(void)
         {"native password known vectors", case_native_password_vectors},
         {"native password empty gives length 0", case_native_password_empty},
         {"native password plugin answers a scramble with or without its NUL", case_native_plugin_answers},
+        {"auth_plugins lists names, not prefixes", case_auth_allowed_list},
         {"native password plugin refuses a short scramble and a second round", case_native_plugin_short_scramble},
         {"classifier: what each first byte means for what is awaited", case_classify},
         {"row iterator: checked and trusted walks, every cut refused", case_row_iterator},
