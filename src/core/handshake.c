@@ -570,6 +570,7 @@ static int authenticate(myl_conn *c, handshake_state *hs)
     memset(&ctx, 0, sizeof ctx);
     ctx.password = hs->opt->password ? hs->opt->password : "";
     ctx.secure = hs->secure;
+    ctx.tls = c->tls_on;
     ctx.allow_cleartext = hs->opt->allow_cleartext;
     ctx.server_public_key = hs->opt->server_public_key;
     ctx.get_server_public_key = hs->opt->get_server_public_key;
