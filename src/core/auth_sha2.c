@@ -120,8 +120,9 @@ static myl_auth_step send_byte(myl_auth_ctx *ctx, myl_buf *out, uint8_t b)
 static int scramble_ok(myl_auth_ctx *ctx, const char *plugin, const uint8_t *data, size_t n)
 {
     if (n == SCRAMBLE_LEN || (n == SCRAMBLE_LEN + 1 && data[SCRAMBLE_LEN] == 0)) return 1;
+    size_t len = n && data[n - 1] == 0 ? n - 1 : n; /* as the server meant it */
     myl_error_set(ctx->err, MYL_CR_SERVER_HANDSHAKE_ERR,
-                  "Error in server handshake (%s: scramble of %zu bytes, 20 expected)", plugin, n);
+                  "Error in server handshake (%s: scramble of %zu bytes, 20 expected)", plugin, len);
     return 0;
 }
 
