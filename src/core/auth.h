@@ -76,6 +76,8 @@ int myl_auth_exchange_read(myl_auth_exchange *x, const uint8_t **p, size_t *n, m
 typedef struct myl_auth_ctx {
     const char *password;   /* NUL-terminated, never NULL */
     int secure;             /* TLS with a trusted certificate, or a Unix socket */
+    int tls;                /* the session runs over TLS, trusted or not (MySQL's
+                               SHA-256 plugins expect the password in clear then) */
     int allow_cleartext;    /* the user allows sending the password in clear anyway */
     const char *server_public_key; /* PEM file with the server's RSA key, or NULL */
     int get_server_public_key;     /* may ask the server for its RSA key */

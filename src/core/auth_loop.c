@@ -327,6 +327,7 @@ int myl_auth_login(myl_conn *c, myl_login *lg)
     }
     run.ctx.password = lg->opt->password ? lg->opt->password : "";
     run.ctx.secure = lg->secure;
+    run.ctx.tls = c->tls_on;
     run.ctx.allow_cleartext = lg->opt->allow_cleartext;
     run.ctx.server_public_key = lg->opt->server_public_key;
     run.ctx.get_server_public_key = lg->opt->get_server_public_key;
