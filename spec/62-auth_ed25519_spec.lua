@@ -86,9 +86,9 @@ describe("a scripted MariaDB 11.8", function()
 
   local function start(scenario) return peer.start(scenario, "parsecpeer.py") end
 
-  local function options(p, password)
+  local function options(p, password, ssl)
     return { host = "127.0.0.1", port = p.port, user = "u", password = password,
-             connect_timeout = 5, read_timeout = 5 }
+             connect_timeout = 5, read_timeout = 5, ssl = ssl }
   end
 
   -- The peer's lines until `done`, as a table key -> value.
@@ -130,6 +130,22 @@ describe("a scripted MariaDB 11.8", function()
       local seen = lines_of(p)
       assert.equal("yes", seen.client_gone)
       assert.is_nil(seen.response)
+    end)
+
+    -- The proof is over the password's public key and the greeting's
+    -- scramble, which the switch to client_ed25519 leaves in place.
+    it("takes the server's proof of an untrusted certificate (MariaDB 11.4+)", function()
+      local p = start("ed25519_proof")
+      local db <close> = mylua.connect(options(p, "foobar", { mode = "verify_ca" }))
+      assert.equal("server proof", db.tls.verified)
+      assert.equal("u@%", db:query("SELECT CURRENT_USER() AS u"):row(1).u)
+    end)
+
+    it("refuses a proof made with another key: someone in between", function()
+      local p = start("ed25519_proof_other_key")
+      local err = raises(2026, mylua.connect, options(p, "foobar", { mode = "preferred" }))
+      assert.truthy(err.message:find("proof does not match", 1, true), err.message)
+      assert.equal("ok", lines_of(p).auth, "refused after the login, on the proof")
     end)
   end)
 

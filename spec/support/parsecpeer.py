@@ -46,11 +46,16 @@ Scenarios:
                        ed25519-t.c; user "u", password "foobar"
   ed25519_short_nonce  auth switch to client_ed25519 with a 20-byte nonce
                        and a NUL
+  ed25519_proof        over TLS (the sandbox's server-cert.pem, from
+                       $MYLUA_TLS_CERTS): a switch to client_ed25519 with a
+                       random nonce, and the OK's proof of the certificate
+                       made with FOOBAR_PK, as MariaDB 11.4+ makes it
+  ed25519_proof_other_key  the same, the proof made with another key
 
 Lines printed: `client_plugin=NAME` (the plugin of the handshake
 response), `salt_request=N` (bytes of the packet after the switch),
 `response=N` (bytes of the client's signed response), `client_scramble=HEX`,
-`signature=match|mismatch` (ed25519_vector), `auth=ok|denied`,
+`signature=match|mismatch` (ed25519_vector), `tls=ok`, `auth=ok|denied`,
 `client_gone=yes` when the client hung up instead of answering, and
 `done`.
 """
@@ -61,6 +66,7 @@ import ctypes.util
 import hashlib
 import os
 import re
+import ssl
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -112,9 +118,14 @@ def parsec_public_key(password, salt, factor):
 class Login:
     """The connection phase up to the auth switch, with strict sequence ids."""
 
-    def __init__(self, conn):
+    def __init__(self, conn, tls=False):
         self.conn = conn
-        conn.send(fs.packet(0, fs.greeting(fs.new_scramble(), version=VERSION)))
+        self.scramble = fs.new_scramble()
+        if tls:
+            fs.SERVER_CAPS |= fs.CLIENT_SSL
+        conn.send(fs.packet(0, fs.greeting(self.scramble, version=VERSION)))
+        if tls:
+            start_tls(conn)
         seq, payload = conn.read_packet()
         caps, self.user, _, plugin = fs.parse_handshake_response(payload)
         conn.client_caps = caps
@@ -148,10 +159,10 @@ class Login:
             raise fs.Closed("client hung up")
         return payload
 
-    def verdict(self, ok):
+    def verdict(self, ok, info=b""):
         if ok and self.user == fs.USER:
             fs.report("auth=ok")
-            self.send(fs.ok_payload())
+            self.send(fs.ok_payload(info=info))
         else:
             fs.report("auth=denied")
             self.send(fs.err_payload(
@@ -180,14 +191,46 @@ def parsec_login(conn, ext_salt, pk, scramble_data=None, wrap=False):
     login.verdict(ed25519_verify(pk, signature, server_scramble + client_scramble))
 
 
-def ed25519_login(conn, nonce, pk):
-    login = Login(conn)
+def ed25519_login(conn, nonce, pk, proof_key=None):
+    """proof_key: over TLS, the OK carries the proof made with this key."""
+    login = Login(conn, tls=proof_key is not None)
     login.switch(b"client_ed25519", nonce)
     signature = login.read_answer()
     fs.report("response=%d" % len(signature))
     if nonce == FOOBAR_NONCE:
         fs.report("signature=" + ("match" if signature == FOOBAR_SIGNATURE else "mismatch"))
-    login.verdict(len(signature) == 64 and ed25519_verify(pk, signature, nonce))
+    info = proof(proof_key, login.scramble) if proof_key else b""
+    login.verdict(len(signature) == 64 and ed25519_verify(pk, signature, nonce), info)
+
+
+def start_tls(conn):
+    """The SSL request (sequence 1, 32 bytes), then the TLS handshake with
+    the sandbox's server certificate, which the client is not told to
+    trust: it waits for the server's proof."""
+    seq, payload = conn.read_packet()
+    if seq != 1 or len(payload) != 32:
+        raise fs.Closed("no SSL request")
+    certs = os.environ["MYLUA_TLS_CERTS"]
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(certs, "server-cert.pem"),
+                        os.path.join(certs, "server-key.pem"))
+    try:
+        conn.sock = ctx.wrap_socket(conn.sock, server_side=True)
+    except (ssl.SSLError, OSError) as e:
+        raise fs.Closed("TLS handshake: %s" % e)
+    fs.report("tls=ok")
+
+
+def proof(password_hash, scramble):
+    """The OK's info of MariaDB 11.4+ (MDEV-31855): 0x01 and the upper-case
+    hex of SHA-256(password hash, scramble, SHA-256(certificate DER)).  The
+    scramble is the server's thd->scramble: the greeting's, which a switch
+    to client_ed25519 or parsec leaves as it was (Connector/C's
+    scramble_buff likewise changes only in mysql_native_password)."""
+    with open(os.path.join(os.environ["MYLUA_TLS_CERTS"], "server-cert.pem")) as f:
+        der = ssl.PEM_cert_to_DER_cert(f.read())
+    digest = hashlib.sha256(password_hash + scramble + hashlib.sha256(der).digest())
+    return b"\x01" + digest.hexdigest().upper().encode()
 
 
 def answer_current_user(conn, sql, n):
@@ -220,6 +263,8 @@ SCENARIOS = {
     "parsec_unknown_kdf": lambda c: parsec_login(c, ext_salt(kdf=b"S"), PARSEC_PK),
     "ed25519_vector": lambda c: ed25519_login(c, FOOBAR_NONCE, FOOBAR_PK),
     "ed25519_short_nonce": lambda c: ed25519_login(c, fs.new_scramble() + b"\x00", FOOBAR_PK),
+    "ed25519_proof": lambda c: ed25519_login(c, os.urandom(32), FOOBAR_PK, FOOBAR_PK),
+    "ed25519_proof_other_key": lambda c: ed25519_login(c, os.urandom(32), FOOBAR_PK, PARSEC_PK),
 }
 
 

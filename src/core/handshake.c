@@ -346,8 +346,10 @@ static int proof_possible(myl_conn *c, handshake_state *hs, const myl_auth_plugi
                        hs->untrusted, plugin->password_hash ? "an empty password" : plugin->name);
 }
 
-/* The proof is over the scramble the authenticating plugin was given: the
- * greeting's, or an auth switch's (as Connector/C keeps it). */
+/* The proof is over the server's scramble: the greeting's, or the one a
+ * switch to mysql_native_password brings.  Other plugins' data (the nonce
+ * of client_ed25519, the scramble of parsec) leave it as it was, as the
+ * server and Connector/C (scramble_buff) keep it. */
 static void keep_proof_scramble(handshake_state *hs, const uint8_t *p, size_t n)
 {
     if (n >= sizeof hs->proof_scramble) memcpy(hs->proof_scramble, p, sizeof hs->proof_scramble);
@@ -542,7 +544,8 @@ static int auth_loop(myl_conn *c, handshake_state *hs, myl_auth_ctx *ctx,
             if (!plugin) return unknown_plugin(c, name, plen);
             hs->plugin = plugin;
             if (proof_possible(c, hs, plugin)) return -1;
-            keep_proof_scramble(hs, r.p, myl_rd_left(&r));
+            if (plugin == &myl_auth_native_password)
+                keep_proof_scramble(hs, r.p, myl_rd_left(&r));
             keep_plugin_scramble(ctx, r.p, myl_rd_left(&r));
             round = 0;
             if (plugin_step(c, ctx, plugin, round, r.p, myl_rd_left(&r))) return -1;
