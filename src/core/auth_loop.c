@@ -303,9 +303,10 @@ static int switch_plugin(login_run *run, const uint8_t *p, size_t n)
     if (!name) return myl_conn_malformed(c, "auth switch request");
     if (choose(run, name, plen)) return -1;
     size_t left = myl_rd_left(&r);
-    /* a later COM_CHANGE_USER answers to the newest scramble, as the server
-     * keeps it (a trailing NUL is not part of it) */
-    if (left >= 20) {
+    /* a later COM_CHANGE_USER answers to the server's scramble, which only
+     * a switch to mysql_native_password renews (a trailing NUL is not part
+     * of it) */
+    if (left >= 20 && run->cur.core == &myl_auth_native_password) {
         memcpy(c->scramble, r.p, 20);
         c->scramble_len = 20;
     }

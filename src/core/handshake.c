@@ -347,8 +347,10 @@ static int proof_possible(myl_conn *c, handshake_state *hs, const char *name,
                        hs->untrusted, hashes ? "an empty password" : name);
 }
 
-/* The proof is over the scramble the authenticating plugin was given: the
- * greeting's, or an auth switch's (as Connector/C keeps it). */
+/* The proof is over the server's scramble: the greeting's, or the one a
+ * switch to mysql_native_password brings.  Other plugins' data (the nonce
+ * of client_ed25519, the scramble of parsec) leave it as it was, as the
+ * server and Connector/C (scramble_buff) keep it. */
 static void keep_proof_scramble(handshake_state *hs, const uint8_t *p, size_t n)
 {
     if (n >= sizeof hs->proof_scramble) memcpy(hs->proof_scramble, p, sizeof hs->proof_scramble);
@@ -477,7 +479,7 @@ static int on_plugin(myl_conn *c, void *ud, const char *name, const myl_auth_plu
     handshake_state *hs = ud;
     hs->plugin = core;
     if (proof_possible(c, hs, name, core)) return -1;
-    keep_proof_scramble(hs, data, n);
+    if (data == hs->scramble || core == &myl_auth_native_password) keep_proof_scramble(hs, data, n);
     return 0;
 }
 
