@@ -36,6 +36,7 @@ typedef struct login_run {
     const uint8_t *verdict; /* a packet that ended a front-end plugin's exchange */
     size_t verdict_len;
     int have_verdict;
+    int awaiting_data; /* the first plugin waits for its data (see myl_auth_login) */
 } login_run;
 
 struct myl_auth_exchange {
@@ -335,7 +336,21 @@ int myl_auth_login(myl_conn *c, myl_login *lg)
     run.ctx.hooks = &run.timed;
     run.ctx.err = &c->err;
 
-    if (choose_first(&run) || start_plugin(&run, lg->scramble, lg->scramble_len)) return -1;
+    if (choose_first(&run)) return -1;
+    /* The greeting's data was made for the plugin it names.  Another
+     * plugin answers nothing first, and starts with what the server sends
+     * it next (its own scramble or nonce), as the MySQL client library
+     * does: a plugin of the table once that arrives, the front end's at
+     * once (its first read sends the empty answer). */
+    const char *sp = lg->server_plugin ? lg->server_plugin : "";
+    int rc;
+    if (!*sp || strcmp(sp, run.cur.name) == 0)
+        rc = start_plugin(&run, lg->scramble, lg->scramble_len);
+    else if (run.cur.core)
+        rc = send_answer(&run, NULL, 0), run.awaiting_data = 1;
+    else
+        rc = start_plugin(&run, (const uint8_t *)"", 0);
+    if (rc) return -1;
     int round = 0;
     for (int packets = 0; packets < MAX_AUTH_PACKETS; packets++) {
         const uint8_t *p;
@@ -378,6 +393,11 @@ int myl_auth_login(myl_conn *c, myl_login *lg)
                 n--;
             } else if (n == 0) {
                 return myl_conn_malformed(c, "empty authentication reply");
+            }
+            if (run.awaiting_data) {
+                run.awaiting_data = 0;
+                if (start_plugin(&run, p, n)) return -1;
+                break;
             }
             if (!run.cur.core) {
                 char what[160];

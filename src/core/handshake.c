@@ -479,7 +479,7 @@ static int on_plugin(myl_conn *c, void *ud, const char *name, const myl_auth_plu
     handshake_state *hs = ud;
     hs->plugin = core;
     if (proof_possible(c, hs, name, core)) return -1;
-    if (data == hs->scramble || core == &myl_auth_native_password) keep_proof_scramble(hs, data, n);
+    if (core == &myl_auth_native_password) keep_proof_scramble(hs, data, n);
     return 0;
 }
 
@@ -490,6 +490,7 @@ static int authenticate(myl_conn *c, handshake_state *hs)
     memcpy(c->scramble, hs->scramble, c->scramble_len);
     snprintf(c->server_plugin, sizeof c->server_plugin, "%s", hs->server_plugin);
     c->secure = hs->secure;
+    keep_proof_scramble(hs, hs->scramble, hs->scramble_len);
     myl_login lg;
     memset(&lg, 0, sizeof lg);
     lg.opt = hs->opt;
