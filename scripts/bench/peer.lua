@@ -4,6 +4,8 @@
 -- scripts/bench/README.md for what each workload does.
 --
 --   lua5.4 scripts/bench/peer.lua load [ROWS]          create bench_fetch (ROWS rows) and bench_insert
+--   lua5.4 scripts/bench/peer.lua ed25519-user create|drop
+--                                  the connect-ed25519 account (as the MYLUA_TEST_USER)
 --   lua5.4 scripts/bench/peer.lua mylua WORKLOAD
 --   lua5.4 scripts/bench/peer.lua luasql WORKLOAD
 --
@@ -16,6 +18,21 @@
 -- MYSQL_OPT_SSL_ENFORCE on). Without
 -- -tls mylua's connections have TLS disabled, as libmariadb's and LuaSQL's
 -- are by default, whether or not the server offers it.
+--
+-- connect-ed25519, connect-sha2 and connect-peer are connect with another
+-- login. connect-ed25519: as MYLUA_BENCH_ED25519_USER (password
+-- MYLUA_BENCH_ED25519_PASSWORD), an account IDENTIFIED VIA ed25519 on the
+-- same server (`ed25519-user create` makes it). connect-sha2 and
+-- connect-peer: to spec/support/mysql8peer.py, a scripted MySQL 8 peer
+-- (scripts/bench/sha2_peer.py runs it), at MYLUA_BENCH_MYSQL8_HOST
+-- (default 127.0.0.1) and MYLUA_BENCH_MYSQL8_PORT, or at
+-- MYLUA_BENCH_MYSQL8_SOCKET for the socket transport; connect-sha2 as its
+-- account sha2 (caching_sha2_password; the peer's cache holds it, so every
+-- login takes the fast path), connect-peer as its account native
+-- (mysql_native_password, the greeting naming it too): the same peer's
+-- cost without SHA-256. Before the timed part the first connection asks
+-- who it is (ed25519: CURRENT_USER()) or how it logged in (the peer's
+-- `SHOW STATUS LIKE 'peer_auth_path'`), and the check says so.
 --
 -- Run it from the repository root with
 --   LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/?.so;;"
@@ -76,7 +93,41 @@ local conf = {
   ssl_ca = env("MYLUA_BENCH_SSL_CA"),
   tls = false,      -- set from the workload's name
   compress = false,
+  auth = nil,       -- "ed25519", "sha2" or "peer": set from the workload's name
 }
+
+-- The logins of connect-ed25519, connect-sha2 and connect-peer. The last
+-- two are accounts of mysql8peer.py, with what the peer says of such a
+-- login (SHOW STATUS LIKE 'peer_auth_path').
+local LOGINS = {
+  ed25519 = {
+    user = env("MYLUA_BENCH_ED25519_USER", "mylua_bench_ed25519"),
+    password = env("MYLUA_BENCH_ED25519_PASSWORD", "bench-ed25519-secret"),
+  },
+  sha2 = { user = "sha2", password = "sha2-secret", path = "caching_sha2_password fast" },
+  peer = { user = "native", password = "native-secret", path = "mysql_native_password" },
+}
+local MYSQL8 = {
+  host = env("MYLUA_BENCH_MYSQL8_HOST", "127.0.0.1"),
+  port = math.tointeger(tonumber(env("MYLUA_BENCH_MYSQL8_PORT", "0"))),
+  socket = env("MYLUA_BENCH_MYSQL8_SOCKET"),
+}
+
+-- The workload's login replaces the connection settings.
+local function use_login(auth)
+  local login = LOGINS[auth]
+  conf.auth = auth
+  conf.user, conf.password = login.user, login.password
+  if login.path then -- the MySQL 8 peer's
+    if conf.transport == "socket" then
+      if not MYSQL8.socket then die("connect-%s over the socket needs MYLUA_BENCH_MYSQL8_SOCKET", auth) end
+      conf.socket = MYSQL8.socket
+    else
+      if not MYSQL8.port or MYSQL8.port < 1 then die("connect-%s needs MYLUA_BENCH_MYSQL8_PORT", auth) end
+      conf.host, conf.port = MYSQL8.host, MYSQL8.port
+    end
+  end
+end
 if conf.transport ~= "tcp" and conf.transport ~= "socket" then
   die("MYLUA_BENCH_TRANSPORT must be tcp or socket")
 end
@@ -367,6 +418,25 @@ local function transport_check(d)
   return ("tls=%s,compression=%s"):format(tls, compression)
 end
 
+-- Who the first connection of connect-ed25519 is (the account has no
+-- other plugin, so being it means the signature was accepted), or how the
+-- first of connect-sha2 or connect-peer logged in, as every peer prints
+-- it; a run whose login is not the one its workload asks for stops here.
+-- The run script also counts the MySQL 8 peer's logins of the whole run.
+local function auth_check(d)
+  local login = LOGINS[conf.auth]
+  if not login.path then
+    local who = tostring(d.first("SELECT CURRENT_USER()")[1])
+    if who ~= login.user .. "@%" then
+      die("%s: logged in as %s, not as %s@%%", d.name, who, login.user)
+    end
+    return "user=" .. who
+  end
+  local path = tostring(d.first("SHOW STATUS LIKE 'peer_auth_path'")[2])
+  if path ~= login.path then die("%s: the peer says the login went by %q, not %q", d.name, path, login.path) end
+  return "auth=" .. (path:gsub(" ", "-"))
+end
+
 ---------------------------------------------------------------------------
 -- load
 ---------------------------------------------------------------------------
@@ -437,6 +507,35 @@ CREATE TABLE bench_insert (
   d.first("SELECT SUM(LENGTH(h)), SUM(d) FROM " .. TABLE)
   print(("load driver=%s rows=%d wall=%.3f source=%s"):format(
     d.name, n, wallclock() - t0w, has_seq and "seq" or "cte"))
+  d.close()
+end
+
+-- The account of connect-ed25519, made or dropped by the MYLUA_TEST_USER
+-- (it needs CREATE USER and GRANT, and the server's ed25519 plugin).
+local function ed25519_user(action)
+  local ED25519 = LOGINS.ed25519
+  -- Both go into the SQL as they are: keep them to what needs no quoting.
+  if not ED25519.user:match("^[%w_]+$") then die("MYLUA_BENCH_ED25519_USER: letters, digits and _ only") end
+  if not ED25519.password:match("^[%w_%-]+$") then
+    die("MYLUA_BENCH_ED25519_PASSWORD: letters, digits, _ and - only")
+  end
+  if not conf.database:match("^[%w_]+$") then die("MYLUA_TEST_DB: letters, digits and _ only") end
+  local d = open("luasql")
+  local account = ("'%s'@'%%'"):format(ED25519.user)
+  if action == "drop" then
+    d.exec("DROP USER IF EXISTS " .. account)
+  else
+    local ok, err = pcall(d.exec, ("CREATE OR REPLACE USER %s IDENTIFIED VIA ed25519 USING PASSWORD('%s')")
+      :format(account, ED25519.password))
+    if not ok then
+      die("cannot create %s IDENTIFIED VIA ed25519 (%s): the server needs the ed25519 plugin "
+          .. "(mariadbd --plugin-load-add=auth_ed25519, or INSTALL SONAME 'auth_ed25519') and %s "
+          .. "needs CREATE USER; or make the account yourself and give it in "
+          .. "MYLUA_BENCH_ED25519_USER and MYLUA_BENCH_ED25519_PASSWORD", account, tostring(err), conf.user)
+    end
+    d.exec(("GRANT SELECT ON `%s`.* TO %s"):format(conf.database, account))
+  end
+  print(("ed25519-user %s %s"):format(action, account))
   d.close()
 end
 
@@ -592,21 +691,28 @@ end
 local function run(driver_name, name)
   -- fetch, stream, ... with -tls, -zlib or -tls-zlib after it
   local workload, variant = name:match("^(%a+)(.*)$")
-  if variant ~= "" and variant ~= "-tls" and variant ~= "-zlib" and variant ~= "-tls-zlib" then
+  if name == "connect-ed25519" or name == "connect-sha2" or name == "connect-peer" then
+    use_login(variant:sub(2))
+  elseif variant ~= "" and variant ~= "-tls" and variant ~= "-zlib" and variant ~= "-tls-zlib" then
     die("unknown workload %q", name)
+  else
+    conf.tls = variant:find("tls", 1, true) ~= nil
+    conf.compress = variant:find("zlib", 1, true) ~= nil
   end
-  conf.tls = variant:find("tls", 1, true) ~= nil
-  conf.compress = variant:find("zlib", 1, true) ~= nil
   if conf.tls and not conf.ssl_ca then die("%s needs MYLUA_BENCH_SSL_CA (the server's CA file)", name) end
   local d = open(driver_name)
-  local transport = transport_check(d)
+  -- mysql8peer.py answers none of the status queries of transport_check:
+  -- it serves no TLS and no compression, and says how the login went.
+  local transport = (conf.auth == "sha2" or conf.auth == "peer") and auth_check(d) or transport_check(d)
+  if conf.auth == "ed25519" then transport = auth_check(d) .. ":" .. transport end
   local report_plain = report
   -- A workload with a variant says in its check what transport it had.
   local function report(dd, _, c0, w0, c1, w1, ops, check)
     report_plain(dd, name, c0, w0, c1, w1, ops, variant == "" and check or (check .. ":" .. transport))
   end
-  -- Warm the connection and the server's path with a tiny query.
-  d.first("SELECT COUNT(*) FROM " .. TABLE .. " WHERE id <= 10")
+  -- Warm the connection and the server's path with a tiny query (the
+  -- MySQL 8 peer has no tables).
+  d.first(conf.auth and "SELECT 1" or ("SELECT COUNT(*) FROM " .. TABLE .. " WHERE id <= 10"))
 
   if workload == "fetch" then
     settle()
@@ -669,10 +775,13 @@ if mode == "load" then
     conf.rows = math.tointeger(tonumber(arg[2])) or die("load: bad row count %q", arg[2])
   end
   load(arg[3] or "luasql")
+elseif mode == "ed25519-user" and (arg[2] == "create" or arg[2] == "drop") then
+  ed25519_user(arg[2])
 elseif (mode == "mylua" or mode == "luasql") and arg[2] then
   run(mode, arg[2])
 else
-  io.stderr:write("usage: peer.lua load [ROWS [mylua|luasql]] | mylua WORKLOAD | luasql WORKLOAD\n",
-                  "WORKLOAD: fetch, stream, point, insert, connect\n")
+  io.stderr:write("usage: peer.lua load [ROWS [mylua|luasql]] | ed25519-user create|drop",
+                  " | mylua WORKLOAD | luasql WORKLOAD\n",
+                  "WORKLOAD: fetch, stream, point, insert, connect, connect-ed25519, connect-sha2, connect-peer\n")
   os.exit(2)
 end

@@ -5,7 +5,8 @@
  *   cc -O2 $(pkg-config --cflags libmariadb) peer_libmariadb.c \
  *      $(pkg-config --libs libmariadb) -o peer_libmariadb
  *   peer_libmariadb WORKLOAD      (fetch, stream, point, insert, connect,
- *                                  each optionally with -tls, -zlib or -tls-zlib)
+ *                                  each optionally with -tls, -zlib or -tls-zlib;
+ *                                  connect-ed25519, connect-sha2, connect-peer)
  *
  * The connection and the sizes come from the same environment variables as
  * peer.lua (MYLUA_TEST_*, MYLUA_BENCH_*), and it prints the same result
@@ -17,6 +18,13 @@
  * libmariadb checks the chain), the server's name not checked
  * (MYSQL_OPT_SSL_VERIFY_SERVER_CERT off) and TLS enforced
  * (MYSQL_OPT_SSL_ENFORCE): mylua's ssl mode "required" with the same CA.  -zlib: MYSQL_OPT_COMPRESS, mylua's compress = true.
+ *
+ * connect-ed25519, connect-sha2 and connect-peer log in as peer.lua says
+ * (the same MYLUA_BENCH_ED25519_* and MYLUA_BENCH_MYSQL8_* variables), the
+ * first two through the client plugins libmariadb loads from its plugin
+ * directory (client_ed25519.so, caching_sha2_password.so: the directory it
+ * was built with, or MARIADB_PLUGIN_DIR); the plugin is loaded once, by
+ * the first connection, before the timed part.
  *
  * "Reading every field" here means what a C program does at least: take each
  * value's pointer and length from the row (and touch its first byte). No
@@ -52,6 +60,8 @@ static struct {
     int check;
     int tls, compress;  /* from the workload's name */
     const char *ssl_ca; /* MYLUA_BENCH_SSL_CA */
+    const char *auth;      /* "ed25519", "sha2" or "peer" (connect-ed25519, ...), else NULL */
+    const char *auth_path; /* for sha2 and peer: what the MySQL 8 peer says of the login */
 } conf;
 
 /* Keeps the compiler from dropping reads whose results nobody uses. */
@@ -163,17 +173,23 @@ static void query(MYSQL *m, const char *sql, size_t len)
     if (mysql_real_query(m, sql, (unsigned long)len)) die("query: %s", mysql_error(m));
 }
 
-/* The value of a session status variable ("" when the server has none). */
-static void session_status(MYSQL *m, const char *name, char *out, size_t outsz)
+/* The value a SHOW STATUS query names ("" when the server has none). */
+static void session_status_like(MYSQL *m, const char *sql, char *out, size_t outsz)
 {
-    char sql[128];
-    int len = snprintf(sql, sizeof sql, "SHOW SESSION STATUS LIKE '%s'", name);
-    query(m, sql, (size_t)len);
+    query(m, sql, strlen(sql));
     MYSQL_RES *res = mysql_store_result(m);
     if (!res) die("%s: %s", sql, mysql_error(m));
     MYSQL_ROW row = mysql_fetch_row(res);
     snprintf(out, outsz, "%s", row && row[1] ? row[1] : "");
     mysql_free_result(res);
+}
+
+/* The value of a session status variable ("" when the server has none). */
+static void session_status(MYSQL *m, const char *name, char *out, size_t outsz)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SHOW SESSION STATUS LIKE '%s'", name);
+    session_status_like(m, sql, out, outsz);
 }
 
 /* What the server says of this session's transport, as peer.lua prints it:
@@ -205,6 +221,28 @@ static void first_value(MYSQL *m, const char *sql, char *out, size_t outsz)
     if (!row || !row[0]) die("no value from: %s", sql);
     snprintf(out, outsz, "%s", row[0]);
     mysql_free_result(res);
+}
+
+/* Who the first connection of connect-ed25519 is, or how the first of
+ * connect-sha2 or connect-peer logged in, as peer.lua prints it; any other login stops the
+ * run. */
+static void auth_check(MYSQL *m, char *out, size_t outsz)
+{
+    char value[256];
+    if (!conf.auth_path) {
+        char want[256];
+        first_value(m, "SELECT CURRENT_USER()", value, sizeof value);
+        snprintf(want, sizeof want, "%s@%%", conf.user);
+        if (strcmp(value, want) != 0) die("logged in as %s, not as %s", value, want);
+        snprintf(out, outsz, "user=%s", value);
+        return;
+    }
+    session_status_like(m, "SHOW STATUS LIKE 'peer_auth_path'", value, sizeof value);
+    if (strcmp(value, conf.auth_path) != 0)
+        die("the peer says the login went by \"%s\", not \"%s\"", value, conf.auth_path);
+    snprintf(out, outsz, "auth=%s", value);
+    for (char *p = out; *p; p++)
+        if (*p == ' ') *p = '-';
 }
 
 /* Every value of a row: its pointer and length, and its first byte. */
@@ -539,7 +577,8 @@ static void run_connect(void)
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: peer_libmariadb fetch|stream|point|insert|connect\n");
+        fprintf(stderr, "usage: peer_libmariadb fetch|stream|point|insert|connect[-tls|-zlib|-tls-zlib]"
+                        "|connect-ed25519|connect-sha2|connect-peer\n");
         return 2;
     }
     /* fetch, stream, ... with -tls, -zlib or -tls-zlib after it */
@@ -550,7 +589,15 @@ int main(int argc, char **argv)
     if (base >= sizeof workload) die("unknown workload '%s'", workload_name);
     memcpy(workload, workload_name, base);
     workload[base] = '\0';
-    if (strcmp(variant, "") == 0) {
+    if (strcmp(workload_name, "connect-ed25519") == 0) {
+        conf.auth = "ed25519";
+    } else if (strcmp(workload_name, "connect-sha2") == 0) {
+        conf.auth = "sha2";
+        conf.auth_path = "caching_sha2_password fast";
+    } else if (strcmp(workload_name, "connect-peer") == 0) {
+        conf.auth = "peer";
+        conf.auth_path = "mysql_native_password";
+    } else if (strcmp(variant, "") == 0) {
     } else if (strcmp(variant, "-tls") == 0) {
         conf.tls = 1;
     } else if (strcmp(variant, "-zlib") == 0) {
@@ -581,15 +628,42 @@ int main(int argc, char **argv)
     conf.batch = env_count("MYLUA_BENCH_BATCH", "1000");
     conf.connects = env_count("MYLUA_BENCH_CONNECTS", "500");
     conf.check = strcmp(env("MYLUA_BENCH_CHECK", "1"), "0") != 0;
+    if (conf.auth && strcmp(conf.auth, "ed25519") == 0) {
+        conf.user = env("MYLUA_BENCH_ED25519_USER", "mylua_bench_ed25519");
+        conf.password = env("MYLUA_BENCH_ED25519_PASSWORD", "bench-ed25519-secret");
+    } else if (conf.auth) { /* accounts of mysql8peer.py */
+        if (conf.use_socket) {
+            conf.socket = env("MYLUA_BENCH_MYSQL8_SOCKET", NULL);
+            if (!conf.socket) die("%s over the socket needs MYLUA_BENCH_MYSQL8_SOCKET", workload_name);
+        } else {
+            conf.host = env("MYLUA_BENCH_MYSQL8_HOST", "127.0.0.1");
+            conf.port = (unsigned)env_count("MYLUA_BENCH_MYSQL8_PORT", "0");
+        }
+        int sha2 = strcmp(conf.auth, "sha2") == 0;
+        conf.user = sha2 ? "sha2" : "native";
+        conf.password = sha2 ? "sha2-secret" : "native-secret";
+    }
 
     if (mysql_library_init(0, NULL, NULL)) die("mysql_library_init failed");
     MYSQL *m = connect_db();
     char seen[sizeof transport_seen];
-    transport_check(m, seen, sizeof seen);
+    if (conf.auth_path) {
+        /* mysql8peer.py answers none of transport_check's queries: it
+         * serves no TLS and no compression, and says how the login went. */
+        auth_check(m, seen, sizeof seen);
+    } else if (conf.auth) {
+        char who[128], transport[sizeof seen - sizeof who - 2];
+        auth_check(m, who, sizeof who);
+        transport_check(m, transport, sizeof transport);
+        snprintf(seen, sizeof seen, "%s:%s", who, transport);
+    } else {
+        transport_check(m, seen, sizeof seen);
+    }
     if (*variant) memcpy(transport_seen, seen, sizeof seen);
-    /* Warm the connection and the server's path with a tiny query. */
+    /* Warm the connection and the server's path with a tiny query (the
+     * MySQL 8 peer has no tables). */
     char warm[64];
-    first_value(m, "SELECT COUNT(*) FROM " TABLE " WHERE id <= 10", warm, sizeof warm);
+    first_value(m, conf.auth ? "SELECT 1" : "SELECT COUNT(*) FROM " TABLE " WHERE id <= 10", warm, sizeof warm);
 
     if (strcmp(workload, "fetch") == 0) run_fetch(m);
     else if (strcmp(workload, "stream") == 0) run_stream(m);

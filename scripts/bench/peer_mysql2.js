@@ -7,12 +7,17 @@
 // directory that has it (run's --node-modules DIR does that).
 //
 //   node scripts/bench/peer_mysql2.js WORKLOAD   (fetch, stream, point, insert, connect,
-//                                                 each optionally with -tls, -zlib or -tls-zlib)
+//                                                 each optionally with -tls, -zlib or -tls-zlib;
+//                                                 connect-sha2, connect-peer)
 //
 // -tls: ssl = { ca: the file in MYLUA_BENCH_SSL_CA, rejectUnauthorized: false }
 // (encrypted, the chain computed but a failure not fatal, the name not
 // checked; mylua uses mode "required" with the CA);
 // -zlib: compress = true.
+// connect-sha2 and connect-peer log in as peer.lua says
+// (MYLUA_BENCH_MYSQL8_*), connect-sha2 through mysql2's own
+// caching_sha2_password. There is no connect-ed25519: mysql2 has no
+// client_ed25519 plugin.
 //
 // The connection and the sizes come from the same environment variables as
 // peer.lua (MYLUA_TEST_*, MYLUA_BENCH_*), and it prints the same result
@@ -211,6 +216,21 @@ async function verifyAgainstServer(conn, s, n) {
 let workloadName = '';
 let transportSeen = '';
 
+// The accounts of mysql8peer.py, and what it says of such a login.
+const MYSQL8_LOGINS = {
+  '-sha2': { user: 'sha2', password: 'sha2-secret', path: 'caching_sha2_password fast' },
+  '-peer': { user: 'native', password: 'native-secret', path: 'mysql_native_password' },
+};
+
+// How the first connection of connect-sha2 or connect-peer logged in, as
+// peer.lua prints it; any other way stops the run.
+async function authCheck(conn, want) {
+  const [rows] = await conn.query({ sql: "SHOW STATUS LIKE 'peer_auth_path'", rowsAsArray: true });
+  const path = rows[0] ? String(rows[0][1]) : '';
+  if (path !== want) die('the peer says the login went by "' + path + '", not "' + want + '"');
+  return 'auth=' + path.replace(/ /g, '-');
+}
+
 function report(workload, c0, w0, c1, w1, ops, check) {
   workload = workloadName;
   if (transportSeen) check += ':' + transportSeen;
@@ -241,13 +261,27 @@ async function transportCheck(conn, tls, compress) {
 
 async function main() {
   workloadName = process.argv[2] || '';
-  const m = /^(fetch|stream|point|insert|connect)(|-tls|-zlib|-tls-zlib)$/.exec(workloadName);
+  const m = /^(fetch|stream|point|insert|connect)(|-tls|-zlib|-tls-zlib)$/.exec(workloadName) ||
+            /^(connect)(-sha2|-peer)$/.exec(workloadName);
   if (!m) {
-    process.stderr.write('usage: node peer_mysql2.js fetch|stream|point|insert|connect[-tls|-zlib|-tls-zlib]\n');
+    process.stderr.write('usage: node peer_mysql2.js fetch|stream|point|insert|connect[-tls|-zlib|-tls-zlib]' +
+                         '|connect-sha2|connect-peer\n');
     process.exit(2);
   }
   const workload = m[1], variant = m[2];
+  const login = MYSQL8_LOGINS[variant];
   const tls = variant.includes('tls'), compress = variant.includes('zlib');
+  if (login) {
+    if (conf.transport === 'socket') {
+      options.socketPath = env('MYLUA_BENCH_MYSQL8_SOCKET', undefined);
+      if (!options.socketPath) die(workloadName + ' over the socket needs MYLUA_BENCH_MYSQL8_SOCKET');
+    } else {
+      options.host = env('MYLUA_BENCH_MYSQL8_HOST', '127.0.0.1');
+      options.port = envCount('MYLUA_BENCH_MYSQL8_PORT', '0');
+    }
+    options.user = login.user;
+    options.password = login.password;
+  }
   if (tls) {
     const ca = env('MYLUA_BENCH_SSL_CA', undefined);
     if (!ca) die(workloadName + ' needs MYLUA_BENCH_SSL_CA (the server\'s CA file)');
@@ -255,10 +289,13 @@ async function main() {
   }
   if (compress) options.compress = true;
   const conn = await mysql.createConnection(options);
-  const seen = await transportCheck(conn, tls, compress);
+  // mysql8peer.py answers none of transportCheck's queries: it serves no
+  // TLS and no compression, and says how the login went.
+  const seen = login ? await authCheck(conn, login.path) : await transportCheck(conn, tls, compress);
   if (variant) transportSeen = seen;
-  // Warm the connection and the server's path with a tiny query.
-  await conn.query('SELECT COUNT(*) FROM ' + TABLE + ' WHERE id <= 10');
+  // Warm the connection and the server's path with a tiny query (the
+  // MySQL 8 peer has no tables).
+  await conn.query(login ? 'SELECT 1' : 'SELECT COUNT(*) FROM ' + TABLE + ' WHERE id <= 10');
   await settle();
 
   if (workload === 'fetch') {
