@@ -224,6 +224,44 @@ describe("dialog against the sandbox server", function()
   end)
 end)
 
+describe("dialog over TLS (the TLS sandbox, the dialog examples installed for the while)",
+  function()
+    local function tls_root()
+      return mylua.connect(helpers.tls_socket_params({ user = "root", password = "" }))
+    end
+
+    setup(function()
+      local db <close> = tls_root()
+      if db:query("SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = "
+          .. "'three_attempts'"):row(1, "a")[1] == 0 then
+        db:query("INSTALL SONAME 'dialog_examples'")
+      end
+      db:query(("CREATE OR REPLACE USER '%s'@'%%' IDENTIFIED VIA three_attempts USING '%s'")
+        :format(THREE, THREE_PW))
+    end)
+
+    teardown(function()
+      local db <close> = tls_root()
+      db:query(("DROP USER IF EXISTS '%s'@'%%'"):format(THREE))
+      db:query("UNINSTALL SONAME 'dialog_examples'")
+    end)
+
+    local function tls(ssl)
+      return helpers.tls_params({ user = THREE, password = THREE_PW, database = helpers.NONE,
+                                  ssl = ssl })
+    end
+
+    it("answers over TLS with a verified certificate, without allow_cleartext", function()
+      assert.equal(THREE,
+        (whoami(tls({ mode = "verify_identity", ca = helpers.tls_file("ca.pem") }))))
+    end)
+
+    it("sends nothing over TLS with a certificate nobody vouched for", function()
+      local err = raises(PLUGIN_ERR, mylua.connect, tls({ mode = "required" }))
+      assert.truthy(err.message:find("insecure channel", 1, true), tostring(err))
+    end)
+  end)
+
 describe("dialog through PAM (auth_pam and the PAM test module)", function()
   local service = os.getenv("MYLUA_TEST_PAM_SERVICE")
 
