@@ -190,9 +190,11 @@ static void suspend(ask *a)
 /* Writes the question and reads one line of answer, within the deadline. */
 static ask_status converse(ask *a)
 {
+    /* One write: whoever sees the question sees all of it. */
+    char prompt[SHOWN_QUESTION + 2];
+    snprintf(prompt, sizeof prompt, "%s ", a->question);
     for (;;) {
-        if (echo_off(a) < 0 || write_all(a->fd, a->question, strlen(a->question)) < 0 ||
-            write_all(a->fd, " ", 1) < 0) {
+        if (echo_off(a) < 0 || write_all(a->fd, prompt, strlen(prompt)) < 0) {
             a->error = errno;
             return ASK_FAILED;
         }
