@@ -80,10 +80,31 @@ void myl_close(myl_conn *c)
     c->compression = NULL;
 }
 
+/* The connect's authentication options, kept for COM_CHANGE_USER. */
+static void forget_auth_options(myl_conn *c)
+{
+    free(c->auth_plugins);
+    free(c->server_public_key);
+    c->auth_plugins = c->server_public_key = NULL;
+}
+
+static int keep_auth_options(myl_conn *c, const myl_options *opt)
+{
+    forget_auth_options(c);
+    c->allow_cleartext = opt->allow_cleartext;
+    c->get_server_public_key = opt->get_server_public_key;
+    c->connect_timeout = opt->connect_timeout;
+    if (opt->auth_plugins && !(c->auth_plugins = strdup(opt->auth_plugins))) return -1;
+    if (opt->server_public_key && !(c->server_public_key = strdup(opt->server_public_key)))
+        return -1;
+    return 0;
+}
+
 void myl_conn_free(myl_conn *c)
 {
     if (!c) return;
     myl_close(c);
+    forget_auth_options(c);
     free(c);
 }
 
@@ -138,6 +159,10 @@ int myl_connect(myl_conn *c, const myl_options *opt)
         myl_error_set(&c->err, MYL_CR_UNKNOWN_ERROR,
                       "Invalid max_packet %zu: at most %u bytes (1 GiB) are allowed",
                       opt->max_packet, MAX_PACKET);
+        return -1;
+    }
+    if (keep_auth_options(c, opt)) {
+        myl_error_set(&c->err, MYL_CR_OUT_OF_MEMORY, "Client run out of memory");
         return -1;
     }
     c->max_packet = opt->max_packet ? opt->max_packet : MYL_DEFAULT_MAX_PACKET;
@@ -211,6 +236,8 @@ static int begin_command(myl_conn *c)
     myl_framer_shrink(&c->fr, 4u << 20);
     return 0;
 }
+
+int myl_conn_begin(myl_conn *c) { return begin_command(c); }
 
 int myl_conn_usable(myl_conn *c)
 {

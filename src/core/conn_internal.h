@@ -8,6 +8,7 @@
 #ifndef MYL_CONN_INTERNAL_H
 #define MYL_CONN_INTERNAL_H
 
+#include "auth.h"
 #include "charset.h"
 #include "conn.h"
 #include "packet.h"
@@ -54,6 +55,18 @@ struct myl_conn {
 
     int tls_on;        /* the session runs over TLS; tls describes it */
     myl_tls_info tls;
+
+    /* What COM_CHANGE_USER logs in with again: the newest scramble the
+     * server gave, the greeting's plugin, whether the channel is secure, and
+     * the connect's authentication options (strings owned here). */
+    uint8_t scramble[20];
+    size_t scramble_len;
+    char server_plugin[65];
+    int secure;
+    double connect_timeout;
+    char *auth_plugins;
+    char *server_public_key;
+    int allow_cleartext, get_server_public_key;
 };
 
 /* conn_state.c: failures.  Each returns -1 so callers can `return` it. */
@@ -86,10 +99,37 @@ void myl_conn_keep_status(myl_conn *c, unsigned flags);
 int myl_read_packet(myl_conn *c, const uint8_t **payload, size_t *len);
 int myl_out_begin(myl_conn *c, size_t size_hint);
 int myl_send_out(myl_conn *c);
+/* conn.c: checks that a command may start now (a response left by an owner
+ * that went away is discarded first) and starts it: 0, or -1 with the
+ * error set. */
+int myl_conn_begin(myl_conn *c);
+
 /* conn_io.c: a new command starts (sequence 0, the transport's hook). */
 void myl_conn_new_command(myl_conn *c);
 
 /* handshake.c: opens the transport, reads the greeting, authenticates. */
 int myl_open_and_authenticate(myl_conn *c, const myl_options *opt);
+
+/* auth_loop.c: one login, by the first handshake or by COM_CHANGE_USER. */
+typedef struct myl_login {
+    const myl_options *opt; /* password, auth options and hooks */
+    const uint8_t *scramble; /* the data for the first plugin */
+    size_t scramble_len;
+    const char *server_plugin; /* the plugin the server named first, "" if none */
+    int secure;                /* TLS with a trusted certificate, or a Unix socket */
+    /* Sends the first packet, which carries the first plugin's answer. */
+    int (*send_first)(myl_conn *c, void *ud, const char *plugin, const myl_buf *auth);
+    /* Called as each plugin starts (NULL: nothing to check); `core` is NULL
+     * for a front-end plugin.  -1 refuses it (the error set, the
+     * connection closed). */
+    int (*on_plugin)(myl_conn *c, void *ud, const char *name, const myl_auth_plugin *core,
+                     const uint8_t *data, size_t n);
+    void *ud;
+    const myl_auth_plugin *plugin; /* out: the table's plugin that logged in, or NULL */
+} myl_login;
+
+/* Runs the login to the server's OK (0, the connection READY) or to a
+ * failure (-1, the connection closed). */
+int myl_auth_login(myl_conn *c, myl_login *lg);
 
 #endif

@@ -20,7 +20,6 @@
 #include "tls.h"
 #include "version.h"
 
-#define MAX_AUTH_ROUNDS 16
 #define SCRAMBLE_MIN 20
 
 #define PHASE_GREETING "handshake: reading initial communication packet"
@@ -337,13 +336,15 @@ static int secure_channel(myl_conn *c, handshake_state *hs)
  * password, or a plugin whose server keeps no password hash, such as one
  * sending the password in clear) must not even start, or an impostor would
  * get what the plugin sends. */
-static int proof_possible(myl_conn *c, handshake_state *hs, const myl_auth_plugin *plugin)
+static int proof_possible(myl_conn *c, handshake_state *hs, const char *name,
+                          const myl_auth_plugin *plugin)
 {
     if (!hs->proof_pending || hs->opt->ssl_mode < MYL_SSL_VERIFY_CA) return 0;
-    if (plugin->password_hash && hs->opt->password && *hs->opt->password) return 0;
+    int hashes = plugin && plugin->password_hash;
+    if (hashes && hs->opt->password && *hs->opt->password) return 0;
     return tls_refused(c, "the server's certificate is not trusted (%s), and a login by %s "
                        "cannot prove it (a password login can)",
-                       hs->untrusted, plugin->password_hash ? "an empty password" : plugin->name);
+                       hs->untrusted, hashes ? "an empty password" : name);
 }
 
 /* The proof is over the scramble the authenticating plugin was given: the
@@ -433,14 +434,14 @@ static int put_zstd_level(myl_conn *c, const handshake_state *hs)
     return 0;
 }
 
-static int send_response(myl_conn *c, handshake_state *hs, const myl_auth_plugin *plugin,
+static int send_response(myl_conn *c, handshake_state *hs, const char *plugin,
                          const myl_buf *auth)
 {
     const myl_options *opt = hs->opt;
     char login[256];
     const char *user = opt->user ? opt->user : myl_login_name(login, sizeof login);
     const char *db = opt->database;
-    size_t hint = 64 + strlen(user) + auth->len + (db ? strlen(db) : 0) + strlen(plugin->name);
+    size_t hint = 64 + strlen(user) + auth->len + (db ? strlen(db) : 0) + strlen(plugin);
     if (!(c->caps & MYL_CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA) && auth->len > 255)
         return myl_conn_broken(c, MYL_CR_VERSION_ERROR,
                                "Server cannot take authentication data longer than 255 bytes");
@@ -455,145 +456,50 @@ static int send_response(myl_conn *c, handshake_state *hs, const myl_auth_plugin
     else myl_buf_put_u8(&c->fr.out, (uint8_t)auth->len);
     if (auth->len) myl_buf_put(&c->fr.out, auth->data, auth->len);
     if (c->caps & MYL_CLIENT_CONNECT_WITH_DB) myl_buf_put(&c->fr.out, db, strlen(db) + 1);
-    if (c->caps & MYL_CLIENT_PLUGIN_AUTH) myl_buf_put(&c->fr.out, plugin->name, strlen(plugin->name) + 1);
+    if (c->caps & MYL_CLIENT_PLUGIN_AUTH) myl_buf_put(&c->fr.out, plugin, strlen(plugin) + 1);
     if ((c->caps & MYL_CLIENT_CONNECT_ATTRS) && put_attrs(c, opt)) return -1;
     if (put_zstd_level(c, hs)) return -1;
     return myl_send_out(c);
 }
 
-/* ---- step 6: the auth loop ---- */
+/* ---- step 6: the login (auth_loop.c) ---- */
 
-/* A plugin starts: its round-0 data is kept for its later rounds. */
-static void keep_plugin_scramble(myl_auth_ctx *ctx, const uint8_t *p, size_t n)
+static int send_first(myl_conn *c, void *ud, const char *plugin, const myl_buf *auth)
 {
-    ctx->scramble_len = n < sizeof ctx->scramble ? n : sizeof ctx->scramble;
-    memcpy(ctx->scramble, p, ctx->scramble_len);
-    ctx->step = 0;
+    return send_response(c, ud, plugin, auth);
 }
 
-/* A plugin gave up: its error (or a generic one) ends the handshake. */
-static int plugin_failed(myl_conn *c)
+/* Each plugin, as it starts: the TLS proof must stay possible, and it is
+ * over the data the plugin is given. */
+static int on_plugin(myl_conn *c, void *ud, const char *name, const myl_auth_plugin *core,
+                     const uint8_t *data, size_t n)
 {
-    if (!c->err.code)
-        return myl_conn_broken(c, MYL_CR_UNKNOWN_ERROR, "Authentication failed in the client");
-    return myl_conn_close_on_error(c);
-}
-
-/* Runs one plugin step; sends its answer when it has one. */
-static int plugin_step(myl_conn *c, myl_auth_ctx *ctx, const myl_auth_plugin *plugin, int round,
-                       const uint8_t *data, size_t n)
-{
-    myl_buf answer = {0};
-    myl_auth_step st = plugin->respond(ctx, round, data, n, &answer);
-    int rc = 0;
-    if (st == MYL_AUTH_FAILED) {
-        rc = plugin_failed(c);
-    } else if (st == MYL_AUTH_SEND) {
-        rc = myl_out_begin(c, answer.len);
-        if (rc == 0) {
-            if (answer.len) myl_buf_put(&c->fr.out, answer.data, answer.len);
-            rc = myl_send_out(c);
-        }
-    }
-    myl_buf_free(&answer);
-    return rc;
-}
-
-static int unknown_plugin(myl_conn *c, const char *name, size_t len)
-{
-    char msg[200];
-    int clear = len == 20 && memcmp(name, "mysql_clear_password", 20) == 0;
-    snprintf(msg, sizeof msg, "Authentication plugin '%.*s' cannot be loaded%s",
-             (int)(len > 64 ? 64 : len), name,
-             clear ? ": it would send the password in clear over an insecure connection"
-                   : ": not supported by this client");
-    return myl_conn_broken(c, MYL_CR_AUTH_PLUGIN_CANNOT_LOAD, msg);
-}
-
-static int auth_loop(myl_conn *c, handshake_state *hs, myl_auth_ctx *ctx,
-                     const myl_auth_plugin *plugin)
-{
-    int round = 0;
-    for (int packets = 0; packets < MAX_AUTH_ROUNDS; packets++) {
-        const uint8_t *p;
-        size_t n;
-        if (myl_read_packet(c, &p, &n)) return -1;
-        switch (myl_classify(MYL_WAIT_AUTH, p, n, c->caps)) {
-        case MYL_PKT_OK: /* authenticated */
-            if (myl_conn_handle_ok(c, p, n)) return -1;
-            /* No response is pending after a login, whatever the flags say:
-             * a "more results" here would leave the connection waiting for
-             * a result nobody asked for. */
-            c->state = MYL_STATE_READY;
-            c->status &= ~(unsigned)MYL_STATUS_MORE_RESULTS_EXISTS;
-            c->last.flags = c->status;
-            return 0;
-        case MYL_PKT_ERR: /* refused */
-            myl_conn_server_error(c, p, n);
-            return myl_conn_close_on_error(c);
-        case MYL_PKT_OLD_AUTH:
-            return unknown_plugin(c, "mysql_old_password", 18);
-        case MYL_PKT_AUTH_SWITCH: { /* plugin name, NUL, plugin data */
-            myl_rd r = myl_rd_init(p + 1, n - 1);
-            size_t plen;
-            const char *name = myl_rd_nulstr(&r, &plen);
-            if (!name) return myl_conn_malformed(c, "auth switch request");
-            plugin = myl_auth_find(name, plen);
-            if (!plugin) return unknown_plugin(c, name, plen);
-            hs->plugin = plugin;
-            if (proof_possible(c, hs, plugin)) return -1;
-            keep_proof_scramble(hs, r.p, myl_rd_left(&r));
-            keep_plugin_scramble(ctx, r.p, myl_rd_left(&r));
-            round = 0;
-            if (plugin_step(c, ctx, plugin, round, r.p, myl_rd_left(&r))) return -1;
-            break;
-        }
-        case MYL_PKT_AUTH_MORE: /* more data for the current plugin */
-            if (plugin_step(c, ctx, plugin, ++round, p + 1, n - 1)) return -1;
-            break;
-        default:
-            /* MariaDB sends a plugin's data bare unless its first byte could
-             * be read as OK, ERR, a switch or AuthMoreData (then it prefixes
-             * 0x01): a dialog question, parsec's salt. */
-            if (n == 0) return myl_conn_malformed(c, "empty authentication reply");
-            if (plugin_step(c, ctx, plugin, ++round, p, n)) return -1;
-            break;
-        }
-    }
-    return myl_conn_malformed(c, "too many authentication rounds");
+    handshake_state *hs = ud;
+    hs->plugin = core;
+    if (proof_possible(c, hs, name, core)) return -1;
+    keep_proof_scramble(hs, data, n);
+    return 0;
 }
 
 static int authenticate(myl_conn *c, handshake_state *hs)
 {
-    static const myl_auth_hooks no_hooks;
-    myl_auth_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.password = hs->opt->password ? hs->opt->password : "";
-    ctx.secure = hs->secure;
-    ctx.allow_cleartext = hs->opt->allow_cleartext;
-    ctx.server_public_key = hs->opt->server_public_key;
-    ctx.get_server_public_key = hs->opt->get_server_public_key;
-    ctx.hooks = hs->opt->auth_hooks ? hs->opt->auth_hooks : &no_hooks;
-    ctx.err = &c->err;
-    keep_plugin_scramble(&ctx, hs->scramble, hs->scramble_len);
-    /* Answer with the plugin the server named when we have it; otherwise
-     * with mysql_native_password, and the server switches us if it must. */
-    const myl_auth_plugin *plugin = myl_auth_find(hs->server_plugin, strlen(hs->server_plugin));
-    if (!plugin) plugin = &myl_auth_native_password;
-    hs->plugin = plugin;
-    if (proof_possible(c, hs, plugin)) return -1;
-    keep_proof_scramble(hs, hs->scramble, hs->scramble_len);
-    myl_buf first = {0};
-    myl_auth_step st = plugin->respond(&ctx, 0, hs->scramble, hs->scramble_len, &first);
-    int rc;
+    /* what a later COM_CHANGE_USER needs (20 bytes: the native scramble) */
+    c->scramble_len = hs->scramble_len < sizeof c->scramble ? hs->scramble_len : sizeof c->scramble;
+    memcpy(c->scramble, hs->scramble, c->scramble_len);
+    snprintf(c->server_plugin, sizeof c->server_plugin, "%s", hs->server_plugin);
+    c->secure = hs->secure;
+    myl_login lg;
+    memset(&lg, 0, sizeof lg);
+    lg.opt = hs->opt;
+    lg.scramble = hs->scramble;
+    lg.scramble_len = hs->scramble_len;
+    lg.server_plugin = hs->server_plugin;
+    lg.secure = hs->secure;
+    lg.send_first = send_first;
+    lg.on_plugin = on_plugin;
+    lg.ud = hs;
     c->phase = PHASE_AUTH;
-    if (st == MYL_AUTH_FAILED)
-        rc = plugin_failed(c);
-    else
-        rc = send_response(c, hs, plugin, &first);
-    myl_buf_free(&first);
-    if (rc == 0) rc = auth_loop(c, hs, &ctx, plugin);
-    return rc;
+    return myl_auth_login(c, &lg);
 }
 
 /* ---- step 7: the compressed protocol, from the packet after the OK ---- */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../core/options.h"
+#include "auth_hooks.h"
 #include "binding.h"
 
 #define MAX_ATTRS 32
@@ -169,12 +170,40 @@ static void read_ssl(lua_State *L, myl_options *o, int ty, int *mode_given)
     }
 }
 
+/* auth_plugins = { "caching_sha2_password", "client_ed25519" }: the list,
+ * joined with commas as the core takes it (left on the stack). */
+static void read_plugin_list(lua_State *L, int t)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, t);
+    if (n == 0) luaL_error(L, "option 'auth_plugins' must name at least one plugin");
+    for (lua_Integer i = 1; i <= n; i++) {
+        size_t len;
+        lua_rawgeti(L, t, i);
+        const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+        if (!name || len == 0 || len > 64 || memchr(name, 0, len) || memchr(name, ',', len))
+            luaL_error(L, "option 'auth_plugins' must be a list of plugin names (entry %d is "
+                       "not one)", (int)i);
+        lua_pop(L, 1);
+        if (i > 1) luaL_addchar(&b, ',');
+        luaL_addlstring(&b, name, len);
+    }
+    luaL_pushresult(&b);
+}
+
 /* Stores the option's value (top of the stack, of type ty) into o. */
 static void read_option(lua_State *L, myl_options *o, const myl_option_info *opt, int ty,
-                        const char **attrs, int *ssl_mode_given)
+                        const char **attrs, int *ssl_mode_given, int *auth_idx)
 {
     switch (opt->kind) {
     case MYL_OPT_STRING:
+        if (ty == LUA_TTABLE && strcmp(opt->name, "auth_plugins") == 0) {
+            read_plugin_list(L, lua_gettop(L));
+            o->auth_plugins = lua_tostring(L, -1);
+            break;
+        }
+        /* fall through */
     case MYL_OPT_PROTOCOL:
     case MYL_OPT_SSL_MODE: {
         if (ty != LUA_TSTRING) luaL_error(L, "option '%s' %s", opt->name, opt->rule);
@@ -203,6 +232,8 @@ static void read_option(lua_State *L, myl_options *o, const myl_option_info *opt
     case MYL_OPT_FRONTEND:
         if (strcmp(opt->name, "ssl") == 0) {
             read_ssl(L, o, ty, ssl_mode_given);
+        } else if (strcmp(opt->name, "auth") == 0) {
+            *auth_idx = lua_gettop(L); /* read once every option is in */
         } else {
             /* A transport opener (a test layer, say) replaces the plain
              * socket; it stays on the stack, so alive, until connect returns. */
@@ -237,7 +268,7 @@ int myl_lua_connect(lua_State *L)
     myl_options o;
     myl_options_init(&o);
     const char *attrs[2 * MAX_ATTRS];
-    int socket_given = 0, protocol_given = 0, ssl_mode_given = 0;
+    int socket_given = 0, protocol_given = 0, ssl_mode_given = 0, auth_idx = 0;
     for (const myl_option_info *opt = myl_option_table; opt->name; opt++) {
         luaL_checkstack(L, 2, "too many options");
         int ty = lua_getfield(L, 1, opt->name);
@@ -250,7 +281,7 @@ int myl_lua_connect(lua_State *L)
                 continue;
             }
         }
-        read_option(L, &o, opt, ty, attrs, &ssl_mode_given);
+        read_option(L, &o, opt, ty, attrs, &ssl_mode_given, &auth_idx);
         if (strcmp(opt->name, "socket") == 0) socket_given = 1;
         if (opt->kind == MYL_OPT_PROTOCOL) protocol_given = 1;
     }
@@ -262,6 +293,11 @@ int myl_lua_connect(lua_State *L)
     if (!ssl_mode_given && (o.ssl_ca || o.ssl_capath || o.ssl_fingerprint ||
                             o.ssl_fingerprint_list))
         o.ssl_mode = MYL_SSL_VERIFY_CA;
+
+    /* Prompts and Lua plugins; what they refer to stays on the stack. */
+    lua_auth auth;
+    myl_lua_auth_init(L, &auth, auth_idx);
+    o.auth_hooks = &auth.hooks;
 
     /* The object exists (closed) before anything is allocated, so __gc can
      * always clean up. */
@@ -277,8 +313,71 @@ int myl_lua_connect(lua_State *L)
         myl_error e = *myl_conn_error(cu->c);
         myl_conn_free(cu->c);
         cu->c = NULL;
+        myl_lua_auth_finish(L, &auth); /* a callback's own error first */
         return myl_lua_raise(L, &e);
     }
+    return 1;
+}
+
+/* db:change_user{ user =, password =, database =, charset =, auth = }: a
+ * new login on this connection (the connect's auth_plugins,
+ * allow_cleartext and RSA key options still hold).  On failure the
+ * connection is closed, as the server closes it. */
+static int conn_change_user(lua_State *L)
+{
+    myl_lua_check_conn(L, 1);
+    myl_lua_check_type(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    static const char *const keys[] = {"user", "password", "database", "charset", "auth", NULL};
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        int known = 0;
+        for (int i = 0; k && keys[i]; i++) known |= strcmp(k, keys[i]) == 0;
+        if (!known)
+            luaL_error(L, "change_user: unknown option '%s' (expected user, password, "
+                       "database, charset, auth)", k ? k : luaL_typename(L, -2));
+        lua_pop(L, 1);
+    }
+    myl_options o;
+    myl_options_init(&o);
+    o.password = "";
+    const char **fields[] = {&o.user, &o.password, &o.database, &o.charset};
+    for (int i = 0; i < 4; i++) {
+        int ty = lua_getfield(L, 2, keys[i]); /* stays on the stack */
+        if (ty == LUA_TNIL) continue;
+        size_t len;
+        const char *v = ty == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+        if (!v) luaL_error(L, "change_user: option '%s' must be a string", keys[i]);
+        if (memchr(v, 0, len)) luaL_error(L, "change_user: option '%s' contains a NUL byte", keys[i]);
+        *fields[i] = v;
+    }
+    if (lua_getfield(L, 2, "auth") == LUA_TNIL) {
+        /* the host program's auth hook, as for a connect */
+        lua_pop(L, 1);
+        if (lua_getfield(L, LUA_REGISTRYINDEX, MYL_HOST_DEFAULTS) == LUA_TTABLE)
+            lua_getfield(L, -1, "auth");
+        else
+            lua_pushnil(L);
+    }
+    lua_auth auth;
+    myl_lua_auth_init(L, &auth, lua_gettop(L));
+    o.auth_hooks = &auth.hooks;
+    conn_ud *cu = myl_lua_check_conn(L, 1); /* a finalizer may have run meanwhile */
+    cu->g.doing = "changes user";
+    myl_guard_enter(&cu->g);
+    int rc = myl_change_user(cu->c, &o);
+    myl_error e = *myl_conn_error(cu->c);
+    cu->g.doing = NULL;
+    myl_lua_conn_unbusy(cu);
+    if (rc < 0) {
+        /* the server has ended the session: the object says so too */
+        if (myl_guard_close(&cu->g)) free_conn(cu);
+        myl_lua_auth_finish(L, &auth);
+        return myl_lua_raise(L, &e);
+    }
+    if (!cu->c) luaL_error(L, "change_user: the connection was closed by an auth callback");
+    lua_pushboolean(L, 1);
     return 1;
 }
 
@@ -486,6 +585,7 @@ static const luaL_Reg conn_methods[] = {
     {"select_db", conn_select_db},
     {"kill", conn_kill},
     {"reset", conn_reset},
+    {"change_user", conn_change_user},
     {"close", conn_close},
     {NULL, NULL},
 };

@@ -25,6 +25,7 @@
 typedef struct myl_guard {
     int busy;          /* nesting depth of busy sections */
     int close_pending; /* close() was called while busy */
+    const char *doing; /* what keeps it busy, for messages; NULL: decoding a row */
 } myl_guard;
 
 static inline void myl_guard_enter(myl_guard *g) { g->busy++; }
@@ -54,11 +55,13 @@ static inline int myl_guard_closed(const myl_guard *g, int open)
     return !open || g->close_pending;
 }
 
-/* Raises "attempt to use a closed <kind>" or "... while it decodes a row". */
+/* Raises "attempt to use a closed <kind>" or "... while it decodes a row"
+ * (or whatever else keeps it busy). */
 static inline void myl_guard_check(lua_State *L, const myl_guard *g, int open, const char *kind)
 {
     if (myl_guard_closed(g, open)) luaL_error(L, "attempt to use a closed %s", kind);
-    if (g->busy) luaL_error(L, "attempt to use a %s while it decodes a row", kind);
+    if (g->busy)
+        luaL_error(L, "attempt to use a %s while it %s", kind, g->doing ? g->doing : "decodes a row");
 }
 
 #endif

@@ -1,5 +1,6 @@
 /* luaopen_mylua_core: the C half of the mylua module. */
 #include "../core/version.h"
+#include "auth_hooks.h"
 #include "binding.h"
 #include "mylua_core.h"
 
@@ -60,6 +61,7 @@ int luaopen_mylua_core(lua_State *L)
 {
     myl_lua_errors_init(L);
     myl_lua_connection_init(L);
+    myl_lua_auth_init_types(L);
     myl_lua_result_init(L);
     myl_lua_cursor_init(L);
     name_null(L);
