@@ -320,6 +320,19 @@ describe("the host's authentication options", function()
       assert.are.equal("", r.stdout)
     end)
 
+    it("asks again after ^Z, the answer still hidden", function()
+      -- The program's process group is orphaned here (its parent is in
+      -- another session), so the stop itself is discarded: what shows is
+      -- the question asked again once the terminal was given back.
+      local r = on_terminal({ asking({ { "Password, please:", false } }) }, {
+        "expect Password, please: ", "ctrl Z", "expect Password, please: ", "send after-stop",
+      })
+      assert.are.equal(0, r.exit, r.stderr)
+      assert.are.equal('"after-stop"\n', r.stdout)
+      assert.falsy(r.terminal:find("after-stop", 1, true), "echoed after the stop: " .. r.terminal)
+      assert.is_true(r.echo)
+    end)
+
     it("fails naming the question at end of input (^D), with echo back", function()
       local r = on_terminal({ asking({ { "Secret:", false } }) }, { "expect Secret: ", "ctrl D" })
       assert.are.equal(1, r.exit)
