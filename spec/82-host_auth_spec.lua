@@ -69,7 +69,7 @@ end
 -- ECHO flag once the program has ended), "seconds S" (from the last step
 -- to the end), then the terminal's bytes, stdout and stderr after marks.
 local PTY_DRIVER = [==[
-import os, pty, select, sys, tempfile, termios, fcntl, time
+import os, pty, select, signal, sys, tempfile, termios, fcntl, time
 
 steps = [l.rstrip("\n").split(" ", 1) for l in open(sys.argv[1], encoding="latin-1") if l.strip()]
 cmd = sys.argv[2:]
@@ -78,6 +78,10 @@ out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
 pid = os.fork()
 if pid == 0:
     try:
+        # As a terminal's shell would start it: a job started in the
+        # background of a script inherits SIGINT and SIGQUIT ignored.
+        for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
         os.setsid()
         fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
         null = os.open(os.devnull, os.O_RDONLY)
