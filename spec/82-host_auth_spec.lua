@@ -382,7 +382,6 @@ describe("the host's authentication options", function()
   -- asks "Password, please:" with echo off, then, as the last question,
   -- "Are you sure ?" with echo on, and wants "yes, of course").
   describe("logging in", function()
-    local mylua_module = require "mylua"
     local PLUGIN_USER, DEST = "mylua_host_hook", "mylua_host_hook_dest"
     local DIALOG_USER, DIALOG_PASS = "mylua_host_dialog", "dialog pass 1"
     local SURE = "yes, of course"
