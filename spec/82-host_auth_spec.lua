@@ -378,9 +378,13 @@ describe("the host's authentication options", function()
 
   -- Logging in: the sandbox loads test_plugin_server (its client side,
   -- "auth_test_plugin", answers with a proxied user's name and a NUL; mylua
-  -- has none: the hook writes it).
+  -- has none: the hook writes it) and the dialog examples (two_questions
+  -- asks "Password, please:" with echo off, then, as the last question,
+  -- "Are you sure ?" with echo on, and wants "yes, of course").
   describe("logging in", function()
     local PLUGIN_USER, DEST = "mylua_host_hook", "mylua_host_hook_dest"
+    local DIALOG_USER, DIALOG_PASS = "mylua_host_dialog", "dialog pass 1"
+    local SURE = "yes, of course"
     local admin
 
     -- A script connecting with `opts` (through the Unix socket unless
@@ -394,19 +398,36 @@ describe("the host's authentication options", function()
         :format(helpers.options_source(p)))
     end
 
+    -- A hook file answering two_questions with `password` and `sure`,
+    -- recording each question with its echo and last flags in HOOK_SEEN.
+    local function dialog_hook(password, sure)
+      return script(([[
+HOOK_SEEN = {}
+return {
+  dialog = function(prompt, echo, last)
+    HOOK_SEEN[#HOOK_SEEN + 1] = ("%%s|%%s|%%s"):format(prompt, echo, last)
+    if prompt:find("Password", 1, true) then return %q end
+    return %q
+  end,
+}
+]]):format(password, sure))
+    end
+
     setup(function()
       admin = helpers.connect()
-      for _, u in ipairs({ PLUGIN_USER, DEST }) do
+      for _, u in ipairs({ PLUGIN_USER, DEST, DIALOG_USER }) do
         admin:query("DROP USER IF EXISTS " .. admin:quote(u) .. "@'%'")
       end
       admin:query(("CREATE USER %s@'%%' IDENTIFIED VIA test_plugin_server USING %s")
         :format(admin:quote(PLUGIN_USER), admin:quote(DEST)))
       admin:query(("CREATE USER %s@'%%'"):format(admin:quote(DEST)))
       admin:query(("GRANT PROXY ON %s@'%%' TO %s@'%%'"):format(admin:quote(DEST), admin:quote(PLUGIN_USER)))
+      admin:query(("CREATE USER %s@'%%' IDENTIFIED VIA two_questions USING %s")
+        :format(admin:quote(DIALOG_USER), admin:quote(DIALOG_PASS)))
     end)
 
     teardown(function()
-      for _, u in ipairs({ PLUGIN_USER, DEST }) do
+      for _, u in ipairs({ PLUGIN_USER, DEST, DIALOG_USER }) do
         admin:query("DROP USER IF EXISTS " .. admin:quote(u) .. "@'%'")
       end
       admin:close()
@@ -437,6 +458,64 @@ describe("the host's authentication options", function()
       out, err, code = mylua({ "--auth-hook", wrong, own })
       assert.are.equal(0, code, err)
       assert.are.equal(DEST .. "@%\n", out)
+    end)
+
+    it("answers the dialog plugin's questions from the hook, which sees each with its echo and last flags", function()
+      local out, err, code = mylua({ "--auth-hook", dialog_hook(DIALOG_PASS, SURE),
+        login_script({ user = DIALOG_USER, password = helpers.NONE }) })
+      assert.are.equal(0, code, err)
+      assert.are.equal("", err)
+      assert.are.equal(DIALOG_USER .. "@%\nPassword, please:|false|false;Are you sure ?|true|true\n", out)
+    end)
+
+    it("fails with access denied when the hook answers wrong", function()
+      local out, err, code = mylua({ "--auth-hook", dialog_hook(DIALOG_PASS, "no"),
+        login_script({ user = DIALOG_USER, password = helpers.NONE }) })
+      assert.are.equal(1, code, out)
+      assert_error_line(err, "ERROR 1045 ")
+    end)
+
+    it("asks the terminal what the password does not answer, and logs in", function()
+      local r = on_terminal({ login_script({ user = DIALOG_USER, password = DIALOG_PASS }) }, {
+        "expect Are you sure ? ", "send " .. SURE,
+      })
+      assert.are.equal(0, r.exit, r.stderr)
+      assert.are.equal(DIALOG_USER .. "@%\n", r.stdout)
+      assert.falsy(r.terminal:find("Password", 1, true), "asked for the password it has: " .. r.terminal)
+      assert.truthy(r.terminal:find("Are you sure ? " .. SURE, 1, true), "not echoed: " .. r.terminal)
+      assert.is_true(r.echo)
+    end)
+
+    it("asks the terminal every question when there is no password, the password hidden", function()
+      local r = on_terminal({ login_script({ user = DIALOG_USER, password = helpers.NONE }) }, {
+        "expect Password, please: ", "send " .. DIALOG_PASS, "expect Are you sure ? ", "send " .. SURE,
+      })
+      assert.are.equal(0, r.exit, r.stderr)
+      assert.are.equal(DIALOG_USER .. "@%\n", r.stdout)
+      assert.falsy(r.terminal:find(DIALOG_PASS, 1, true), "the password was echoed: " .. r.terminal)
+      assert.truthy(r.terminal:find("Are you sure ? " .. SURE, 1, true), "not echoed: " .. r.terminal)
+      assert.is_true(r.echo)
+    end)
+
+    it("fails at once, naming the question, when there is no terminal to ask", function()
+      local path = login_script({ user = DIALOG_USER, password = DIALOG_PASS })
+      local t0 = helpers.now()
+      local out, err, code = helpers.run(("setsid -w %s %s <&-"):format(q(bin), q(path)))
+      local elapsed = helpers.now() - t0
+      assert.are.equal(1, code, err)
+      assert.are.equal("", out)
+      assert_error_line(err, [[cannot answer the server's question "Are you sure ?" (dialog plugin): no terminal]])
+      assert.truthy(elapsed < 2, "took " .. elapsed .. " s")
+    end)
+
+    it("sends the password over TCP only with --enable-cleartext-plugin", function()
+      local path = login_script({ user = DIALOG_USER, password = DIALOG_PASS }, true)
+      local out, err, code = mylua({ path })
+      assert.are.equal(1, code, out)
+      assert_error_line(err, "ERROR 2061 ")
+      local r = on_terminal({ "--enable-cleartext-plugin", path }, { "expect Are you sure ? ", "send " .. SURE })
+      assert.are.equal(0, r.exit, r.stderr)
+      assert.are.equal(DIALOG_USER .. "@%\n", r.stdout)
     end)
   end)
 end)
