@@ -81,7 +81,7 @@ static myl_auth_step clear_respond(myl_auth_ctx *ctx, int round, const uint8_t *
     return send_answer(ctx, "mysql_clear_password", ctx->password, strlen(ctx->password), out);
 }
 
-const myl_auth_plugin myl_auth_clear_password = {"mysql_clear_password", clear_respond, NULL};
+const myl_auth_plugin myl_auth_clear_password = {"mysql_clear_password", clear_respond, NULL, 0};
 
 /* ---- dialog: questions from the server, answers from the user ---- */
 
@@ -215,4 +215,4 @@ static myl_auth_step dialog_respond(myl_auth_ctx *ctx, int round, const uint8_t 
     return unanswerable(ctx, q, qlen);
 }
 
-const myl_auth_plugin myl_auth_dialog = {"dialog", dialog_respond, NULL};
+const myl_auth_plugin myl_auth_dialog = {"dialog", dialog_respond, NULL, 0};
