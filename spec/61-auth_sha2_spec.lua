@@ -465,3 +465,48 @@ describe("a hostile peer", function()
     assert_contains(err.message, "caching_sha2_password: scramble of 10 bytes, 20 expected")
   end)
 end)
+
+describe("the host program's key options", function()
+  -- A script that logs in to the peer with what the command line gives it
+  -- and prints how the peer authenticated it.
+  local function run_login(...)
+    local code = ([[
+      local db = require("mylua").connect{ host = "127.0.0.1", port = %d, user = "sha2",
+        password = "sha2-secret", ssl = false, connect_timeout = 3, read_timeout = 3 }
+      print(db:query("SHOW STATUS LIKE 'peer_auth_path'"):row(1, "a")[2])
+    ]]):format(peer.port)
+    local args = { ... }
+    args[#args + 1] = "-e"
+    args[#args + 1] = code
+    return helpers.run_host(args)
+  end
+
+  before_each(function() reset_cache("empty") end)
+
+  it("--server-public-key-path encrypts with the key file", function()
+    local login = next_login()
+    local out, err, code = run_login("--server-public-key-path=" .. dir .. "/public.pem")
+    assert.equal(0, code, err)
+    assert.equal("caching_sha2_password full rsa\n", out)
+    assert.equal("0", login:value("password_seen"))
+    assert.falsy(login:log():find("key_request", 1, true))
+  end)
+
+  it("--get-server-public-key asks the server for its key", function()
+    local login = next_login()
+    local out, err, code = run_login("--get-server-public-key")
+    assert.equal(0, code, err)
+    assert.equal("caching_sha2_password full rsa\n", out)
+    assert.equal("1", login:value("key_request"))
+  end)
+
+  it("without either, refuses to send the password over plain TCP", function()
+    local login = next_login()
+    local out, err, code = run_login()
+    assert.equal(1, code)
+    assert.equal("", out)
+    assert_contains(err, "2061")
+    assert_contains(err, NEEDS_SECURE)
+    assert_nothing_sent(login)
+  end)
+end)

@@ -152,6 +152,21 @@ describe("a scripted MariaDB 11.8", function()
   describe("parsec", function()
     local PASSWORD = "MyPassword123!" -- of the account in MariaDB's release notes
 
+    -- The proof is over what the server stores: the ext-salt and the
+    -- public key, which the client learns only from the login.
+    it("takes the server's proof of an untrusted certificate (MariaDB 11.6+)", function()
+      local p = start("parsec_proof")
+      local db <close> = mylua.connect(options(p, PASSWORD, { mode = "verify_ca" }))
+      assert.equal("server proof", db.tls.verified)
+      assert.equal("u@%", db:query("SELECT CURRENT_USER() AS u"):row(1).u)
+    end)
+
+    it("refuses a proof made with another salt: someone in between", function()
+      local p = start("parsec_proof_other_salt")
+      local err = raises(2026, mylua.connect, options(p, PASSWORD, { mode = "preferred" }))
+      assert.truthy(err.message:find("proof does not match", 1, true), err.message)
+    end)
+
     local function logs_in(scenario)
       local p = start(scenario)
       local db <close> = mylua.connect(options(p, PASSWORD))

@@ -42,6 +42,10 @@ Scenarios:
   parsec_factor4       the ext-salt asks for factor 4 (16384 iterations)
   parsec_factor255     the ext-salt asks for factor 255
   parsec_unknown_kdf   the ext-salt's algorithm is 'S', not 'P'
+  parsec_proof         over TLS: the parsec exchange, and the OK's proof of
+                       the certificate made with the account's ext-salt
+                       and public key, as MariaDB 11.6+ makes it
+  parsec_proof_other_salt  the same, the proof made with another salt
   ed25519_vector       auth switch to client_ed25519 with the nonce of
                        ed25519-t.c; user "u", password "foobar"
   ed25519_short_nonce  auth switch to client_ed25519 with a 20-byte nonce
@@ -171,10 +175,11 @@ class Login:
             raise fs.Closed("denied")
 
 
-def parsec_login(conn, ext_salt, pk, scramble_data=None, wrap=False):
+def parsec_login(conn, ext_salt, pk, scramble_data=None, wrap=False, proof_hash=None):
     """The parsec exchange; ext_salt is what the peer sends, pk the key it
-    verifies with."""
-    login = Login(conn)
+    verifies with.  proof_hash: over TLS, the OK carries the proof made with
+    it (the server's is ext_salt + pk, as Connector/C's hash_password)."""
+    login = Login(conn, tls=proof_hash is not None)
     server_scramble = os.urandom(SCRAMBLE_LEN)
     login.switch(b"parsec", scramble_data or server_scramble)
     request = login.read_answer()
@@ -188,7 +193,8 @@ def parsec_login(conn, ext_salt, pk, scramble_data=None, wrap=False):
         login.verdict(False)
     client_scramble, signature = response[:SCRAMBLE_LEN], response[SCRAMBLE_LEN:]
     fs.report("client_scramble=" + client_scramble.hex())
-    login.verdict(ed25519_verify(pk, signature, server_scramble + client_scramble))
+    info = proof(proof_hash, login.scramble) if proof_hash else b""
+    login.verdict(ed25519_verify(pk, signature, server_scramble + client_scramble), info)
 
 
 def ed25519_login(conn, nonce, pk, proof_key=None):
@@ -261,6 +267,10 @@ SCENARIOS = {
     "parsec_factor4": lambda c: parsec_login(c, ext_salt(4), PARSEC_PK),
     "parsec_factor255": lambda c: parsec_login(c, ext_salt(255), PARSEC_PK),
     "parsec_unknown_kdf": lambda c: parsec_login(c, ext_salt(kdf=b"S"), PARSEC_PK),
+    "parsec_proof": lambda c: parsec_login(c, ext_salt(), PARSEC_PK,
+                                           proof_hash=ext_salt() + PARSEC_PK),
+    "parsec_proof_other_salt": lambda c: parsec_login(
+        c, ext_salt(), PARSEC_PK, proof_hash=ext_salt(0, FACTOR3_SALT) + PARSEC_PK),
     "ed25519_vector": lambda c: ed25519_login(c, FOOBAR_NONCE, FOOBAR_PK),
     "ed25519_short_nonce": lambda c: ed25519_login(c, fs.new_scramble() + b"\x00", FOOBAR_PK),
     "ed25519_proof": lambda c: ed25519_login(c, os.urandom(32), FOOBAR_PK, FOOBAR_PK),

@@ -88,6 +88,11 @@ typedef struct myl_auth_ctx {
     uint8_t scramble[64];
     size_t scramble_len;
     int step;      /* the plugin's own progress between rounds; 0 at round 0 */
+    /* What the server stores for the password, when the plugin learns it
+     * only during the login (parsec: it depends on the server's salt); the
+     * TLS certificate proof is checked against it.  0 bytes: not learned. */
+    uint8_t learned_hash[64];
+    size_t learned_hash_len;
     int questions; /* dialog: questions answered so far in this login */
 } myl_auth_ctx;
 
@@ -114,6 +119,9 @@ typedef struct myl_auth_plugin {
      * plugin whose server holds no such hash, or that sends the password in
      * clear: its logins prove nothing about the certificate. */
     int (*password_hash)(const char *password, uint8_t *out, size_t *len);
+    /* 1 when respond() fills ctx->learned_hash instead: its logins prove the
+     * certificate too, though password_hash is NULL. */
+    int learns_hash;
 } myl_auth_plugin;
 
 /* The core's plugin named `name` (len bytes), or NULL when it has none. */

@@ -121,4 +121,4 @@ static int ed25519_password_hash(const char *password, uint8_t *out, size_t *len
 }
 
 const myl_auth_plugin myl_auth_client_ed25519 = {"client_ed25519", ed25519_respond,
-                                                 ed25519_password_hash};
+                                                 ed25519_password_hash, 0};

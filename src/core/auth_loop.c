@@ -290,6 +290,7 @@ static int start_plugin(login_run *run, const uint8_t *data, size_t n)
     memcpy(run->ctx.scramble, data, run->ctx.scramble_len);
     run->ctx.step = 0;
     run->ctx.questions = 0;
+    run->ctx.learned_hash_len = 0;
     if (!run->cur.core) return front_end_run(run, data, n);
     return core_round(run, 0, data, n);
 }
@@ -373,6 +374,9 @@ int myl_auth_login(myl_conn *c, myl_login *lg)
             c->status &= ~(unsigned)MYL_STATUS_MORE_RESULTS_EXISTS;
             c->last.flags = c->status;
             lg->plugin = run.cur.core;
+            lg->learned_hash_len = run.ctx.learned_hash_len;
+            memcpy(lg->learned_hash, run.ctx.learned_hash, run.ctx.learned_hash_len);
+            OPENSSL_cleanse(run.ctx.learned_hash, sizeof run.ctx.learned_hash);
             return 0;
         case MYL_PKT_ERR: /* refused */
             myl_conn_server_error(c, p, n);

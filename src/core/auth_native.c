@@ -80,4 +80,4 @@ static int native_password_hash(const char *password, uint8_t *out, size_t *len)
 }
 
 const myl_auth_plugin myl_auth_native_password = {"mysql_native_password", native_respond,
-                                                  native_password_hash};
+                                                  native_password_hash, 0};

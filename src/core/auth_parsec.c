@@ -99,7 +99,15 @@ static myl_auth_step sign_scrambles(myl_auth_ctx *ctx, const uint8_t *data, size
         st = parsec_failed(ctx, MYL_CR_OUT_OF_MEMORY, "Client run out of memory");
     OPENSSL_cleanse(seed, sizeof seed);
     sodium_memzero(sk, sizeof sk);
-    if (st == MYL_AUTH_SEND) ctx->step = STEP_DONE;
+    if (st == MYL_AUTH_SEND) {
+        ctx->step = STEP_DONE;
+        /* what the server stores, and proves its certificate with (as
+         * Connector/C's hash_password): 'P', the factor, the salt, the
+         * public key */
+        memcpy(ctx->learned_hash, data, EXT_SALT_LEN);
+        memcpy(ctx->learned_hash + EXT_SALT_LEN, pk, sizeof pk);
+        ctx->learned_hash_len = EXT_SALT_LEN + sizeof pk;
+    }
     return st;
 }
 
@@ -112,8 +120,7 @@ static myl_auth_step parsec_respond(myl_auth_ctx *ctx, int round, const uint8_t 
                          "Malformed packet (more data after the signature)");
 }
 
-/* NULL password_hash: what the server stores and proves its certificate
- * with (Connector/C's hash_password) is 'P', the factor, the salt and the
- * public key, which depend on the ext-salt of this login; password_hash
- * is given the password alone. */
-const myl_auth_plugin myl_auth_parsec = {"parsec", parsec_respond, NULL};
+/* No password_hash: what the server stores and proves its certificate with
+ * ('P', the factor, the salt and the public key) depends on the ext-salt of
+ * this login, so the plugin learns it (ctx->learned_hash). */
+const myl_auth_plugin myl_auth_parsec = {"parsec", parsec_respond, NULL, 1};

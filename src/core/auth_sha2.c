@@ -269,6 +269,6 @@ static myl_auth_step sha256_respond(myl_auth_ctx *ctx, int round, const uint8_t 
 }
 
 /* No password_hash: MySQL servers send no proof of their TLS certificate. */
-const myl_auth_plugin myl_auth_caching_sha2_password = {CACHING_SHA2, caching_sha2_respond, NULL};
+const myl_auth_plugin myl_auth_caching_sha2_password = {CACHING_SHA2, caching_sha2_respond, NULL, 0};
 
-const myl_auth_plugin myl_auth_sha256_password = {SHA256_PASSWORD, sha256_respond, NULL};
+const myl_auth_plugin myl_auth_sha256_password = {SHA256_PASSWORD, sha256_respond, NULL, 0};

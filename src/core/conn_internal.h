@@ -126,6 +126,8 @@ typedef struct myl_login {
                      const uint8_t *data, size_t n);
     void *ud;
     const myl_auth_plugin *plugin; /* out: the table's plugin that logged in, or NULL */
+    uint8_t learned_hash[64];      /* out: the hash that plugin learned (auth.h) */
+    size_t learned_hash_len;
 } myl_login;
 
 /* Runs the login to the server's OK (0, the connection READY) or to a

@@ -5,6 +5,7 @@
  * (0x01), OK and ERR -> [the server's proof of its TLS certificate:
  * check_server_proof()]. */
 #include <ctype.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,8 @@ typedef struct handshake_state {
     char untrusted[160];    /* why it is not trusted (OpenSSL's words) */
     uint8_t proof_scramble[20]; /* the last scramble a plugin was given */
     const myl_auth_plugin *plugin; /* the plugin authenticating now */
+    uint8_t learned_hash[64];      /* the hash it learned during the login (auth.h) */
+    size_t learned_hash_len;
     myl_compress_plan zplan;     /* the compression the options ask for */
     myl_compression compression; /* what was asked of this server */
 } handshake_state;
@@ -340,7 +343,7 @@ static int proof_possible(myl_conn *c, handshake_state *hs, const char *name,
                           const myl_auth_plugin *plugin)
 {
     if (!hs->proof_pending || hs->opt->ssl_mode < MYL_SSL_VERIFY_CA) return 0;
-    int hashes = plugin && plugin->password_hash;
+    int hashes = plugin && (plugin->password_hash || plugin->learns_hash);
     if (hashes && hs->opt->password && *hs->opt->password) return 0;
     return tls_refused(c, "the server's certificate is not trusted (%s), and a login by %s "
                        "cannot prove it (a password login can)",
@@ -370,14 +373,19 @@ static int check_server_proof(myl_conn *c, handshake_state *hs)
     int found = -1;
     const myl_auth_plugin *plugin = hs->plugin;
     const char *password = hs->opt->password;
-    if (c->tls_on && hs->proof_pending && plugin && plugin->password_hash && password &&
-        *password) {
+    if (c->tls_on && hs->proof_pending && plugin && password && *password &&
+        (plugin->password_hash || hs->learned_hash_len)) {
         uint8_t hash[64];
         size_t len = sizeof hash;
-        if (plugin->password_hash(password, hash, &len))
+        if (hs->learned_hash_len) {
+            len = hs->learned_hash_len;
+            memcpy(hash, hs->learned_hash, len);
+        } else if (plugin->password_hash(password, hash, &len)) {
             return tls_refused(c, "the password hash of %s is not available", plugin->name);
+        }
         found = myl_tls_proof_matches(c->last_info, strlen(c->last_info), hash, len,
                                       hs->proof_scramble, c->tls.cert_sha256);
+        OPENSSL_cleanse(hash, sizeof hash);
     }
     if (is_digest) c->last_info[0] = '\0'; /* binary, not a message for the user */
     if (!hs->proof_pending) return 0;
@@ -502,7 +510,11 @@ static int authenticate(myl_conn *c, handshake_state *hs)
     lg.on_plugin = on_plugin;
     lg.ud = hs;
     c->phase = PHASE_AUTH;
-    return myl_auth_login(c, &lg);
+    int rc = myl_auth_login(c, &lg);
+    hs->learned_hash_len = lg.learned_hash_len;
+    memcpy(hs->learned_hash, lg.learned_hash, lg.learned_hash_len);
+    OPENSSL_cleanse(lg.learned_hash, sizeof lg.learned_hash);
+    return rc;
 }
 
 /* ---- step 7: the compressed protocol, from the packet after the OK ---- */
@@ -538,6 +550,7 @@ int myl_open_and_authenticate(myl_conn *c, const myl_options *opt)
     if (rc == 0) rc = check_server_proof(c, &hs);
     if (rc == 0) rc = start_compression(c, &hs);
     myl_tls_config_free(hs.tls_cfg);
+    OPENSSL_cleanse(hs.learned_hash, sizeof hs.learned_hash);
     c->phase = NULL;
     return rc;
 }

@@ -4,11 +4,13 @@
  *   mylua -e 'code' [-e 'code' ...] [script.lua [args...]]
  *
  * Options before the script: -e, --traceback, and the connection options
- * of options.h (--ssl-mode, --compress, ...), which mylua.connect takes as
- * defaults.  Everything after the script name is the script's.
+ * of options.h (--ssl-mode, --compress, --auth-hook, ...), which
+ * mylua.connect takes as defaults.  Everything after the script name is
+ * the script's.
  *
- * Exit codes: 0 success, 1 uncaught error (one line on stderr), 2 usage
- * error; os.exit(n) as usual.  As lua.c does, everything that touches the
+ * Exit codes: 0 success, 1 uncaught error (one line on stderr; an
+ * --auth-hook file that fails counts as one), 2 usage error; os.exit(n)
+ * as usual.  As lua.c does, everything that touches the
  * Lua state runs under lua_pcall, and the state is always closed before the
  * program exits (os.exit included), so every connection still open is
  * closed with COM_QUIT by its finalizer. */
@@ -21,8 +23,10 @@
 #include <unistd.h>
 
 #include "../core/version.h"
+#include "auth_hook.h"
 #include "embedded.h"
 #include "options.h"
+#include "prompt.h"
 
 #include "../lua/mylua_core.h"
 
@@ -233,8 +237,16 @@ static int pmain(lua_State *L)
     preload(L);
     create_arg_table(L, argv, argc, script);
     host_options_push(L, &a->conn);
+    host_prompt_register(L, a->conn.prompt_timeout);
 
+    /* The auth hook first: no chunk runs when it fails. */
     int status = LUA_OK;
+    if (a->conn.auth_hook) {
+        lua_pushcfunction(L, host_auth_hook_install);
+        lua_pushstring(L, a->conn.auth_hook);
+        status = docall(L, 1, traceback);
+        if (status != LUA_OK) report(L, traceback);
+    }
     for (int i = 1; i < (script ? script : argc) && status == LUA_OK; i++) {
         if (a->is_code[i]) {
             const char *code = argv[i];

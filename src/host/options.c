@@ -9,6 +9,7 @@
 
 #include "../core/compress.h"
 #include "../lua/binding.h"
+#include "prompt.h"
 
 /* The TLS switches that combine into ssl_mode. */
 enum { SWITCH_NONE, SWITCH_SSL, SWITCH_VERIFY };
@@ -40,6 +41,9 @@ static const cli_option cli_options[] = {
     {"compress", "compress", SWITCH_NONE},
     {"compression-algorithms", "compression_algorithms", SWITCH_NONE},
     {"zstd-compression-level", "zstd_compression_level", SWITCH_NONE},
+    {"enable-cleartext-plugin", "allow_cleartext", SWITCH_NONE},
+    {"server-public-key-path", "server_public_key", SWITCH_NONE},
+    {"get-server-public-key", "get_server_public_key", SWITCH_NONE},
     {NULL, NULL, SWITCH_NONE},
 };
 
@@ -73,13 +77,29 @@ const char host_options_help[] =
     "  --compression-algorithms=LIST\n"
     "                            zlib, zstd, uncompressed (comma-separated)\n"
     "  --zstd-compression-level=N\n"
-    "                            1 to 22\n";
+    "                            1 to 22\n"
+    "\n"
+    "Authentication:\n"
+    "  --enable-cleartext-plugin allow sending the password in clear text on a channel\n"
+    "                            that is not secure (mysql_clear_password, dialog)\n"
+    "  --server-public-key-path=FILE\n"
+    "                            the server's RSA public key (PEM), for sha256_password\n"
+    "                            and caching_sha2_password without TLS\n"
+    "  --get-server-public-key   may ask the server for that key instead\n"
+    "  --auth-hook=FILE          a Lua file returning a table of auth callbacks (as the\n"
+    "                            `auth` option of mylua.connect) for every connection\n"
+    "  --prompt-timeout=SECONDS  how long a question asked on the terminal waits for its\n"
+    "                            answer, 1 to 86400 (default 300)\n"
+    "  A question of the server's dialog plugin that neither the password nor an auth\n"
+    "  callback answers is asked on the terminal (/dev/tty, never standard input); with\n"
+    "  no terminal the connect fails at once.\n";
 
 void host_options_init(host_options *h)
 {
     memset(h, 0, sizeof *h);
     h->ssl = -1;
     h->verify_server_cert = -1;
+    h->prompt_timeout = HOST_PROMPT_TIMEOUT;
 }
 
 static const cli_option *find_cli(const char *name)
@@ -206,6 +226,47 @@ static void set_switch(host_options *h, const cli_option *c, int flag, const cha
     }
 }
 
+/* An option's value: the one after '=' if given, else the next argument
+ * (moving *i on); NULL with err when there is none. */
+static const char *option_value(const char *shown, const char *value, int argc, char **argv,
+                                int *i, char *err, size_t errsz)
+{
+    if (value) return value;
+    if (*i + 1 >= argc) {
+        snprintf(err, errsz, "option '%s' needs a value", shown);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+/* The options of the host program itself, which are no option of connect:
+ * --auth-hook FILE (loaded once the Lua state exists) and
+ * --prompt-timeout SECONDS.  Returns 1, or -1 with err. */
+static int parse_host_only(host_options *h, const char *shown, const char *value, int argc,
+                           char **argv, int *i, char *err, size_t errsz)
+{
+    if (!(value = option_value(shown, value, argc, argv, i, err, errsz))) return -1;
+    if (strcmp(shown, "--auth-hook") == 0) {
+        if (*value == '\0') {
+            snprintf(err, errsz, "option '%s' needs a file name", shown);
+            return -1;
+        }
+        h->auth_hook = value;
+        return 1;
+    }
+    size_t digits = strspn(value, "0123456789");
+    int seconds = 0;
+    for (size_t k = 0; k < digits && k < 6; k++) seconds = seconds * 10 + (value[k] - '0');
+    if (digits == 0 || digits > 5 || value[digits] != '\0' || seconds < 1 ||
+        seconds > HOST_PROMPT_TIMEOUT_MAX) {
+        snprintf(err, errsz, "option '%s' must be a whole number of seconds from 1 to %d, not '%s'",
+                 shown, HOST_PROMPT_TIMEOUT_MAX, value);
+        return -1;
+    }
+    h->prompt_timeout = seconds;
+    return 1;
+}
+
 int host_options_parse(host_options *h, int argc, char **argv, int *i, char *err, size_t errsz)
 {
     const char *arg = argv[*i];
@@ -231,7 +292,7 @@ int host_options_parse(host_options *h, int argc, char **argv, int *i, char *err
         size_t plen = strlen(prefixes[p]);
         if (strncmp(name, prefixes[p], plen) != 0) continue;
         const cli_option *c = find_cli(name + plen);
-        if (!c) return 0;
+        if (!c) break; /* --enable-cleartext-plugin is its own name */
         const myl_option_info *opt = c->core ? myl_option_find(c->core, strlen(c->core)) : NULL;
         if (opt && opt->kind != MYL_OPT_BOOL) return 0; /* --skip-ssl-ca is no option */
         if (value) {
@@ -244,10 +305,12 @@ int host_options_parse(host_options *h, int argc, char **argv, int *i, char *err
         return 1;
     }
 
-    const cli_option *c = find_cli(name);
-    if (!c) return 0;
     char shown[64];
     snprintf(shown, sizeof shown, "--%s", name);
+    if (strcmp(name, "auth-hook") == 0 || strcmp(name, "prompt-timeout") == 0)
+        return parse_host_only(h, shown, value, argc, argv, i, err, errsz);
+    const cli_option *c = find_cli(name);
+    if (!c) return 0;
     if (!c->core) { /* --ssl, --ssl-verify-server-cert: optionally =1 or =0 */
         int flag = 1;
         if (value && !parse_flag(value, &flag)) {
@@ -262,12 +325,10 @@ int host_options_parse(host_options *h, int argc, char **argv, int *i, char *err
     if (opt->kind == MYL_OPT_BOOL) { /* --compress: a value only after '=' */
         return store(h, shown, opt, value ? value : "1", err, errsz) < 0 ? -1 : 1;
     }
-    if (!value) {
-        if (*i + 1 >= argc) {
-            snprintf(err, errsz, "option '%s' needs a value", shown);
-            return -1;
-        }
-        value = argv[++*i];
+    if (!(value = option_value(shown, value, argc, argv, i, err, errsz))) return -1;
+    if (strcmp(opt->name, "server_public_key") == 0 && *value == '\0') {
+        snprintf(err, errsz, "option '%s' needs a file name", shown);
+        return -1;
     }
     return store(h, shown, opt, value, err, errsz) < 0 ? -1 : 1;
 }

@@ -1,5 +1,6 @@
-/* The host program's connection options: --ssl*, --tls-*, --compress and
- * the others, spelled as the mariadb and mysql clients spell them, checked
+/* The host program's connection options: --ssl*, --tls-*, --compress, the
+ * authentication flags and the others, spelled as the mariadb and mysql
+ * clients spell them, checked
  * against the core's option table (src/core/options.h) when they are read,
  * and handed to mylua.connect as defaults under the core's option names
  * (the registry table MYL_HOST_DEFAULTS, src/lua/binding.h). */
@@ -32,6 +33,8 @@ typedef struct host_options {
     int verify_server_cert;  /* -1 not given, 0 or 1 */
     const char *ssl_switch;  /* how --ssl or --skip-ssl was spelled, for messages */
     const char *mode;        /* --ssl-mode, lowercase; NULL when not given */
+    const char *auth_hook;   /* --auth-hook: a Lua file returning connect's `auth` table */
+    int prompt_timeout;      /* --prompt-timeout: seconds a terminal question waits */
 } host_options;
 
 void host_options_init(host_options *h);
@@ -49,7 +52,8 @@ int host_options_parse(host_options *h, int argc, char **argv, int *i, char *err
 int host_options_finish(host_options *h, char *err, size_t errsz);
 
 /* Stores the options given as the registry table MYL_HOST_DEFAULTS, which
- * mylua.connect consults for the keys its own table lacks. */
+ * mylua.connect consults for the keys its own table lacks.  (--auth-hook
+ * adds `auth` to it later: that takes running Lua, see auth_hook.h.) */
 void host_options_push(lua_State *L, const host_options *h);
 
 /* The help text of these options. */

@@ -179,7 +179,7 @@ static void read_plugin_list(lua_State *L, int t)
     lua_Integer n = (lua_Integer)lua_rawlen(L, t);
     if (n == 0) luaL_error(L, "option 'auth_plugins' must name at least one plugin");
     for (lua_Integer i = 1; i <= n; i++) {
-        size_t len;
+        size_t len = 0;
         lua_rawgeti(L, t, i);
         const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
         if (!name || len == 0 || len > 64 || memchr(name, 0, len) || memchr(name, ',', len))
@@ -346,7 +346,7 @@ static int conn_change_user(lua_State *L)
     for (int i = 0; i < 4; i++) {
         int ty = lua_getfield(L, 2, keys[i]); /* stays on the stack */
         if (ty == LUA_TNIL) continue;
-        size_t len;
+        size_t len = 0;
         const char *v = ty == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
         if (!v) luaL_error(L, "change_user: option '%s' must be a string", keys[i]);
         if (memchr(v, 0, len)) luaL_error(L, "change_user: option '%s' contains a NUL byte", keys[i]);

@@ -1,0 +1,27 @@
+/* The host program's terminal prompt: how the dialog plugin's questions
+ * that neither the password nor the script answers reach a person.
+ *
+ * It talks to the controlling terminal (/dev/tty) only, never to standard
+ * input (which belongs to the script), and never waits for ever: with no
+ * terminal (cron, setsid) it fails at once, and a question nobody answers
+ * fails after the prompt timeout. */
+#ifndef MYL_HOST_PROMPT_H
+#define MYL_HOST_PROMPT_H
+
+#include <lua.h>
+
+/* How long a question waits for its answer unless --prompt-timeout says
+ * otherwise, in seconds; and the bounds of that option. */
+#define HOST_PROMPT_TIMEOUT 300
+#define HOST_PROMPT_TIMEOUT_MAX 86400
+
+/* The longest answer taken, in bytes (a longer one is refused, not cut). */
+#define HOST_PROMPT_MAX_ANSWER 4095
+
+/* Stores the terminal prompt, function(prompt, echo, last) -> answer, at
+ * MYL_HOST_PROMPT in the registry (src/lua/binding.h), waiting at most
+ * `timeout` seconds for each answer.  It raises an error naming the
+ * question when it cannot ask or gets no answer. */
+void host_prompt_register(lua_State *L, int timeout);
+
+#endif
