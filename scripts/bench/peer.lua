@@ -24,7 +24,7 @@
 -- MYLUA_BENCH_ED25519_PASSWORD), an account IDENTIFIED VIA ed25519 on the
 -- same server (`ed25519-user create` makes it). connect-sha2 and
 -- connect-peer: to spec/support/mysql8peer.py, a scripted MySQL 8 peer
--- (scripts/bench/sha2_peer.py runs it), at MYLUA_BENCH_MYSQL8_HOST
+-- (scripts/bench/run starts it), at MYLUA_BENCH_MYSQL8_HOST
 -- (default 127.0.0.1) and MYLUA_BENCH_MYSQL8_PORT, or at
 -- MYLUA_BENCH_MYSQL8_SOCKET for the socket transport; connect-sha2 as its
 -- account sha2 (caching_sha2_password; the peer's cache holds it, so every

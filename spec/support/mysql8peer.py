@@ -490,6 +490,12 @@ class Session:
                     1047, b"08S01", b"Unknown command")))
 
     def query(self, sql):
+        # A client that took CLIENT_QUERY_ATTRIBUTES (mysql2 does) puts a
+        # parameter count and a parameter set count before the text: with
+        # no parameters, the bytes 00 01.
+        if getattr(self.conn, "client_caps", 0) & CLIENT_QUERY_ATTRIBUTES and \
+                sql.startswith("\x00\x01"):
+            sql = sql[2:]
         self.log("query=%s" % sql)
         up = sql.upper()
         if up == "SELECT CURRENT_USER()":
@@ -510,6 +516,13 @@ class Session:
 
 def serve_connection(state, sock, transport):
     session = None
+    if transport == "tcp":
+        # The fast path's AuthMoreData and OK go in two writes: with Nagle's
+        # algorithm the OK would wait for the client's delayed ACK (40 ms).
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
     try:
         session = Session(state, sock, transport)
         session.handshake()
