@@ -59,7 +59,7 @@ describe("connect options", function()
   end)
 
   it("raise for options of features not built yet, instead of connecting without them", function()
-    for _, key in ipairs{ "local_infile", "reconnect" } do
+    for _, key in ipairs{ "reconnect" } do
       raises_string("unknown option '" .. key .. "' (not supported yet)", mylua.connect,
         helpers.params{ [key] = true })
     end

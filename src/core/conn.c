@@ -239,6 +239,10 @@ static int begin_command(myl_conn *c)
 
 int myl_conn_begin(myl_conn *c) { return begin_command(c); }
 
+/* Placeholders until LOCAL INFILE lands. */
+int myl_infile_enabled(const myl_conn *c) { return (c->caps & MYL_CLIENT_LOCAL_FILES) != 0; }
+void myl_next_infile(myl_conn *c, const struct myl_infile_hooks *h) { (void)c, (void)h; }
+
 int myl_conn_usable(myl_conn *c)
 {
     if (c->state != MYL_STATE_BROKEN && c->state != MYL_STATE_CLOSED) return 0;

@@ -83,6 +83,12 @@ typedef struct myl_options {
     int get_server_public_key;     /* may ask the server for its RSA key over an insecure channel */
     const char *auth_plugins;      /* the only plugins allowed, comma-separated; NULL: any */
     const struct myl_auth_hooks *auth_hooks; /* prompts and front-end plugins; NULL: none */
+    /* LOAD DATA LOCAL INFILE (infile.h).  Off unless one of these is set:
+     * only then is CLIENT_LOCAL_FILES advertised. */
+    int local_infile;              /* serve files: under local_infile_dir, or the one named */
+    const char *local_infile_dir;  /* serve only files under it (implies local_infile) */
+    const struct myl_infile_hooks *local_infile_hooks; /* a front end's source instead of
+                                      files; copied, its ud must live as long as the connection */
 } myl_options;
 
 typedef enum {
@@ -198,6 +204,14 @@ int myl_reset_connection(myl_conn *c);
  * ignored.  The session's state is reset by the server.  On failure the
  * connection is closed, as the server closes it. */
 int myl_change_user(myl_conn *c, const myl_options *opt);
+
+/* 1 when the connection was opened with LOAD DATA LOCAL INFILE enabled
+ * (CLIENT_LOCAL_FILES negotiated). */
+int myl_infile_enabled(const myl_conn *c);
+/* The source for the LOCAL INFILE request of the next command only, in
+ * place of the connection's (the bulk loader's rows); NULL: none.  The
+ * request is still checked against the statement's file name. */
+void myl_next_infile(myl_conn *c, const struct myl_infile_hooks *h);
 
 /* With `on`, the read timeout bounds everything read until it is turned
  * off (a whole buffered response) instead of each packet. */

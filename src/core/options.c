@@ -98,13 +98,15 @@ const myl_option_info myl_option_table[] = {
     {"auth_plugins", MYL_OPT_STRING, FIELD(auth_plugins), 0, 0,
      "must be a list of plugin names"},
     {"auth", MYL_OPT_FRONTEND, 0, 0, 0, "is not understood here"},
+    {"local_infile", MYL_OPT_FRONTEND, 0, 0, 0, "must be a boolean or a function"},
+    {"local_infile_dir", MYL_OPT_STRING, FIELD(local_infile_dir), 0, 0, "must be a string"},
     {NULL, MYL_OPT_FRONTEND, 0, 0, 0, NULL},
 };
 
 /* Names of options for features that do not exist yet (DESIGN: LOCAL
- * INFILE, option files, reconnect). */
+ * option files, reconnect). */
 static const char *const planned[] = {
-    "local_infile", "reconnect",
+    "reconnect",
     "read_default_file", "read_default_group", "bind_address", NULL,
 };
 

@@ -94,6 +94,8 @@ typedef struct myl_option_info {
  *   get_server_public_key bool may ask the server for its RSA key
  *   auth_plugins      string   the plugins allowed, comma-separated (Lua: a list too)
  *   auth              frontend prompts and plugins written by the front end
+ *   local_infile      frontend LOAD DATA LOCAL INFILE: true (files) or the front end's source
+ *   local_infile_dir  string   serve only files under this directory
  *
  * A front end applies them in this order, so a value that sets several
  * fields at once (ssl) comes after the ones it can override.

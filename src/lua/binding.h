@@ -6,6 +6,7 @@
 #include <lua.h>
 
 #include "../core/conn.h"
+#include "../core/infile.h"
 #include "../core/result.h"
 #include "guard.h"
 
@@ -28,6 +29,10 @@
 typedef struct conn_ud {
     myl_conn *c; /* NULL once closed */
     myl_guard g;
+    /* local_infile = function(name): the core's source calls it (infile.c);
+     * the function is the object's user value 1. */
+    myl_infile_hooks infile;
+    lua_State *L; /* the thread of the call running now, for callbacks */
 } conn_ud;
 
 /* Row shapes. */
@@ -76,6 +81,11 @@ int myl_lua_connect(lua_State *L);
 conn_ud *myl_lua_check_conn(lua_State *L, int idx);
 /* Ends a busy section of the connection, closing it if that was asked. */
 void myl_lua_conn_unbusy(conn_ud *cu);
+
+/* infile.c: makes the function at fn_idx the LOCAL INFILE source of the
+ * connection object at conn_idx (its hooks in cu->infile, the function kept
+ * as the object's user value). */
+void myl_lua_infile_handler(lua_State *L, int conn_idx, int fn_idx);
 
 /* sql.c: builds the statement text for sql + arguments from index `first`.
  * The escaping style is taken from the connection up front: building

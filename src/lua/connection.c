@@ -194,7 +194,8 @@ static void read_plugin_list(lua_State *L, int t)
 
 /* Stores the option's value (top of the stack, of type ty) into o. */
 static void read_option(lua_State *L, myl_options *o, const myl_option_info *opt, int ty,
-                        const char **attrs, int *ssl_mode_given, int *auth_idx)
+                        const char **attrs, int *ssl_mode_given, int *auth_idx,
+                        int *infile_idx)
 {
     switch (opt->kind) {
     case MYL_OPT_STRING:
@@ -234,6 +235,12 @@ static void read_option(lua_State *L, myl_options *o, const myl_option_info *opt
             read_ssl(L, o, ty, ssl_mode_given);
         } else if (strcmp(opt->name, "auth") == 0) {
             *auth_idx = lua_gettop(L); /* read once every option is in */
+        } else if (strcmp(opt->name, "local_infile") == 0) {
+            if (ty == LUA_TBOOLEAN) o->local_infile = lua_toboolean(L, -1);
+            else if (ty != LUA_TFUNCTION)
+                luaL_error(L, "option 'local_infile' must be a boolean or a function (got a %s)",
+                           luaL_typename(L, -1));
+            *infile_idx = lua_gettop(L);
         } else {
             /* A transport opener (a test layer, say) replaces the plain
              * socket; it stays on the stack, so alive, until connect returns. */
@@ -268,7 +275,7 @@ int myl_lua_connect(lua_State *L)
     myl_options o;
     myl_options_init(&o);
     const char *attrs[2 * MAX_ATTRS];
-    int socket_given = 0, protocol_given = 0, ssl_mode_given = 0, auth_idx = 0;
+    int socket_given = 0, protocol_given = 0, ssl_mode_given = 0, auth_idx = 0, infile_idx = 0;
     for (const myl_option_info *opt = myl_option_table; opt->name; opt++) {
         luaL_checkstack(L, 2, "too many options");
         int ty = lua_getfield(L, 1, opt->name);
@@ -281,7 +288,7 @@ int myl_lua_connect(lua_State *L)
                 continue;
             }
         }
-        read_option(L, &o, opt, ty, attrs, &ssl_mode_given, &auth_idx);
+        read_option(L, &o, opt, ty, attrs, &ssl_mode_given, &auth_idx, &infile_idx);
         if (strcmp(opt->name, "socket") == 0) socket_given = 1;
         if (opt->kind == MYL_OPT_PROTOCOL) protocol_given = 1;
     }
@@ -301,9 +308,18 @@ int myl_lua_connect(lua_State *L)
 
     /* The object exists (closed) before anything is allocated, so __gc can
      * always clean up. */
-    conn_ud *cu = lua_newuserdatauv(L, sizeof *cu, 0);
+    conn_ud *cu = lua_newuserdatauv(L, sizeof *cu, 1);
     memset(cu, 0, sizeof *cu);
     luaL_setmetatable(L, MYL_CONNECTION_MT);
+    cu->L = L;
+    /* local_infile = function(name): the handler lives with the object */
+    if (infile_idx && lua_type(L, infile_idx) == LUA_TFUNCTION) {
+        if (o.local_infile_dir)
+            luaL_error(L, "option 'local_infile_dir' applies to local_infile = true, not to a "
+                       "handler function (which decides itself)");
+        myl_lua_infile_handler(L, lua_gettop(L), infile_idx);
+        o.local_infile_hooks = &cu->infile;
+    }
     cu->c = myl_conn_new();
     if (!cu->c) {
         myl_lua_push_error(L, MYL_CR_OUT_OF_MEMORY, "HY000", "Client run out of memory");
