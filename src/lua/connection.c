@@ -6,6 +6,7 @@
 #include "../core/options.h"
 #include "auth_hooks.h"
 #include "binding.h"
+#include "infile_call.h"
 
 #define MAX_ATTRS 32
 
@@ -416,8 +417,15 @@ static int conn_query(lua_State *L)
     /* Allocate before draining: a collection here may orphan a stream. */
     myl_result **slot = myl_lua_new_result(L);
     cu = myl_lua_check_conn(L, 1); /* a finalizer may have closed it meanwhile */
+    /* A LOAD DATA LOCAL INFILE statement runs its source meanwhile. */
+    myl_lua_infile_call call;
+    myl_lua_infile_begin(L, 1, cu, &call, NULL);
     *slot = myl_query(cu->c, sql, n);
-    if (!*slot) return myl_lua_raise_conn(L, cu);
+    myl_error e;
+    myl_error_clear(&e);
+    if (!*slot) e = *myl_conn_error(cu->c);
+    if (myl_lua_infile_end(L, &call)) return lua_error(L); /* the callback's own error */
+    if (!*slot) return myl_lua_raise(L, &e);
     myl_lua_result_ready(L, -1);
     return 1;
 }
@@ -602,6 +610,7 @@ static const luaL_Reg conn_methods[] = {
     {"kill", conn_kill},
     {"reset", conn_reset},
     {"change_user", conn_change_user},
+    {"load", myl_lua_conn_load},
     {"close", conn_close},
     {NULL, NULL},
 };

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "binding.h"
+#include "infile_call.h"
 
 enum { UV_CONN = 1, UV_NAMES, UV_STATUS, UV_COLUMNS, UV_COUNT = UV_COLUMNS };
 
@@ -43,7 +44,11 @@ static cursor_ud *check_cursor(lua_State *L, int idx)
                               : luaL_checkudata(L, idx, MYL_CURSOR_MT);
     myl_guard_check(L, &cur->g, cur->conn != NULL, "cursor");
     if (!conn_open(cur)) luaL_error(L, "attempt to use a closed connection");
-    if (cur->conn->g.busy) luaL_error(L, "attempt to use a cursor while it decodes a row");
+    if (cur->conn->g.busy) {
+        if (cur->conn->g.doing)
+            luaL_error(L, "attempt to use a cursor while its connection %s", cur->conn->g.doing);
+        luaL_error(L, "attempt to use a cursor while it decodes a row");
+    }
     return cur;
 }
 
@@ -78,8 +83,27 @@ static void read_head(lua_State *L, int cidx, cursor_ud *cur)
     cur->result_gen++;
     lua_pushnil(L);
     lua_setiuservalue(L, cidx, UV_COLUMNS);
-    int rc = myl_read_head(cur->conn->c, cur, &cur->cols);
-    if (rc < 0) myl_lua_raise_conn(L, cur->conn);
+    /* The head may be a LOCAL INFILE request: its source runs meanwhile,
+     * with the cursor and its connection busy. */
+    conn_ud *cu = cur->conn;
+    lua_getiuservalue(L, cidx, UV_CONN);
+    myl_lua_infile_call call;
+    myl_lua_infile_begin(L, -1, cu, &call, NULL);
+    myl_guard_enter(&cur->g);
+    myl_columns *cols = NULL;
+    int rc = myl_read_head(cu->c, cur, &cols);
+    myl_error e;
+    myl_error_clear(&e);
+    if (rc < 0) e = *myl_conn_error(cu->c);
+    unbusy(cur);
+    int failed = myl_lua_infile_end(L, &call);
+    if (cur->conn && cu->c) cur->cols = cols; /* not closed by a callback meanwhile */
+    else myl_columns_free(cols);
+    if (failed) lua_error(L); /* the callback's own error */
+    lua_pop(L, 1);
+    if (rc < 0) myl_lua_raise(L, &e);
+    if (!cur->conn) luaL_error(L, "attempt to use a closed cursor");
+    if (!cu->c) luaL_error(L, "attempt to use a closed connection");
     if (rc == 1) {
         myl_guard_enter(&cur->g);
         myl_lua_push_names(L, cur->cols);
