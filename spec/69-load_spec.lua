@@ -86,6 +86,19 @@ describe("db:load", function()
       rows_of("SELECT id, a, b FROM " .. tbl .. " ORDER BY id"))
   end)
 
+  it("takes rows from a producer coroutine, and a reused row table", function()
+    db:query("CREATE TABLE " .. tbl .. " (id INT PRIMARY KEY, v VARCHAR(10))")
+    local st = db:load{ table = tbl, rows = coroutine.wrap(function()
+      local row = {}
+      for i = 1, 5 do
+        row[1], row[2] = i, "v" .. i
+        coroutine.yield(row)
+      end
+    end) }
+    assert.are.equal(5, st.affected_rows)
+    assert.are.same({ 5, "v5" }, rows_of("SELECT id, v FROM " .. tbl .. " ORDER BY id DESC")[1])
+  end)
+
   it("loads the columns named, in their order, into a table of another database", function()
     db:query("CREATE TABLE " .. tbl .. " (id INT PRIMARY KEY, a INT DEFAULT 7, `we``\"ird` INT)")
     local st = db:load{ database = helpers.params().database, table = tbl,

@@ -56,10 +56,9 @@ typedef struct sink {
 
 static const unsigned char escaped[256] = {[0] = '0', ['\t'] = 't', ['\n'] = 'n', ['\\'] = '\\'};
 
-/* Room for n more bytes: 0, or -1 when a fixed sink is full. */
-static int room(lua_State *L, sink *s, size_t n)
+/* Grows the side buffer for n more bytes, or says the core's is full. */
+static int grow(lua_State *L, sink *s, size_t n)
 {
-    if (s->cap - s->len >= n) return 0;
     loader *ld = s->grow;
     if (!ld) return -1;
     if (n > SIZE_MAX / 2 - s->len) luaL_error(L, "db:load: row %I is too large", ld->row_no);
@@ -70,6 +69,12 @@ static int room(lua_State *L, sink *s, size_t n)
     ld->pend = s->p = p;
     ld->pend_cap = s->cap = cap;
     return 0;
+}
+
+/* Room for n more bytes: 0, or -1 when a fixed sink is full. */
+static inline int room(lua_State *L, sink *s, size_t n)
+{
+    return s->cap - s->len >= n ? 0 : grow(L, s, n);
 }
 
 static int put_string(lua_State *L, sink *s, const char *v, size_t n)
@@ -95,34 +100,79 @@ static int put_string(lua_State *L, sink *s, const char *v, size_t n)
     return 0;
 }
 
+static const char digit_pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 static int put_integer(lua_State *L, sink *s, lua_Integer v)
 {
     if (room(L, s, 21)) return -1;
     char tmp[24];
     int i = (int)sizeof tmp;
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        tmp[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
+    /* two digits a division: the divisions are what this costs */
+    while (u >= 100) {
+        unsigned k = (unsigned)(u % 100) * 2;
+        u /= 100;
+        tmp[--i] = digit_pairs[k + 1];
+        tmp[--i] = digit_pairs[k];
+    }
+    if (u >= 10) {
+        tmp[--i] = digit_pairs[u * 2 + 1];
+        tmp[--i] = digit_pairs[u * 2];
+    } else {
+        tmp[--i] = (char)('0' + u);
+    }
     if (v < 0) tmp[--i] = '-';
     memcpy(s->p + s->len, tmp + i, sizeof tmp - (size_t)i);
     s->len += sizeof tmp - (size_t)i;
     return 0;
 }
 
+/* Writes u / 10^scale ("12.5" for 125, 1), after a '-' when negative. */
+static size_t fixed_point(char *d, unsigned long long u, int scale, int negative)
+{
+    char tmp[32];
+    int i = (int)sizeof tmp;
+    for (int k = 0; k < scale; k++) {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    }
+    if (scale) tmp[--i] = '.';
+    do {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (negative) tmp[--i] = '-';
+    memcpy(d, tmp + i, sizeof tmp - (size_t)i);
+    return sizeof tmp - (size_t)i;
+}
+
+/* The value exactly, as the server will read it back.  Most floats in real
+ * data have a short decimal form: v * 10^scale is then a whole number n
+ * below 2^53, and n / 10^scale (correctly rounded, as the server parses
+ * it) is v again; that is checked, not assumed.  Anything else gets 17
+ * significant digits, which always round-trip. */
 static int put_float(lua_State *L, sink *s, lua_Number v, loader *ld, int col)
 {
+    static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
     if (!isfinite(v))
         luaL_error(L, "db:load: row %I, column %d: %s cannot be loaded", ld->row_no, col,
                    isnan(v) ? "NaN" : "an infinite number");
     if (room(L, s, 32)) return -1;
     char *d = (char *)s->p + s->len;
-    int k;
-    if (v == floor(v) && fabs(v) < 9007199254740992.0) /* whole: exact as an integer */
-        k = snprintf(d, 32, "%.0f", v);
-    else
-        k = snprintf(d, 32, "%.17g", (double)v);
+    for (int scale = 0; scale < (int)(sizeof p10 / sizeof p10[0]); scale++) {
+        double r = (double)v * p10[scale];
+        if (!(fabs(r) < 9007199254740992.0)) break;
+        if (r != floor(r)) continue;
+        long long n = (long long)r;
+        if ((double)n / p10[scale] != (double)v) continue;
+        s->len += fixed_point(d, (unsigned long long)(n < 0 ? -n : n), scale,
+                              signbit((double)v) != 0);
+        return 0;
+    }
+    int k = snprintf(d, 32, "%.17g", (double)v);
     /* whatever the locale's decimal point, the server wants '.' */
     for (int i = 0; i < k; i++)
         if (!((d[i] >= '0' && d[i] <= '9') || d[i] == '-' || d[i] == '+' || d[i] == 'e'))
@@ -238,7 +288,7 @@ static int fill(lua_State *L)
             ld->pend_len = p.len;
             ld->pend_off = 0;
         }
-        lua_settop(L, 2);
+        lua_pop(L, 1);
     }
 }
 
