@@ -146,6 +146,23 @@ describe("db:load", function()
     assert.are.same({}, clean.warnings_list)
   end)
 
+  it("means the same with NO_BACKSLASH_ESCAPES in the sql_mode", function()
+    db:query("CREATE TABLE " .. tbl .. " (id INT PRIMARY KEY, v VARCHAR(20) NULL)")
+    local conn <close> = helpers.connect{ local_infile = true }
+    conn:query("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')")
+    local rows = { { 1, "a\\b\\" }, { 2, "\\N" }, { 3, "t\tn\n" }, { 4, null } }
+    assert.are.equal(4, conn:load{ table = tbl, rows = rows }.affected_rows)
+    assert.are.same({ { 1, "a\\b\\" }, { 2, "\\N" }, { 3, "t\tn\n" }, { 4, null } },
+      rows_of("SELECT id, v FROM " .. tbl .. " ORDER BY id"))
+  end)
+
+  it("sends strings in the connection's charset, which the statement names", function()
+    db:query("CREATE TABLE " .. tbl .. " (id INT PRIMARY KEY, v VARCHAR(20)) CHARSET utf8mb4")
+    local latin1 <close> = helpers.connect{ local_infile = true, charset = "latin1" }
+    latin1:load{ table = tbl, rows = { { 1, "caf\xE9" } } }
+    assert.are.same({ { 1, "café" } }, rows_of("SELECT id, v FROM " .. tbl))
+  end)
+
   it("loads whatever local_infile says, even with a handler function", function()
     db:query("CREATE TABLE " .. tbl .. " (id INT PRIMARY KEY)")
     local asked = 0
