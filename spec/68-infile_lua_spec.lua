@@ -258,7 +258,11 @@ describe("a local_infile handler", function()
     assert.are.equal(("done after %d lines"):format(CHUNKS * LINES), blobs(db, tbl)[1][2])
     local after = helpers.collected_rss_kb()
     assert.are.equal(CHUNKS // 50, samples)
-    assert.is_true(peak - before < 64 * 1024, ("peak RSS grew by %d KiB"):format(peak - before))
-    assert.is_true(after - before < 16 * 1024, ("RSS grew by %d KiB"):format(after - before))
+    -- Under AddressSanitizer freed memory sits in a quarantine of up to
+    -- 256 MiB by design, so RSS says nothing there; the data is still checked.
+    if os.getenv("MYLUA_SANITIZE") ~= "1" then
+      assert.is_true(peak - before < 64 * 1024, ("peak RSS grew by %d KiB"):format(peak - before))
+      assert.is_true(after - before < 16 * 1024, ("RSS grew by %d KiB"):format(after - before))
+    end
   end)
 end)

@@ -193,7 +193,11 @@ describe("db:load", function()
     assert.are.equal(N, check[1])
     assert.are.equal(1000003 * N * (N + 1) // 2, math.tointeger(tonumber(check[2])))
     assert.are.equal("row\t99999", check[3])
-    assert.is_true(peak - before < 32 * 1024, ("peak RSS grew by %d KiB"):format(peak - before))
+    -- Under AddressSanitizer freed memory sits in a quarantine of up to
+    -- 256 MiB by design, so RSS says nothing there; the rows are still checked.
+    if os.getenv("MYLUA_SANITIZE") ~= "1" then
+      assert.is_true(peak - before < 32 * 1024, ("peak RSS grew by %d KiB"):format(peak - before))
+    end
   end)
 
   describe("fails cleanly", function()
