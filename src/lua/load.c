@@ -10,8 +10,8 @@
  * Rows are arrays of values, one per column (the columns given, or every
  * column of SELECT * on the table); the format is tab-separated with
  * backslash escapes, each value written exactly: NULL as \N, tab, newline,
- * backslash and NUL escaped, integers in full, floats with 17 significant
- * digits, booleans as 1 and 0, strings as their bytes.  Memory is constant
+ * backslash and NUL escaped, integers in full, floats in a form that reads
+ * back as the same double, booleans as 1 and 0, strings as their bytes.  Memory is constant
  * in the number of rows: a row is encoded where the core will send it from;
  * only a row that does not fit what is left of the buffer goes to a side
  * buffer (reused, as large as the largest such row).
@@ -324,7 +324,10 @@ static int ld_read(void *ud, void *src, uint8_t *buf, size_t cap, size_t *n, myl
     if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
         myl_lua_infile_keep_error(ld->call, "the rows iterator of db:load", err);
         ld->failed = 1;
-        if (ld->out_len == 0) return -1;
+        if (ld->out_len == 0) {
+            ld->out = NULL;
+            return -1;
+        }
     }
     *n = ld->out_len;
     ld->out = NULL;
