@@ -160,8 +160,8 @@ static int open_in_dir(const char *dir, const char *name, myl_error *err)
     int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0) {
         myl_error_set(err, MYL_CR_FILE_NOT_FOUND,
-                      "LOAD DATA LOCAL INFILE: cannot open local_infile_dir '%.300s': %s", dir,
-                      strerror(errno));
+                      "LOAD DATA LOCAL INFILE: cannot open '%.200s': local_infile_dir '%.200s': %s",
+                      name, dir, strerror(errno));
         return -1;
     }
     int fd = *rel ? open_beneath(dirfd, rel) : (errno = EISDIR, -1);
