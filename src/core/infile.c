@@ -15,10 +15,18 @@
 #include "conn_internal.h"
 
 /* Each data packet carries at most this much (and never more than
- * max_packet): large enough that per-packet costs vanish next to the
- * copy, small enough for a server whose max_allowed_packet is at its
- * smallest usual value (1 MiB), and memory stays constant. */
+ * max_packet), built in place in the framer's buffer: memory stays
+ * constant.  Measured on 100 MiB into a BLACKHOLE table over loopback TCP,
+ * the server parses at about 100 MB/s whatever the size; the client's CPU
+ * time falls from 16 KiB (0.05 s) to 64 KiB (0.03 s) and no further up to
+ * 1 MiB.  So 64 KiB: as fast, and far below any max_allowed_packet a
+ * server may have. */
 #define INFILE_CHUNK ((size_t)64 << 10)
+
+/* Requests answered in one response before the server is deemed broken. */
+#define MAX_REQUESTS 16
+
+static void refusal(myl_error *e, const char *asked, const char *why);
 
 /* ---- the source, at connect and per command ---- */
 
@@ -108,50 +116,69 @@ static void pause_deadline(myl_conn *c, double since)
     if (c->response_deadline > 0) c->response_deadline += myl_now() - since;
 }
 
-/* The end of the data (an empty packet), then the server's reply.  With
- * `data_sent` 0 the reply is only read to stay in step (the caller sets
- * the error); returns 0 for an OK, -1 for an ERR (the server's error set)
- * or a failure (the connection's). */
-static int end_and_read_reply(myl_conn *c, int data_sent)
+/* The end of the data (an empty packet), then the server's reply, which
+ * ends the exchange: `e` is its error when it failed on the client's side
+ * (code 0: it did not), which replaces the server's OK or ERR.  A rogue
+ * server may answer with another request: each is refused the same way
+ * (a few times, then the connection is closed as out of its mind).
+ * Returns 0 for an OK (the statement's result), -1 otherwise. */
+static int finish(myl_conn *c, myl_error *e)
 {
-    if (myl_out_begin(c, 0) || myl_send_out(c)) return -1;
-    const uint8_t *p;
-    size_t n;
-    if (myl_read_packet(c, &p, &n)) return -1;
-    switch (myl_classify(MYL_WAIT_INFILE_DONE, p, n, c->caps)) {
-    case MYL_PKT_OK:
-        /* more results may follow (multi-statements): state HEAD */
-        return myl_conn_handle_ok(c, p, n) ? -1 : 0;
-    case MYL_PKT_ERR:
-        if (data_sent) return myl_conn_server_error(c, p, n);
-        myl_conn_set_response_state(c, MYL_STATE_READY); /* the caller's error replaces it */
+    for (int asked = 1;; asked++) {
+        if (myl_out_begin(c, 0) || myl_send_out(c)) return -1;
+        const uint8_t *p;
+        size_t n;
+        if (myl_read_packet(c, &p, &n)) return -1;
+        switch (myl_classify(MYL_WAIT_RESULT, p, n, c->caps)) {
+        case MYL_PKT_LOCAL_INFILE:
+            if (asked == MAX_REQUESTS)
+                return myl_conn_broken(c, MYL_CR_MALFORMED_PACKET, "Malformed packet (the "
+                                       "server asked for LOCAL INFILE data again and again)");
+            if (e->code == 0) {
+                char a[200];
+                shown(a, sizeof a, p + 1, n - 1);
+                refusal(e, a, "the statement's file was already asked for in this command");
+            }
+            continue;
+        case MYL_PKT_OK:
+            /* more results may follow (multi-statements): state HEAD */
+            if (myl_conn_handle_ok(c, p, n)) return -1;
+            break;
+        case MYL_PKT_ERR:
+            if (e->code == 0) return myl_conn_server_error(c, p, n);
+            myl_conn_set_response_state(c, MYL_STATE_READY);
+            break;
+        default: return myl_conn_malformed(c, "reply to LOCAL INFILE data");
+        }
+        if (e->code == 0) return 0;
+        c->err = *e;
         return -1;
-    default: return myl_conn_malformed(c, "reply to LOCAL INFILE data");
     }
 }
 
-/* No data: the empty packet, the reply, then `why` (a copy, with its code)
- * is the statement's error unless the connection itself failed. */
+/* No data: the exchange ends with `why` as the statement's error. */
 static int end_with_error(myl_conn *c, const myl_error *why)
 {
     myl_error e = *why;
     if (e.code == 0)
         myl_error_set(&e, MYL_CR_LOAD_DATA_LOCAL_INFILE_REJECTED,
                       "LOAD DATA LOCAL INFILE: the source failed without saying why");
-    if (end_and_read_reply(c, 0) && (c->state == MYL_STATE_BROKEN || c->state == MYL_STATE_CLOSED))
-        return -1;
-    c->err = e;
-    return -1;
+    return finish(c, &e);
 }
 
 /* "the server asked for 'NAME', but WHY" */
+static void refusal(myl_error *e, const char *asked, const char *why)
+{
+    myl_error_set(e, MYL_CR_LOAD_DATA_LOCAL_INFILE_REJECTED,
+                  "LOAD DATA LOCAL INFILE request refused: the server asked for '%s', but %s",
+                  asked, why);
+}
+
 static int refuse(myl_conn *c, const char *asked, const char *why)
 {
     myl_error e;
-    myl_error_set(&e, MYL_CR_LOAD_DATA_LOCAL_INFILE_REJECTED,
-                  "LOAD DATA LOCAL INFILE request refused: the server asked for '%s', but %s",
-                  asked, why);
-    return end_with_error(c, &e);
+    refusal(&e, asked, why);
+    return finish(c, &e);
 }
 
 /* Sends the source's data in packets of at most `chunk` bytes, each built
@@ -200,7 +227,8 @@ static int transfer(myl_conn *c, const myl_infile_hooks *h)
     h->close(h->ud, src);
     if (rc < 0) return -1;
     if (rc > 0) return end_with_error(c, &why);
-    return end_and_read_reply(c, 1);
+    myl_error_clear(&why);
+    return finish(c, &why);
 }
 
 int myl_infile_request(myl_conn *c, const uint8_t *p, size_t n)
