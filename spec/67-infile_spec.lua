@@ -155,6 +155,17 @@ describe("LOAD DATA LOCAL INFILE", function()
       assert.is_true(table_text() == text, "the table differs from the file")
     end)
 
+    it("sends a file of many packets through the compressed protocol", function()
+      connect{ local_infile = true, compress = true }
+      assert.equal("zlib", db.compression)
+      local lines = {}
+      for i = 1, 30000 do lines[i] = ("%d:%s\n"):format(i, string.rep(string.char(65 + i % 26), i % 150)) end
+      local text = table.concat(lines)
+      write(dir .. "/z.txt", text)
+      assert.equal(30000, db:query(load_sql(dir .. "/z.txt")).affected_rows)
+      assert.is_true(table_text() == text, "the table differs from the file")
+    end)
+
     it("sends an empty file as no rows", function()
       connect{ local_infile = true }
       write(dir .. "/empty.txt", "")
