@@ -98,8 +98,8 @@ const char host_options_help[] =
     "\n"
     "LOAD DATA LOCAL INFILE (refused unless one of these is given):\n"
     "  --local-infile[=0|1]      send the file a LOAD DATA LOCAL INFILE statement names\n"
-    "  --load-data-local-dir=DIR send only files under DIR (with or without\n"
-    "                            --local-infile, as the mysql client does)\n";
+    "  --load-data-local-dir=DIR send only files under DIR (enough alone; with\n"
+    "                            --local-infile too, files outside DIR stay refused)\n";
 
 void host_options_init(host_options *h)
 {
