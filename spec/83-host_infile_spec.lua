@@ -206,5 +206,48 @@ if ok then print("loaded " .. res.affected_rows) else print(("refused %%d: %%s")
     it("is refused with --local-infile=0", function()
       assert_refused(SERVER_REFUSES, load_with({ "--local-infile=0" }, dir .. "/rows.tsv"))
     end)
+
+    -- What the client itself refuses (a file outside the directory): the
+    -- request is answered with no data and the statement fails with 2068.
+    local CLIENT_REFUSES = { [2068] = true }
+    local LOADED = "loaded 3\n"
+    local ROWS_LOADED = "1:one,2:two,3:three"
+
+    it("loads the file the statement names with --local-infile", function()
+      for _, flag in ipairs({ "--local-infile", "--local-infile=1", "--enable-local-infile" }) do
+        local out, rows, err, status = load_with({ flag }, outside)
+        assert.are.equal(0, status, err)
+        assert.are.equal(LOADED, out, flag)
+        assert.are.equal(ROWS_LOADED, rows, flag)
+      end
+    end)
+
+    it("loads a file under --load-data-local-dir, without --local-infile", function()
+      local out, rows, err, status = load_with({ "--load-data-local-dir=" .. dir }, dir .. "/rows.tsv")
+      assert.are.equal(0, status, err)
+      assert.are.equal(LOADED, out)
+      assert.are.equal(ROWS_LOADED, rows)
+    end)
+
+    it("refuses a file outside --load-data-local-dir, by name, through '..' or a link", function()
+      local link = dir .. "/link.tsv"
+      sh("ln -s " .. q(outside) .. " " .. q(link))
+      finally(function() os.remove(link) end)
+      for _, path in ipairs({ outside, dir .. "/../" .. outside:match("[^/]+/[^/]+$"), link }) do
+        assert_refused(CLIENT_REFUSES, load_with({ "--load-data-local-dir=" .. dir }, path))
+      end
+    end)
+
+    it("refuses a file outside --load-data-local-dir also with --local-infile", function()
+      assert_refused(CLIENT_REFUSES, load_with({ "--local-infile", "--load-data-local-dir=" .. dir }, outside))
+      local out, rows, err, status = load_with({ "--local-infile", "--load-data-local-dir=" .. dir }, dir .. "/rows.tsv")
+      assert.are.equal(0, status, err)
+      assert.are.equal(LOADED, out)
+      assert.are.equal(ROWS_LOADED, rows)
+    end)
+
+    it("lets the script's own local_infile = false win over --local-infile", function()
+      assert_refused(SERVER_REFUSES, load_with({ "--local-infile" }, outside, { local_infile = false }))
+    end)
   end)
 end)
