@@ -37,8 +37,10 @@ typedef struct myl_auth_hooks {
      * `echo` 1 when the answer may be shown as typed, `last` 1 when the
      * server says no question follows.  Appends the answer to `answer`
      * (without a NUL) and returns 0, or returns -1 to abort the login
-     * (err set, or the front end keeps its own error).  NULL: nobody can
-     * be asked (the core's rule in auth_dialog.c applies). */
+     * (err set, or the front end keeps its own error), or 1 when it has
+     * nobody to ask (no terminal: the core then fails as without a prompt;
+     * err->message may say why).  NULL: nobody can be asked (the core's
+     * rule in auth_dialog.c applies). */
     int (*prompt)(void *ud, const char *question, size_t qlen, int echo, int last,
                   myl_buf *answer, myl_error *err);
     /* 1: prompt is a fallback (the host program's terminal), asked only for

@@ -6,6 +6,7 @@
  * (plain TCP, or TLS with a certificate nobody vouched for) unless the user
  * said allow_cleartext: the server gets no answer and the login fails with
  * 2061, before a question is even put to anyone. */
+#include <stdio.h>
 #include <string.h>
 
 #include "auth.h"
@@ -116,14 +117,16 @@ static void describe_question(const char *q, size_t n, char *out, size_t outlen)
     out[w] = '\0';
 }
 
-static myl_auth_step unanswerable(myl_auth_ctx *ctx, const char *q, size_t n)
+/* `why`: what the front end's fallback prompt said it could not do, or
+ * NULL. */
+static myl_auth_step unanswerable(myl_auth_ctx *ctx, const char *q, size_t n, const char *why)
 {
     char shown[120];
     describe_question(q, n, shown, sizeof shown);
     myl_error_set(ctx->err, MYL_CR_AUTH_PLUGIN_ERR,
                   "the server asks \"%s\" (dialog plugin) and no dialog callback can answer "
-                  "it: give auth = { dialog = function(prompt, echo, last) ... end }",
-                  shown);
+                  "it: give auth = { dialog = function(prompt, echo, last) ... end }%s%.200s%s",
+                  shown, why ? " (" : "", why ? why : "", why ? ")" : "");
     return MYL_AUTH_FAILED;
 }
 
@@ -140,7 +143,13 @@ static myl_auth_step ask_prompt(myl_auth_ctx *ctx, const char *q, size_t qlen, i
         myl_error_set(ctx->err, MYL_CR_OUT_OF_MEMORY, "Client run out of memory");
         return MYL_AUTH_FAILED;
     }
-    if (h->prompt(h->ud, q, qlen, echo, last, &answer, ctx->err) != 0) {
+    int rc = h->prompt(h->ud, q, qlen, echo, last, &answer, ctx->err);
+    if (rc == 1) {
+        /* the fallback has nobody to ask (no terminal): as without one */
+        char why[MYL_ERRMSG_SIZE];
+        snprintf(why, sizeof why, "%s", ctx->err->message);
+        st = unanswerable(ctx, q, qlen, why[0] ? why : NULL);
+    } else if (rc != 0) {
         if (!ctx->err->code)
             myl_error_set(ctx->err, MYL_CR_AUTH_PLUGIN_ERR,
                           "the dialog prompt gave no answer to the server's question");
@@ -212,7 +221,7 @@ static myl_auth_step dialog_respond(myl_auth_ctx *ctx, int round, const uint8_t 
     if (!script_prompt && first && !echo && ctx->password[0])
         return send_answer(ctx, "dialog", ctx->password, strlen(ctx->password), out);
     if (h->prompt) return ask_prompt(ctx, q, qlen, echo, last, out);
-    return unanswerable(ctx, q, qlen);
+    return unanswerable(ctx, q, qlen, NULL);
 }
 
 const myl_auth_plugin myl_auth_dialog = {"dialog", dialog_respond, NULL, 0};

@@ -260,7 +260,9 @@ static ask_status ask_terminal(ask *a)
     return status;
 }
 
-/* function(prompt, echo, last) -> answer.  `last` (no question follows)
+/* function(prompt, echo, last) -> answer, or nil and why when there is no
+ * terminal to ask on (the login then fails as without any prompt; every
+ * other failure raises).  `last` (no question follows)
  * changes nothing on a terminal. */
 static int terminal_prompt(lua_State *L)
 {
@@ -280,11 +282,14 @@ static int terminal_prompt(lua_State *L)
         return 1;
     }
     OPENSSL_cleanse(a.answer, sizeof a.answer);
+    if (status == ASK_NO_TERMINAL) {
+        /* nobody to ask: the login fails as it does without a prompt */
+        lua_pushnil(L);
+        lua_pushliteral(L, "no terminal to ask on; --auth-hook FILE can answer it");
+        return 2;
+    }
     char why[160];
     switch (status) {
-    case ASK_NO_TERMINAL:
-        snprintf(why, sizeof why, "no terminal (give --auth-hook FILE or an auth callback)");
-        break;
     case ASK_TIMED_OUT:
         snprintf(why, sizeof why, "no answer within %d s (--prompt-timeout)", a.timeout);
         break;

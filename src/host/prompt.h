@@ -20,8 +20,9 @@
 
 /* Stores the terminal prompt, function(prompt, echo, last) -> answer, at
  * MYL_HOST_PROMPT in the registry (src/lua/binding.h), waiting at most
- * `timeout` seconds for each answer.  It raises an error naming the
- * question when it cannot ask or gets no answer. */
+ * `timeout` seconds for each answer.  With no terminal it returns nil and
+ * why (the login then fails naming the question, as without a prompt); it
+ * raises an error naming the question when asking fails or gets no answer. */
 void host_prompt_register(lua_State *L, int timeout);
 
 #endif

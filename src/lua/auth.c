@@ -141,8 +141,17 @@ static int prompt(void *ud, const char *q, size_t qlen, int echo, int last, myl_
     lua_pushlstring(L, q, qlen);
     lua_pushboolean(L, echo);
     lua_pushboolean(L, last);
-    if (lua_pcall(L, 3, 1, 0) != LUA_OK)
+    if (lua_pcall(L, 3, 2, 0) != LUA_OK)
         return callback_failed(a, a->fallback ? "the terminal prompt" : "auth.dialog", err);
+    if (a->fallback && lua_isnil(L, -2)) {
+        /* the host program's terminal: nil, why -- nobody to ask */
+        myl_error_clear(err);
+        if (lua_type(L, -1) == LUA_TSTRING)
+            snprintf(err->message, sizeof err->message, "%s", lua_tostring(L, -1));
+        lua_pop(L, 2);
+        return 1;
+    }
+    lua_pop(L, 1); /* the answer is the first result */
     size_t n = 0;
     const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
     int rc = 0;

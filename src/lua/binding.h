@@ -16,7 +16,8 @@
  * host program puts its command line's connection options there. */
 #define MYL_HOST_DEFAULTS "mylua.host_defaults"
 /* Registry key of the host program's terminal prompt for the dialog plugin:
- * a function(prompt, echo, last) -> answer that raises when it cannot ask.
+ * a function(prompt, echo, last) -> answer, or nil and why when it has
+ * nobody to ask (no terminal), raising when asking fails.
  * mylua.connect uses it, as a fallback asked only for the questions the
  * password does not answer, when the `auth` option has no dialog function. */
 #define MYL_HOST_PROMPT "mylua.host_prompt"
