@@ -94,6 +94,7 @@ local conf = {
   tls = false,      -- set from the workload's name
   compress = false,
   auth = nil,       -- "ed25519", "sha2" or "peer": set from the workload's name
+  local_infile = false, -- mylua's db:load of the load workload
 }
 
 -- The logins of connect-ed25519, connect-sha2 and connect-peer. The last
@@ -193,6 +194,37 @@ local function insert_row(k)
     "name-" .. (k % 1000), k / 4, (k % 3 ~= 0) and k or nil, h
 end
 
+-- The load workload writes the rows of bench_fetch (as insert_select()
+-- below makes them on the server) into bench_load. Every column but h is
+-- computed here as the server computes it; h (a prefix of SHA2(s, 512)) is
+-- read from bench_fetch before the timed part, into hs. The checks compare
+-- bench_load with bench_fetch, so any drift in these formulas fails a run.
+local LOAD_TABLE = "bench_load"
+local LOAD_HEAD = "INSERT INTO " .. LOAD_TABLE .. " (id, a, b, c, d, e, f, g, h) VALUES "
+local C_WORDS = { "alpha", "bravo", "charlie", "delta", "echo" }
+local EPOCH_2020 = 1577836800 -- 2020-01-01 00:00:00 UTC: f's origin, read as calendar time
+
+-- Row s of bench_fetch: id, a, b, c, d, e (DECIMAL(12,2) as text), f
+-- (DATETIME(6) as text), g (`null` for NULL), h.
+local function fetch_row(s, hs, null)
+  local us = s * 37000123
+  local cents = (s * 7177) % 10000000 - 5000000
+  local abs = cents < 0 and -cents or cents
+  local g = null -- not `s % 2 == 0 and null or ...`: null may be nil
+  if s % 2 ~= 0 then g = (s * 31) % 100003 - 50000 end
+  return s, (s * 7919) % 2000003 - 1000000, (s * 2654435761) % 9000000000000 - 4500000000000,
+    C_WORDS[1 + s % 5] .. "-" .. s % 100003, math.sqrt(s) * 1000.5 / 3,
+    ("%s%d.%02d"):format(cents < 0 and "-" or "", abs // 100, abs % 100),
+    os.date("!%Y-%m-%d %H:%M:%S", EPOCH_2020 + us // 1000000) .. (".%06d"):format(us % 1000000),
+    g, hs[s]
+end
+
+-- What a table of the bench_fetch shape holds, computed by the server: the
+-- row count, SUM(id), and the sum and XOR of a CRC32 of each whole row.
+local LOAD_CHECK_SQL = [[
+SELECT CONCAT_WS(':', COUNT(*), SUM(id), SUM(r), BIT_XOR(r)) FROM (
+  SELECT id, CRC32(CONCAT_WS('|', id, a, b, c, d, e, f, IFNULL(g, 'N'), h)) AS r FROM %s) AS t]]
+
 ---------------------------------------------------------------------------
 -- The two drivers behind one small interface:
 --   d.exec(sql)      runs a statement, raises on failure
@@ -202,6 +234,10 @@ end
 --   d.point(n)       timed: n point selects; returns rows found, sum id, sum a, sum #h
 --   d.insert(n, b)   timed: n rows in INSERTs of b rows
 --   d.connects(n)    timed: n connect + close
+--   d.h_column()     bench_fetch's h values in id order (for the load workload)
+--   d.load_insert(n, b, hs)  timed: rows 1..n of bench_fetch into bench_load by INSERTs of b rows
+--   d.load(n, hs)    timed (mylua): the same rows by db:load
+--   d.can_load       (mylua) whether this build has db:load
 --   d.isnull(v)      is v this driver's SQL NULL
 --   d.close()
 ---------------------------------------------------------------------------
@@ -214,6 +250,7 @@ local function open_mylua()
     read_timeout = 300,
     ssl = conf.tls and { mode = "required", ca = conf.ssl_ca } or { mode = "disabled" },
     compress = conf.compress,
+    local_infile = conf.local_infile or nil,
   }
   if conf.transport == "socket" then
     opts.socket = conf.socket
@@ -287,6 +324,43 @@ local function open_mylua()
       local c = mylua.connect(opts)
       c:close()
     end
+  end
+  function d.h_column()
+    local hs, n = {}, 0
+    for h in db:query("SELECT h FROM " .. TABLE .. " ORDER BY id"):rows("v") do n = n + 1; hs[n] = h end
+    return hs
+  end
+  function d.load_insert(count, batch, hs)
+    local null = mylua.null
+    local sqls, vals = {}, {}
+    for first = 1, count, batch do
+      local m = math.min(batch, count - first + 1)
+      local sql = sqls[m]
+      if not sql then
+        sql = LOAD_HEAD .. ("(?,?,?,?,?,?,?,?,?)"):rep(m, ",")
+        sqls[m] = sql
+      end
+      local j = 0
+      for s = first, first + m - 1 do
+        vals[j + 1], vals[j + 2], vals[j + 3], vals[j + 4], vals[j + 5], vals[j + 6], vals[j + 7],
+          vals[j + 8], vals[j + 9] = fetch_row(s, hs, null)
+        j = j + 9
+      end
+      db:query(sql, table.unpack(vals, 1, j))
+    end
+  end
+  d.can_load = db.load ~= nil
+  function d.load(count, hs)
+    local null, row, s = mylua.null, {}, 0
+    db:load{
+      table = LOAD_TABLE, columns = COLS,
+      rows = function()
+        s = s + 1
+        if s > count then return nil end
+        row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9] = fetch_row(s, hs, null)
+        return row
+      end,
+    }
   end
   function d.isnull(v) return v == mylua.null end
   function d.close() db:close() end
@@ -387,6 +461,33 @@ local function open_luasql()
       c:close()
     end
   end
+  function d.h_column()
+    local cur, e = conn:execute("SELECT h FROM " .. TABLE .. " ORDER BY id")
+    if not cur then error(e, 2) end
+    local hs, n = {}, 0
+    local h = cur:fetch()
+    while h do
+      n = n + 1; hs[n] = h
+      h = cur:fetch()
+    end
+    return hs
+  end
+  function d.load_insert(count, batch, hs)
+    local fmt = string.format
+    local parts = {}
+    for first = 1, count, batch do
+      local m = math.min(batch, count - first + 1)
+      local j = 0
+      for s = first, first + m - 1 do
+        local id, a, b, c, dd, e, f, g, h = fetch_row(s, hs, nil)
+        j = j + 1
+        parts[j] = fmt("(%d,%d,%d,'%s',%.17g,%s,'%s',%s,'%s')", id, a, b, conn:escape(c), dd, e,
+                       f, g == nil and "NULL" or fmt("%d", g), conn:escape(h))
+      end
+      local r, e = conn:execute(LOAD_HEAD .. table.concat(parts, ",", 1, j))
+      if not r then error(e, 2) end
+    end
+  end
   function d.isnull(v) return v == nil end
   function d.close() conn:close(); envh:close() end
   return d
@@ -394,6 +495,11 @@ end
 
 local function open(name)
   if name == "mylua" then return open_mylua() end
+  if name == "mylua-insert" then -- mylua, for the load workload by INSERTs
+    local d = open_mylua()
+    d.name = name
+    return d
+  end
   if conf.tls or conf.compress then die("luasql has no options for TLS or compression") end
   return open_luasql()
 end
@@ -486,6 +592,8 @@ CREATE TABLE bench_insert (
   g INT NULL,
   h VARCHAR(100) NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4]])
+  d.exec("DROP TABLE IF EXISTS " .. LOAD_TABLE)
+  d.exec("CREATE TABLE " .. LOAD_TABLE .. " LIKE " .. TABLE)
   -- MariaDB's Sequence engine gives seq_1_to_N; elsewhere a recursive CTE.
   local has_seq = pcall(d.first, "SELECT seq FROM seq_1_to_1")
   local source
@@ -700,7 +808,15 @@ local function run(driver_name, name)
     conf.compress = variant:find("zlib", 1, true) ~= nil
   end
   if conf.tls and not conf.ssl_ca then die("%s needs MYLUA_BENCH_SSL_CA (the server's CA file)", name) end
+  if driver_name == "mylua-insert" and name ~= "load" then die("mylua-insert runs the load workload only") end
+  conf.local_infile = name == "load" and driver_name == "mylua"
   local d = open(driver_name)
+  if conf.local_infile and not d.can_load then
+    -- The run script notes it and runs the other variants.
+    print("mylua load skipped: db:load not available")
+    d.close()
+    os.exit(0)
+  end
   -- mysql8peer.py answers none of the status queries of transport_check:
   -- it serves no TLS and no compression, and says how the login went.
   local transport = (conf.auth == "sha2" or conf.auth == "peer") and auth_check(d) or transport_check(d)
@@ -752,6 +868,18 @@ local function run(driver_name, name)
       die("%s: bench_insert holds %s, expected %d rows", d.name, check, conf.insert_rows)
     end
     report(d, workload, c0, w0, c1, w1, conf.insert_rows, check)
+  elseif workload == "load" then
+    d.exec("TRUNCATE TABLE " .. LOAD_TABLE)
+    local hs = d.h_column()
+    if #hs ~= conf.rows then die("%s: %s holds %d rows, expected %d", d.name, TABLE, #hs, conf.rows) end
+    settle()
+    local c0, w0 = os.clock(), wallclock()
+    if d.name == "mylua" then d.load(conf.rows, hs) else d.load_insert(conf.rows, conf.batch, hs) end
+    local c1, w1 = os.clock(), wallclock()
+    local check = tostring(d.first(LOAD_CHECK_SQL:format(LOAD_TABLE))[1])
+    local want = tostring(d.first(LOAD_CHECK_SQL:format(TABLE))[1])
+    if check ~= want then die("%s: %s holds %s, %s %s", d.name, LOAD_TABLE, check, TABLE, want) end
+    report(d, workload, c0, w0, c1, w1, conf.rows, check)
   elseif workload == "connect" then
     settle()
     local c0, w0 = os.clock(), wallclock()
@@ -759,12 +887,39 @@ local function run(driver_name, name)
     local c1, w1 = os.clock(), wallclock()
     report(d, workload, c0, w0, c1, w1, conf.connects, tostring(conf.connects))
   else
-    die("unknown workload %q (fetch, stream, point, insert or connect)", workload)
+    die("unknown workload %q (fetch, stream, point, insert, load or connect)", workload)
   end
   d.close()
   -- Leave without closing the Lua state: freeing a million rows one by one
   -- takes seconds and measures nothing (and would show in a profile).
   os.exit(0, false)
+end
+
+-- The file mariadb-import loads in the load workload: bench_fetch's rows as
+-- fetch_row() makes them, tab-separated, NULL as \N, with LOAD DATA's
+-- default escapes. Its name (bench_load.*) names the table.
+local function load_file(path)
+  if not path:match("bench_load%.[^/]*$") then die("load-file: the file must be named bench_load.EXT") end
+  local d = open("luasql")
+  local hs = d.h_column()
+  if #hs ~= conf.rows then die("load-file: %s holds %d rows, expected %d", TABLE, #hs, conf.rows) end
+  local f = assert(io.open(path, "wb"))
+  local ESC = { ["\t"] = "\\t", ["\n"] = "\\n", ["\\"] = "\\\\", ["\0"] = "\\0" }
+  local cells = {}
+  for s = 1, conf.rows do
+    local v = table.pack(fetch_row(s, hs, nil))
+    for i = 1, #COLS do
+      local x = v[i]
+      if x == nil then x = "\\N"
+      elseif math.type(x) == "float" then x = ("%.17g"):format(x)
+      else x = tostring(x):gsub("[\t\n\\%z]", ESC) end
+      cells[i] = x
+    end
+    f:write(table.concat(cells, "\t", 1, #COLS), "\n")
+  end
+  assert(f:close())
+  print(("load-file %s rows=%d"):format(path, conf.rows))
+  d.close()
 end
 
 ---------------------------------------------------------------------------
@@ -775,13 +930,15 @@ if mode == "load" then
     conf.rows = math.tointeger(tonumber(arg[2])) or die("load: bad row count %q", arg[2])
   end
   load(arg[3] or "luasql")
+elseif mode == "load-file" and arg[2] then
+  load_file(arg[2])
 elseif mode == "ed25519-user" and (arg[2] == "create" or arg[2] == "drop") then
   ed25519_user(arg[2])
-elseif (mode == "mylua" or mode == "luasql") and arg[2] then
+elseif (mode == "mylua" or mode == "luasql" or mode == "mylua-insert") and arg[2] then
   run(mode, arg[2])
 else
-  io.stderr:write("usage: peer.lua load [ROWS [mylua|luasql]] | ed25519-user create|drop",
-                  " | mylua WORKLOAD | luasql WORKLOAD\n",
-                  "WORKLOAD: fetch, stream, point, insert, connect, connect-ed25519, connect-sha2, connect-peer\n")
+  io.stderr:write("usage: peer.lua load [ROWS [mylua|luasql]] | load-file PATH | ed25519-user create|drop",
+                  " | mylua WORKLOAD | luasql WORKLOAD | mylua-insert load\n",
+                  "WORKLOAD: fetch, stream, point, insert, load, connect, connect-ed25519, connect-sha2, connect-peer\n")
   os.exit(2)
 end

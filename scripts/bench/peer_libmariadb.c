@@ -4,9 +4,10 @@
  *
  *   cc -O2 $(pkg-config --cflags libmariadb) peer_libmariadb.c \
  *      $(pkg-config --libs libmariadb) -o peer_libmariadb
- *   peer_libmariadb WORKLOAD      (fetch, stream, point, insert, connect,
+ *   peer_libmariadb WORKLOAD      (fetch, stream, point, insert, load, connect,
  *                                  each optionally with -tls, -zlib or -tls-zlib;
- *                                  connect-ed25519, connect-sha2, connect-peer)
+ *                                  connect-ed25519, connect-sha2, connect-peer;
+ *                                  load-import)
  *
  * The connection and the sizes come from the same environment variables as
  * peer.lua (MYLUA_TEST_*, MYLUA_BENCH_*), and it prints the same result
@@ -26,6 +27,15 @@
  * was built with, or MARIADB_PLUGIN_DIR); the plugin is loaded once, by
  * the first connection, before the timed part.
  *
+ * load: the rows of bench_fetch into bench_load by multi-row INSERTs, as
+ * peer.lua's fetch_row() makes them (h read from bench_fetch before the
+ * timed part).  load-import: the same rows by the mariadb-import tool
+ * (MYLUA_BENCH_MARIADB_IMPORT, default "mariadb-import") with --local, from
+ * the file MYLUA_BENCH_LOAD_FILE (peer.lua load-file writes it); its cpu is
+ * the user + system CPU of that child process (getrusage(RUSAGE_CHILDREN):
+ * the same clock as the other workloads' getrusage), from exec to exit, connecting included; rss_mb
+ * its peak resident size.  The line then starts "mariadb-import load".
+ *
  * "Reading every field" here means what a C program does at least: take each
  * value's pointer and length from the row (and touch its first byte). No
  * value is converted or copied in the timed part. The checks afterwards
@@ -41,7 +51,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TABLE "bench_fetch"
 #define NCOLS 9
@@ -51,6 +64,13 @@
     "SELECT CONCAT_WS(':', COUNT(*), SUM(id), SUM(a), SUM(b), SUM(LENGTH(c)), SUM(CRC32(c)),"  \
     " CAST(SUM(d * 4) AS SIGNED), SUM(g IS NULL), SUM(g), SUM(LENGTH(h)), SUM(CRC32(h)))"    \
     " FROM bench_insert"
+/* The load workload: as LOAD_HEAD and LOAD_CHECK_SQL in peer.lua. */
+#define LOAD_TABLE "bench_load"
+#define LOAD_HEAD "INSERT INTO " LOAD_TABLE " (id, a, b, c, d, e, f, g, h) VALUES "
+#define LOAD_CHECK_SQL                                                                        \
+    "SELECT CONCAT_WS(':', COUNT(*), SUM(id), SUM(r), BIT_XOR(r)) FROM ("                       \
+    " SELECT id, CRC32(CONCAT_WS('|', id, a, b, c, d, e, f, IFNULL(g, 'N'), h)) AS r FROM %s) AS t"
+#define EPOCH_2020 1577836800 /* 2020-01-01 00:00:00 UTC */
 
 static struct {
     const char *host, *socket, *user, *password, *database;
@@ -381,14 +401,25 @@ static void verify_against_server(MYSQL *m, const struct summary *s, long long n
 /* The workload's full name and, for a variant, the transport check that
  * goes after its own (set by main). */
 static const char *workload_name;
+static const char *driver_name = "libmariadb";
 static char transport_seen[300];
 
+static void report_rss(const char *workload, double c0, double w0, double c1, double w1, double rss,
+                       long long ops, const char *check);
+
+/* The result line, under the full workload name main was given. */
 static void report(const char *workload, double c0, double w0, double c1, double w1, long long ops,
                    const char *check)
 {
+    report_rss(workload, c0, w0, c1, w1, rss_mb(), ops, check);
+}
+
+static void report_rss(const char *workload, double c0, double w0, double c1, double w1, double rss,
+                       long long ops, const char *check)
+{
     (void)workload;
-    printf("libmariadb %s cpu=%.4f wall=%.4f rss_mb=%.1f ops=%lld check=%s%s%s\n", workload_name,
-           c1 - c0, w1 - w0, rss_mb(), ops, check, transport_seen[0] ? ":" : "", transport_seen);
+    printf("%s %s cpu=%.4f wall=%.4f rss_mb=%.1f ops=%lld check=%s%s%s\n", driver_name, workload_name,
+           c1 - c0, w1 - w0, rss, ops, check, transport_seen[0] ? ":" : "", transport_seen);
 }
 
 static void run_fetch(MYSQL *m)
@@ -564,6 +595,162 @@ static void run_insert(MYSQL *m)
     report("insert", c0, w0, c1, w1, conf.insert_rows, check);
 }
 
+/* bench_fetch's h values in id order, in one buffer: value s (1-based) is
+ * at h->p + off[s - 1], off[s] - off[s - 1] bytes. */
+struct hcol {
+    struct buf b;
+    size_t *off;
+};
+
+static void read_h_column(MYSQL *m, struct hcol *h)
+{
+    static const char sql[] = "SELECT h FROM " TABLE " ORDER BY id";
+    query(m, sql, sizeof sql - 1);
+    MYSQL_RES *res = mysql_use_result(m);
+    if (!res) die("%s: %s", sql, mysql_error(m));
+    h->off = calloc((size_t)conf.rows + 1, sizeof *h->off);
+    if (!h->off) die("out of memory");
+    long long n = 0;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        unsigned long *len = mysql_fetch_lengths(res);
+        if (n >= conf.rows || !row[0]) die("%s: more rows than %lld, or a NULL", sql, conf.rows);
+        reserve(&h->b, len[0]);
+        memcpy(h->b.p + h->b.len, row[0], len[0]);
+        h->b.len += len[0];
+        h->off[++n] = h->b.len;
+    }
+    if (mysql_errno(m)) die("%s: %s", sql, mysql_error(m));
+    mysql_free_result(res);
+    if (n != conf.rows) die(TABLE " holds %lld rows, expected %lld", n, conf.rows);
+}
+
+/* Row s of bench_fetch, as fetch_row() in peer.lua makes it. */
+static void append_load_row(MYSQL *m, struct buf *b, long long s, const struct hcol *h)
+{
+    static const char *const words[] = {"alpha", "bravo", "charlie", "delta", "echo"};
+    char c[32], f[48];
+    int clen = snprintf(c, sizeof c, "%s-%lld", words[s % 5], s % 100003);
+    long long us = s * 37000123LL, cents = (s * 7177) % 10000000 - 5000000;
+    long long abs_cents = cents < 0 ? -cents : cents;
+    time_t t = (time_t)(EPOCH_2020 + us / 1000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t flen = strftime(f, sizeof f, "%Y-%m-%d %H:%M:%S", &tm);
+    reserve(b, 160);
+    b->len += (size_t)snprintf(b->p + b->len, 160, "(%lld,%lld,%lld,", s, (s * 7919) % 2000003 - 1000000,
+                               (s * 2654435761LL) % 9000000000000LL - 4500000000000LL);
+    append_escaped(m, b, c, (size_t)clen);
+    reserve(b, 160);
+    b->len += (size_t)snprintf(b->p + b->len, 160, ",%.17g,%s%lld.%02lld,'%.*s.%06lld',",
+                               sqrt((double)s) * 1000.5 / 3, cents < 0 ? "-" : "", abs_cents / 100,
+                               abs_cents % 100, (int)flen, f, us % 1000000);
+    if (s % 2 == 0) b->len += (size_t)snprintf(b->p + b->len, 160, "NULL,");
+    else b->len += (size_t)snprintf(b->p + b->len, 160, "%lld,", (s * 31) % 100003 - 50000);
+    append_escaped(m, b, h->b.p + h->off[s - 1], h->off[s] - h->off[s - 1]);
+    reserve(b, 2);
+    b->p[b->len++] = ')';
+}
+
+/* bench_load must hold what bench_fetch holds; returns its check. */
+static void load_check(MYSQL *m, char *check, size_t size)
+{
+    char sql[512], want[256];
+    snprintf(sql, sizeof sql, LOAD_CHECK_SQL, LOAD_TABLE);
+    first_value(m, sql, check, size);
+    snprintf(sql, sizeof sql, LOAD_CHECK_SQL, TABLE);
+    first_value(m, sql, want, sizeof want);
+    if (strcmp(check, want) != 0) die(LOAD_TABLE " holds %s, " TABLE " %s", check, want);
+}
+
+static void run_load(MYSQL *m)
+{
+    static const char truncate[] = "TRUNCATE TABLE " LOAD_TABLE;
+    query(m, truncate, sizeof truncate - 1);
+    struct hcol h = {{NULL, 0, 0}, NULL};
+    read_h_column(m, &h);
+    struct buf b = {NULL, 0, 0};
+    double c0 = cpu_now(), w0 = wall_now();
+    for (long long first = 1; first <= conf.rows; first += conf.batch) {
+        long long last = first + conf.batch - 1;
+        if (last > conf.rows) last = conf.rows;
+        b.len = 0;
+        reserve(&b, sizeof LOAD_HEAD);
+        memcpy(b.p, LOAD_HEAD, sizeof LOAD_HEAD - 1);
+        b.len = sizeof LOAD_HEAD - 1;
+        for (long long s = first; s <= last; s++) {
+            if (s > first) {
+                reserve(&b, 1);
+                b.p[b.len++] = ',';
+            }
+            append_load_row(m, &b, s, &h);
+        }
+        query(m, b.p, b.len);
+    }
+    double c1 = cpu_now(), w1 = wall_now();
+    free(b.p);
+    free(h.b.p);
+    free(h.off);
+    char check[256];
+    load_check(m, check, sizeof check);
+    report("load", c0, w0, c1, w1, conf.rows, check);
+}
+
+/* mariadb-import --local of the prepared file, in a child process whose CPU
+ * is the measure; this process only waits. */
+static void run_import(MYSQL *m)
+{
+    static const char truncate[] = "TRUNCATE TABLE " LOAD_TABLE;
+    query(m, truncate, sizeof truncate - 1);
+    const char *tool = env("MYLUA_BENCH_MARIADB_IMPORT", "mariadb-import");
+    const char *file = env("MYLUA_BENCH_LOAD_FILE", NULL);
+    if (!file) die("load-import needs MYLUA_BENCH_LOAD_FILE (peer.lua load-file writes it)");
+    char port[32], host[300], sock[300], user[300];
+    snprintf(port, sizeof port, "--port=%u", conf.port);
+    snprintf(host, sizeof host, "--host=%s", conf.host);
+    snprintf(sock, sizeof sock, "--socket=%s", conf.socket ? conf.socket : "");
+    snprintf(user, sizeof user, "--user=%s", conf.user);
+    char *argv[12];
+    int k = 0;
+    argv[k++] = (char *)tool;
+    argv[k++] = "--no-defaults"; /* first: no option file changes what is measured */
+    argv[k++] = "--local";
+    argv[k++] = conf.use_socket ? "--protocol=socket" : "--protocol=tcp";
+    argv[k++] = conf.use_socket ? sock : host;
+    if (!conf.use_socket) argv[k++] = port;
+    argv[k++] = user;
+    argv[k++] = (char *)conf.database;
+    argv[k++] = (char *)file;
+    argv[k] = NULL;
+    fflush(stdout);
+    double w0 = wall_now();
+    pid_t pid = fork();
+    if (pid < 0) die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        /* Its report ("db.bench_load: Records: N ...") goes to stderr, so
+         * stdout carries our result line alone; the password goes by the
+         * environment, not the command line. */
+        dup2(2, 1);
+        setenv("MYSQL_PWD", conf.password, 1);
+        execvp(tool, argv);
+        fprintf(stderr, "peer_libmariadb: cannot run %s: %s\n", tool, strerror(errno));
+        _exit(127);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) < 0) die("waitpid: %s", strerror(errno));
+    double w1 = wall_now();
+    /* The only child this process had: its rusage alone. */
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) die("%s failed (status %d)", tool, status);
+    double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+                 ru.ru_stime.tv_usec / 1e6;
+    char check[256];
+    load_check(m, check, sizeof check);
+    driver_name = "mariadb-import";
+    report_rss("load", 0, w0, cpu, w1, (double)ru.ru_maxrss / 1024, conf.rows, check);
+}
+
 static void run_connect(void)
 {
     double c0 = cpu_now(), w0 = wall_now();
@@ -577,12 +764,13 @@ static void run_connect(void)
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: peer_libmariadb fetch|stream|point|insert|connect[-tls|-zlib|-tls-zlib]"
-                        "|connect-ed25519|connect-sha2|connect-peer\n");
+        fprintf(stderr, "usage: peer_libmariadb fetch|stream|point|insert|load|connect[-tls|-zlib|-tls-zlib]"
+                        "|connect-ed25519|connect-sha2|connect-peer|load-import\n");
         return 2;
     }
     /* fetch, stream, ... with -tls, -zlib or -tls-zlib after it */
     workload_name = argv[1];
+    int import = 0;
     char workload[16];
     size_t base = strspn(workload_name, "abcdefghijklmnopqrstuvwxyz");
     const char *variant = workload_name + base;
@@ -597,6 +785,9 @@ int main(int argc, char **argv)
     } else if (strcmp(workload_name, "connect-peer") == 0) {
         conf.auth = "peer";
         conf.auth_path = "mysql_native_password";
+    } else if (strcmp(workload_name, "load-import") == 0) {
+        import = 1;
+        workload_name = "load";
     } else if (strcmp(variant, "") == 0) {
     } else if (strcmp(variant, "-tls") == 0) {
         conf.tls = 1;
@@ -659,7 +850,7 @@ int main(int argc, char **argv)
     } else {
         transport_check(m, seen, sizeof seen);
     }
-    if (*variant) memcpy(transport_seen, seen, sizeof seen);
+    if (*variant && !import) memcpy(transport_seen, seen, sizeof seen);
     /* Warm the connection and the server's path with a tiny query (the
      * MySQL 8 peer has no tables). */
     char warm[64];
@@ -669,8 +860,10 @@ int main(int argc, char **argv)
     else if (strcmp(workload, "stream") == 0) run_stream(m);
     else if (strcmp(workload, "point") == 0) run_point(m);
     else if (strcmp(workload, "insert") == 0) run_insert(m);
+    else if (strcmp(workload, "load") == 0 && import) run_import(m);
+    else if (strcmp(workload, "load") == 0) run_load(m);
     else if (strcmp(workload, "connect") == 0) run_connect();
-    else die("unknown workload '%s' (fetch, stream, point, insert or connect)", workload);
+    else die("unknown workload '%s' (fetch, stream, point, insert, load or connect)", workload);
 
     mysql_close(m);
     mysql_library_end();

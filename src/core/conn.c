@@ -105,6 +105,7 @@ void myl_conn_free(myl_conn *c)
     if (!c) return;
     myl_close(c);
     forget_auth_options(c);
+    myl_infile_forget(c);
     free(c);
 }
 
@@ -161,7 +162,7 @@ int myl_connect(myl_conn *c, const myl_options *opt)
                       opt->max_packet, MAX_PACKET);
         return -1;
     }
-    if (keep_auth_options(c, opt)) {
+    if (keep_auth_options(c, opt) || myl_infile_setup(c, opt)) {
         myl_error_set(&c->err, MYL_CR_OUT_OF_MEMORY, "Client run out of memory");
         return -1;
     }
@@ -214,22 +215,29 @@ static int drain_abandoned(myl_conn *c);
 /* Checks that a new command may start and resets the sequence. */
 static int begin_command(myl_conn *c)
 {
+    int ok = 1;
     switch (c->state) {
     case MYL_STATE_READY: break;
     case MYL_STATE_HEAD:
     case MYL_STATE_ROWS:
-        if (c->owner) return out_of_sync(c);
-        /* its owner went away without reading it: discard it first */
-        if (drain_abandoned(c)) return -1;
+        if (c->owner) {
+            out_of_sync(c);
+            ok = 0;
+        } else if (drain_abandoned(c)) { /* its owner went away without reading it */
+            ok = 0;
+        }
         break;
     case MYL_STATE_BROKEN:
         myl_error_set(&c->err, MYL_CR_SERVER_GONE_ERROR, "Server has gone away (%s)",
                       c->broken_cause[0] ? c->broken_cause : "connection broken");
-        return -1;
+        ok = 0;
+        break;
     default:
         myl_error_set(&c->err, MYL_CR_SERVER_GONE_ERROR, "Server has gone away (connection closed)");
-        return -1;
+        ok = 0;
     }
+    myl_infile_command(c, ok);
+    if (!ok) return -1;
     myl_error_clear(&c->err);
     myl_conn_new_command(c);
     /* Give back a buffer a huge packet grew, once nothing is pending in it. */
@@ -238,10 +246,6 @@ static int begin_command(myl_conn *c)
 }
 
 int myl_conn_begin(myl_conn *c) { return begin_command(c); }
-
-/* Placeholders until LOCAL INFILE lands. */
-int myl_infile_enabled(const myl_conn *c) { return (c->caps & MYL_CLIENT_LOCAL_FILES) != 0; }
-void myl_next_infile(myl_conn *c, const struct myl_infile_hooks *h) { (void)c, (void)h; }
 
 int myl_conn_usable(myl_conn *c)
 {
@@ -253,6 +257,7 @@ static int send_command(myl_conn *c, uint8_t cmd, const void *arg, size_t len,
                         const void *owner)
 {
     if (begin_command(c) || myl_out_begin(c, 1 + len)) return -1;
+    if (cmd == MYL_COM_QUERY) myl_infile_statement(c, arg, len);
     myl_buf_put_u8(&c->fr.out, cmd);
     if (len) myl_buf_put(&c->fr.out, arg, len);
     c->result_no = 0; /* before sending: an error read when the send fails is this command's */
@@ -313,28 +318,6 @@ int myl_reset_connection(myl_conn *c)
 int myl_send_query(myl_conn *c, const char *sql, size_t len, const void *owner)
 {
     return send_command(c, MYL_COM_QUERY, sql, len, owner);
-}
-
-/* A server asked for a LOCAL INFILE the client never enabled: answer with an
- * empty packet (no data), read the server's verdict, and fail either way. */
-static int refuse_local_infile(myl_conn *c)
-{
-    if (myl_out_begin(c, 0) || myl_send_out(c)) return -1;
-    const uint8_t *p;
-    size_t n;
-    if (myl_read_packet(c, &p, &n)) return -1;
-    switch (myl_classify(MYL_WAIT_INFILE_DONE, p, n, c->caps)) {
-    case MYL_PKT_OK:
-        if (myl_conn_handle_ok(c, p, n)) return -1; /* more results may follow: state HEAD */
-        break;
-    case MYL_PKT_ERR:
-        myl_conn_set_response_state(c, MYL_STATE_READY); /* the server's own error is replaced by ours */
-        break;
-    default: return myl_conn_malformed(c, "reply to a refused LOCAL INFILE");
-    }
-    myl_error_set(&c->err, MYL_CR_LOAD_DATA_LOCAL_INFILE_REJECTED,
-                  "LOAD DATA LOCAL INFILE request refused: local_infile is not enabled");
-    return -1;
 }
 
 /* Reads ncols column definitions into one allocation. */
@@ -442,8 +425,8 @@ static int read_head(myl_conn *c, myl_columns **cols)
         return myl_conn_handle_ok(c, p, n) ? -1 : 0;
     case MYL_PKT_ERR: /* the statement failed */
         return myl_conn_server_error(c, p, n);
-    case MYL_PKT_LOCAL_INFILE:
-        return refuse_local_infile(c);
+    case MYL_PKT_LOCAL_INFILE: /* the server asks for a file's data */
+        return myl_infile_request(c, p, n);
     case MYL_PKT_RESULT_SET: { /* a column count, then the column definitions */
         myl_rd r = myl_rd_init(p, n);
         uint64_t ncols = myl_rd_lenenc(&r, NULL);

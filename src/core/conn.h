@@ -210,7 +210,10 @@ int myl_change_user(myl_conn *c, const myl_options *opt);
 int myl_infile_enabled(const myl_conn *c);
 /* The source for the LOCAL INFILE request of the next command only, in
  * place of the connection's (the bulk loader's rows); NULL: none.  The
- * request is still checked against the statement's file name. */
+ * request is still checked against the statement's file name, and still
+ * refused on a connection without myl_infile_enabled.  The next command
+ * tried takes it, even one that fails to start; it is never used after
+ * that command. */
 void myl_next_infile(myl_conn *c, const struct myl_infile_hooks *h);
 
 /* With `on`, the read timeout bounds everything read until it is turned

@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "charset.h"
 #include "conn.h"
+#include "infile.h"
 #include "packet.h"
 #include "transport.h"
 
@@ -67,6 +68,19 @@ struct myl_conn {
     char *auth_plugins;
     char *server_public_key;
     int allow_cleartext, get_server_public_key;
+
+    /* LOAD DATA LOCAL INFILE (infile.c).  The connection's source, copied
+     * at connect (the file source's directory is owned here); the one-shot
+     * source myl_next_infile gave, until the next command takes it; the
+     * current command's; and the file name its statement named. */
+    int infile_on;
+    myl_infile_hooks infile;
+    char *infile_dir;
+    int infile_pending_on, infile_cmd_on;
+    myl_infile_hooks infile_pending, infile_cmd;
+    long infile_name_len; /* as myl_sql_infile_name: -1 none, -2 unreadable */
+    int infile_asked;     /* the server asked for a file during this command */
+    char infile_name[4096];
 };
 
 /* conn_state.c: failures.  Each returns -1 so callers can `return` it. */
@@ -106,6 +120,18 @@ int myl_conn_begin(myl_conn *c);
 
 /* conn_io.c: a new command starts (sequence 0, the transport's hook). */
 void myl_conn_new_command(myl_conn *c);
+
+/* infile.c: the connection's source from the options (0, or -1 out of
+ * memory) and its release; at each command (`starts` 0 when it was
+ * refused), the one-shot source passes to it and the name is forgotten;
+ * the name a query's text names; the answer to the server's request
+ * (p, n: the 0xFB packet), which reads the server's reply too and returns
+ * as read_head does for it (0: an OK, the statement's result). */
+int myl_infile_setup(myl_conn *c, const myl_options *opt);
+void myl_infile_forget(myl_conn *c);
+void myl_infile_command(myl_conn *c, int starts);
+void myl_infile_statement(myl_conn *c, const char *sql, size_t len);
+int myl_infile_request(myl_conn *c, const uint8_t *p, size_t n);
 
 /* handshake.c: opens the transport, reads the greeting, authenticates. */
 int myl_open_and_authenticate(myl_conn *c, const myl_options *opt);

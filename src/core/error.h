@@ -25,6 +25,8 @@ enum {
     MYL_CR_AUTH_PLUGIN_CANNOT_LOAD = 2059,
     MYL_CR_AUTH_PLUGIN_ERR = 2061,    /* a plugin refused to go on (insecure channel, no key) */
     MYL_CR_LOAD_DATA_LOCAL_INFILE_REJECTED = 2068,
+    MYL_CR_FILE_NOT_FOUND = 5004,     /* LOCAL INFILE: the file cannot be opened */
+    MYL_CR_FILE_READ = 5005,          /* LOCAL INFILE: reading it failed */
     MYL_CR_PLUGIN_NOT_ALLOWED = 5010, /* not among the auth_plugins the user allows */
 };
 

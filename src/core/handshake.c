@@ -199,6 +199,7 @@ static int negotiate(myl_conn *c, handshake_state *hs)
                     MYL_CLIENT_PLUGIN_AUTH | MYL_CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA |
                     MYL_CLIENT_CONNECT_ATTRS | MYL_CLIENT_DEPRECATE_EOF;
     if (opt->multi_statements) want |= MYL_CLIENT_MULTI_STATEMENTS;
+    if (c->infile_on) want |= MYL_CLIENT_LOCAL_FILES; /* a source was given (infile.c) */
     if (opt->database && *opt->database) want |= MYL_CLIENT_CONNECT_WITH_DB;
     c->caps = want & (hs->server_caps & 0xFFFFFFFFu);
     if (opt->database && *opt->database && !(c->caps & MYL_CLIENT_CONNECT_WITH_DB))

@@ -40,7 +40,9 @@ typedef struct myl_infile_hooks {
 /* The built-in source (infile_files.c): regular files.  With `dir`, only
  * files under that directory, after resolving ".." and symbolic links, and
  * opened so that a link swapped in meanwhile cannot lead outside it; without
- * it, the file the statement names.  `dir` must outlive the hooks. */
+ * it, the file the statement names.  `dir` must outlive the hooks.  Errors:
+ * 2068 for a file refused (not under dir, not a regular file), 5004 when
+ * it cannot be opened, 5005 when reading it fails (MariaDB's codes). */
 void myl_infile_files(myl_infile_hooks *h, const char *dir);
 
 /* The file name a LOAD DATA [LOW_PRIORITY | CONCURRENT] LOCAL INFILE

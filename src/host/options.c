@@ -44,6 +44,8 @@ static const cli_option cli_options[] = {
     {"enable-cleartext-plugin", "allow_cleartext", SWITCH_NONE},
     {"server-public-key-path", "server_public_key", SWITCH_NONE},
     {"get-server-public-key", "get_server_public_key", SWITCH_NONE},
+    {"local-infile", "local_infile", SWITCH_NONE},
+    {"load-data-local-dir", "local_infile_dir", SWITCH_NONE},
     {NULL, NULL, SWITCH_NONE},
 };
 
@@ -92,7 +94,12 @@ const char host_options_help[] =
     "                            answer, 1 to 86400 (default 300)\n"
     "  A question of the server's dialog plugin that neither the password nor an auth\n"
     "  callback answers is asked on the terminal (/dev/tty, never standard input); with\n"
-    "  no terminal the connect fails at once.\n";
+    "  no terminal the connect fails at once.\n"
+    "\n"
+    "LOAD DATA LOCAL INFILE (refused unless one of these is given):\n"
+    "  --local-infile[=0|1]      send the file a LOAD DATA LOCAL INFILE statement names\n"
+    "  --load-data-local-dir=DIR send only files under DIR (enough alone; with\n"
+    "                            --local-infile too, files outside DIR stay refused)\n";
 
 void host_options_init(host_options *h)
 {
@@ -107,6 +114,14 @@ static const cli_option *find_cli(const char *name)
     for (const cli_option *c = cli_options; c->name; c++)
         if (strcmp(c->name, name) == 0) return c;
     return NULL;
+}
+
+/* Whether the core option `opt` is set by a switch (--X, --X=0, --skip-X):
+ * the booleans, and local_infile, which connect also takes as a function
+ * but the command line only turns on or off. */
+static int is_switch(const myl_option_info *opt)
+{
+    return opt->kind == MYL_OPT_BOOL || strcmp(opt->name, "local_infile") == 0;
 }
 
 /* The command line's value for opt: the slot to fill, replacing an earlier
@@ -192,14 +207,19 @@ static int store(host_options *h, const char *shown, const myl_option_info *opt,
         if (!wrong) (v = slot(h, opt))->number = number;
         break;
     }
-    case MYL_OPT_BOOL: {
+    case MYL_OPT_BOOL:
+    case MYL_OPT_FRONTEND: {
         int flag = 0;
+        if (!is_switch(opt)) {
+            wrong = opt->rule; /* no command-line option maps to the others */
+            break;
+        }
         if (!parse_flag(value, &flag)) {
             snprintf(err, errsz, "option '%s' takes 1 or 0 (on/off, true/false), not '%s'", shown,
                      value);
             return -1;
         }
-        wrong = myl_option_set_bool(&scratch, opt, flag);
+        if (opt->kind == MYL_OPT_BOOL) wrong = myl_option_set_bool(&scratch, opt, flag);
         if (!wrong) (v = slot(h, opt))->flag = flag;
         break;
     }
@@ -294,7 +314,7 @@ int host_options_parse(host_options *h, int argc, char **argv, int *i, char *err
         const cli_option *c = find_cli(name + plen);
         if (!c) break; /* --enable-cleartext-plugin is its own name */
         const myl_option_info *opt = c->core ? myl_option_find(c->core, strlen(c->core)) : NULL;
-        if (opt && opt->kind != MYL_OPT_BOOL) return 0; /* --skip-ssl-ca is no option */
+        if (opt && !is_switch(opt)) return 0; /* --skip-ssl-ca is no option */
         if (value) {
             snprintf(err, errsz, "option '--%s' takes no value", name);
             return -1;
@@ -322,12 +342,16 @@ int host_options_parse(host_options *h, int argc, char **argv, int *i, char *err
         return 1;
     }
     const myl_option_info *opt = myl_option_find(c->core, strlen(c->core));
-    if (opt->kind == MYL_OPT_BOOL) { /* --compress: a value only after '=' */
+    if (is_switch(opt)) { /* --compress, --local-infile: a value only after '=' */
         return store(h, shown, opt, value ? value : "1", err, errsz) < 0 ? -1 : 1;
     }
     if (!(value = option_value(shown, value, argc, argv, i, err, errsz))) return -1;
     if (strcmp(opt->name, "server_public_key") == 0 && *value == '\0') {
         snprintf(err, errsz, "option '%s' needs a file name", shown);
+        return -1;
+    }
+    if (strcmp(opt->name, "local_infile_dir") == 0 && *value == '\0') {
+        snprintf(err, errsz, "option '%s' needs a directory name", shown);
         return -1;
     }
     return store(h, shown, opt, value, err, errsz) < 0 ? -1 : 1;
@@ -392,6 +416,7 @@ void host_options_push(lua_State *L, const host_options *h)
         const host_option_value *v = &h->values[k];
         switch (v->opt->kind) {
         case MYL_OPT_BOOL:
+        case MYL_OPT_FRONTEND: /* local_infile: the command line gives true or false */
             lua_pushboolean(L, v->flag);
             break;
         case MYL_OPT_INT:
