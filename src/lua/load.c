@@ -18,7 +18,8 @@
  *
  * A failure while the rows are produced (the iterator raises, a value
  * cannot be loaded) stops the transfer after the last whole row: the server
- * never sees part of a row.  The rows sent before stay loaded unless the
+ * never sees part of a row, and gets every row before the failing one (a
+ * row split across packets is completed first).  The rows sent before stay loaded unless the
  * load runs inside a transaction that is rolled back. */
 #include <math.h>
 #include <stdio.h>
@@ -311,9 +312,11 @@ static int ld_read(void *ud, void *src, uint8_t *buf, size_t cap, size_t *n, myl
     loader *ld = src;
     lua_State *L = ld->call->cu->L;
     if (ld->failed) {
-        /* the rows before the failure went whole; now the transfer ends */
-        myl_error_set(err, MYL_CR_LOAD_DATA_LOCAL_INFILE_REJECTED, "db:load: the rows failed");
-        return -1;
+        /* The rows before the failure are in what the core holds: it sends
+         * a buffer it holds only at the end of the data, so this is the
+         * end.  The failure is raised once the core returns. */
+        *n = 0;
+        return 0;
     }
     ld->out = buf;
     ld->out_cap = cap;
@@ -321,16 +324,17 @@ static int ld_read(void *ud, void *src, uint8_t *buf, size_t cap, size_t *n, myl
     lua_pushcfunction(L, fill);
     lua_pushlightuserdata(L, ld);
     lua_pushvalue(L, ld->rows_idx);
-    if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+    int rc = lua_pcall(L, 2, 0, 0);
+    ld->out = NULL;
+    if (rc != LUA_OK) {
         myl_lua_infile_keep_error(ld->call, "the rows iterator of db:load", err);
+        /* Nothing of a row is left out: either these bytes end the last
+         * whole row (then send them, and end), or the data stopped at a
+         * row's end (then the core's failure path ends it). */
+        if (ld->out_len == 0) return -1;
         ld->failed = 1;
-        if (ld->out_len == 0) {
-            ld->out = NULL;
-            return -1;
-        }
     }
     *n = ld->out_len;
-    ld->out = NULL;
     return 0;
 }
 
