@@ -9,47 +9,8 @@ local bin = helpers.bin()
 
 local script, mylua = helpers.temp_script, helpers.run_host
 
-local function append(list, ...)
-  local t = { table.unpack(list) }
-  for _, v in ipairs({ ... }) do t[#t + 1] = v end
-  return t
-end
-
--- Code that prints the defaults the host put under connect's options,
--- "name=value" sorted, one line; integers and booleans as Lua shows them.
-local SHOW_DEFAULTS = [[
-local t = debug.getregistry()["mylua.host_defaults"] or {}
-local names = {}
-for name in pairs(t) do names[#names + 1] = name end
-table.sort(names)
-for i, name in ipairs(names) do
-  local v = t[name]
-  names[i] = name .. "=" .. (math.type(v) or type(v)) .. ":" .. tostring(v)
-end
-io.write(table.concat(names, " "), "\n")
-]]
-
--- What connect gets from these options, as SHOW_DEFAULTS prints it.
-local function defaults_of(...)
-  local out, err, code = mylua(append({ ... }, "-e", SHOW_DEFAULTS))
-  assert.are.equal("", err)
-  assert.are.equal(0, code)
-  return (out:gsub("\n$", ""))
-end
-
--- The options give a usage error: exit 2, nothing on stdout, the message
--- first on stderr (naming `what`), then the usage line.
-local function assert_usage_error(args, what)
-  local ran = script("print('ran')")
-  local out, err, code = mylua(append(args, ran))
-  assert.are.equal(2, code, err)
-  assert.are.equal("", out)
-  local first = err:match("^([^\n]*)\n")
-  assert.truthy(first and first:find("^mylua: "), err)
-  assert.truthy(first:find(what, 1, true), ("%q does not name %q"):format(err, what))
-  assert.truthy(err:find("\nusage: mylua", 1, true), "no usage line: " .. err)
-  return first
-end
+local append, SHOW_DEFAULTS = helpers.append, helpers.SHOW_HOST_DEFAULTS
+local defaults_of, assert_usage_error = helpers.host_defaults, helpers.assert_host_usage_error
 
 -- Lua source for a table constructor holding `t` (strings, numbers,
 -- booleans, tables of those).

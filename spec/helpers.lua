@@ -116,6 +116,50 @@ function helpers.run_host(args, input)
   return helpers.run(helpers.shell_quote(helpers.bin()) .. " " .. table.concat(quoted, " "), input)
 end
 
+-- A copy of the array `list` with the values after it appended.
+function helpers.append(list, ...)
+  local t = { table.unpack(list) }
+  for _, v in ipairs({ ... }) do t[#t + 1] = v end
+  return t
+end
+
+-- Code that prints the defaults the host program put under connect's
+-- options, "name=type:value" sorted, on one line.
+helpers.SHOW_HOST_DEFAULTS = [[
+local t = debug.getregistry()["mylua.host_defaults"] or {}
+local names = {}
+for name in pairs(t) do names[#names + 1] = name end
+table.sort(names)
+for i, name in ipairs(names) do
+  local v = t[name]
+  names[i] = name .. "=" .. (math.type(v) or type(v)) .. ":" .. tostring(v)
+end
+io.write(table.concat(names, " "), "\n")
+]]
+
+-- What connect gets from the host program's options `...`, as
+-- SHOW_HOST_DEFAULTS prints it.
+function helpers.host_defaults(...)
+  local out, err, code = helpers.run_host(helpers.append({ ... }, "-e", helpers.SHOW_HOST_DEFAULTS))
+  assert(err == "", "stderr: " .. err)
+  assert(code == 0, "exit status " .. tostring(code))
+  return (out:gsub("\n$", ""))
+end
+
+-- The host program's options `args` give a usage error: exit 2, nothing on
+-- stdout, the message first on stderr (naming `what`), then the usage
+-- line.  Returns that first line.
+function helpers.assert_host_usage_error(args, what)
+  local out, err, code = helpers.run_host(helpers.append(args, helpers.temp_script("print('ran')")))
+  assert(code == 2, ("exit status %s, not 2: %s"):format(tostring(code), err))
+  assert(out == "", "stdout: " .. out)
+  local first = err:match("^([^\n]*)\n")
+  assert(first and first:find("^mylua: "), err)
+  assert(first:find(what, 1, true), ("%q does not name %q"):format(err, what))
+  assert(err:find("\nusage: mylua", 1, true), "no usage line: " .. err)
+  return first
+end
+
 -- Lua source for a table constructor holding the options `p`, for scripts
 -- the host program runs.
 function helpers.options_source(p)
