@@ -20,19 +20,26 @@ const myl_auth_plugin *myl_auth_find(const char *name, size_t len)
     return NULL;
 }
 
+const char *myl_auth_list_next(const char *p, const char **name, size_t *len)
+{
+    while (*p == ' ' || *p == ',') p++;
+    if (!*p) return NULL;
+    const char *end = p;
+    while (*end && *end != ',') end++;
+    const char *last = end;
+    while (last > p && last[-1] == ' ') last--;
+    *name = p;
+    *len = (size_t)(last - p);
+    return end;
+}
+
 int myl_auth_allowed(const char *allowed, const char *name, size_t len)
 {
     if (!allowed) return 1;
-    const char *p = allowed;
-    while (*p) {
-        while (*p == ' ' || *p == ',') p++;
-        const char *end = p;
-        while (*end && *end != ',') end++;
-        const char *last = end;
-        while (last > p && last[-1] == ' ') last--;
-        if ((size_t)(last - p) == len && len > 0 && memcmp(p, name, len) == 0) return 1;
-        p = end;
-    }
+    const char *entry;
+    size_t n;
+    for (const char *p = allowed; (p = myl_auth_list_next(p, &entry, &n));)
+        if (n == len && len > 0 && memcmp(entry, name, len) == 0) return 1;
     return 0;
 }
 

@@ -129,6 +129,11 @@ typedef struct myl_auth_plugin {
 /* The core's plugin named `name` (len bytes), or NULL when it has none. */
 const myl_auth_plugin *myl_auth_find(const char *name, size_t len);
 
+/* The next name of a comma-separated list from p on (spaces around names
+ * ignored): sets *name and *len and returns where to go on, or returns
+ * NULL at the end. */
+const char *myl_auth_list_next(const char *p, const char **name, size_t *len);
+
 /* 1 when `name` (len bytes) is in the comma-separated list `allowed`
  * (NULL: every plugin is allowed). */
 int myl_auth_allowed(const char *allowed, const char *name, size_t len);

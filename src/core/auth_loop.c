@@ -144,22 +144,15 @@ static int choose_first(login_run *run)
         (myl_auth_find(sp, splen) || is_front_end_plugin(run, sp)))
         return choose(run, sp, splen);
     if (allowed) {
-        const char *p = allowed;
-        while (*p) {
-            while (*p == ' ' || *p == ',') p++;
-            const char *end = p;
-            while (*end && *end != ',') end++;
-            const char *last = end;
-            while (last > p && last[-1] == ' ') last--;
-            size_t n = (size_t)(last - p);
+        const char *entry;
+        size_t n;
+        for (const char *p = allowed; (p = myl_auth_list_next(p, &entry, &n));) {
             char name[65];
-            if (n > 0 && n < sizeof name) {
-                memcpy(name, p, n);
-                name[n] = 0;
-                if (myl_auth_find(name, n) || is_front_end_plugin(run, name))
-                    return choose(run, name, n);
-            }
-            p = end;
+            if (n == 0 || n >= sizeof name) continue;
+            memcpy(name, entry, n);
+            name[n] = 0;
+            if (myl_auth_find(name, n) || is_front_end_plugin(run, name))
+                return choose(run, name, n);
         }
         return choose(run, sp, splen); /* nothing usable: says which is not allowed */
     }
