@@ -14,7 +14,6 @@
 #include "auth_hooks.h"
 
 #define EXCHANGE_MT "mylua.auth_exchange"
-#define MAX_ANSWER 8192 /* as the dialog plugin takes (auth_dialog.c) */
 
 typedef struct exchange_ud {
     myl_auth_exchange *x; /* NULL once its plugin returned */
@@ -159,11 +158,6 @@ static int prompt(void *ud, const char *q, size_t qlen, int echo, int last, myl_
         myl_error_set(err, MYL_CR_AUTH_PLUGIN_ERR, "auth.dialog must return the answer as a "
                       "string (it returned %s to \"%.*s\")", luaL_typename(L, -1),
                       (int)(qlen > 100 ? 100 : qlen), q);
-        rc = -1;
-    } else if (memchr(s, 0, n) || n > MAX_ANSWER) {
-        myl_error_set(err, MYL_CR_AUTH_PLUGIN_ERR, "auth.dialog's answer to \"%.*s\" %s",
-                      (int)(qlen > 100 ? 100 : qlen), q,
-                      n > MAX_ANSWER ? "is longer than 8192 bytes" : "contains a NUL byte");
         rc = -1;
     } else if (myl_buf_append(answer, s, n)) {
         myl_error_set(err, MYL_CR_OUT_OF_MEMORY, "Client run out of memory");
