@@ -136,6 +136,8 @@ typedef struct myl_column {
 typedef struct myl_columns {
     size_t n;
     myl_column *col; /* n entries, strings stored after them */
+    int binary;      /* rows come in the binary protocol (binrow.h): a prepared
+                        statement's result; else text rows (row.h) */
 } myl_columns;
 
 void myl_columns_free(myl_columns *cols);

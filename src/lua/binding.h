@@ -110,6 +110,12 @@ void myl_lua_push_columns(lua_State *L, const myl_columns *cols);
  * number of values pushed, or -1 for a malformed row (nothing pushed). */
 int myl_lua_push_row(lua_State *L, const myl_columns *cols, const uint8_t *p, size_t n, int mode,
                      int names_idx, int target, int checked);
+/* convert_bin.c: the same for a binary-protocol row (cols->binary);
+ * myl_lua_push_row hands such rows to it.  Every value comes out exactly
+ * as the text protocol's row of the same data would (FLOAT with the
+ * precision the server prints, temporal values as the server's text). */
+int myl_lua_push_bin_row(lua_State *L, const myl_columns *cols, const uint8_t *p, size_t n,
+                         int mode, int names_idx, int target, int checked);
 /* Pushes the status fields into the table at idx. */
 void myl_lua_set_status(lua_State *L, int idx, const myl_status *st);
 void myl_lua_push_u64(lua_State *L, uint64_t v);
@@ -121,6 +127,11 @@ void myl_lua_result_init(lua_State *L);
  * after it), call myl_lua_result_ready on the object. */
 myl_result **myl_lua_new_result(lua_State *L);
 void myl_lua_result_ready(lua_State *L, int idx);
+
+/* statement.c: db:prepare, db:execute, the statement object, and the
+ * typed values mylua.decimal/date/datetime/time/blob (typed.c).  Also adds
+ * its methods to the connection's. */
+void myl_lua_statement_init(lua_State *L);
 
 /* cursor.c */
 /* Also adds db:cursor() to the connection's methods. */
