@@ -8,6 +8,7 @@
 #include "../core/conn.h"
 #include "../core/infile.h"
 #include "../core/result.h"
+#include "../core/stmt.h"
 #include "guard.h"
 
 #define MYL_CONNECTION_MT "mylua.connection"
@@ -24,6 +25,8 @@
 #define MYL_RESULT_MT "mylua.result"
 #define MYL_CURSOR_MT "mylua.cursor"
 #define MYL_ERROR_MT "mylua.error"
+#define MYL_STATEMENT_MT "mylua.statement"
+#define MYL_TYPED_MT "mylua.typed"
 
 /* The connection object.  It mirrors nothing of the core's state: who
  * reads the pending response is the core's business (myl_response_owner). */
@@ -34,7 +37,28 @@ typedef struct conn_ud {
      * the function is the object's user value 1. */
     myl_infile_hooks infile;
     lua_State *L; /* the thread of the call running now, for callbacks */
+    unsigned stmt_cache; /* statement_cache = N: db:execute keeps N statements */
+    uint64_t stmt_clock; /* counts db:execute calls, for the cache's LRU */
 } conn_ud;
+
+/* The statement object (statement.c).  It holds its connection object
+ * alive through a user value; a cursor reading its rows holds it. */
+typedef struct stmt_ud {
+    myl_stmt *s;    /* NULL once closed */
+    conn_ud *conn;  /* the connection object's memory */
+    myl_guard g;    /* busy while its memory is decoded or a callback runs */
+    unsigned execs; /* counts executions: a server cursor knows its own */
+    uint64_t used;  /* when db:execute's cache last used it */
+} stmt_ud;
+
+/* A typed value (typed.c): mylua.decimal(s), date, datetime, time, blob.
+ * The text is the object's user value, so s stays valid while it lives. */
+typedef struct myl_typed {
+    myl_param_kind kind;
+    const char *s;
+    size_t len;
+    myl_datetime t; /* parsed at construction for the temporal kinds */
+} myl_typed;
 
 /* Row shapes. */
 enum { ROW_KEYED, ROW_ARRAY, ROW_VALUES };
@@ -132,9 +156,34 @@ void myl_lua_result_ready(lua_State *L, int idx);
  * typed values mylua.decimal/date/datetime/time/blob (typed.c).  Also adds
  * its methods to the connection's. */
 void myl_lua_statement_init(lua_State *L);
+/* The statement at idx, usable: raises for a closed one (or a closed or
+ * busy connection); invalidated ones pass (the core then says 2056). */
+stmt_ud *myl_lua_check_stmt(lua_State *L, int idx);
+/* Ends a busy section of the statement, closing it if that was asked. */
+void myl_lua_stmt_unbusy(stmt_ud *st);
+/* Pushes a scratch block for n values (freed by the GC) and fills it from
+ * the arguments first..first+n-1; a value that cannot be bound raises
+ * naming its argument.  The values must stay on the stack while used. */
+myl_param *myl_lua_stmt_params(lua_State *L, int first, int n);
+
+/* typed.c */
+void myl_lua_typed_init(lua_State *L);
+/* Adds mylua.decimal, date, datetime, time, blob to the table at idx. */
+void myl_lua_typed_register(lua_State *L, int idx);
+/* The typed value at idx, or NULL (balanced on the stack). */
+const myl_typed *myl_lua_test_typed(lua_State *L, int idx);
+/* Fills *p from the Lua value at idx: 0, or -1 for a type that cannot be
+ * bound (a table, a function, ...; nothing raised).  Strings point into
+ * the value, which must stay alive while *p is used. */
+int myl_lua_to_param(lua_State *L, int idx, myl_param *p);
 
 /* cursor.c */
 /* Also adds db:cursor() to the connection's methods. */
 void myl_lua_cursor_init(lua_State *L);
+/* Pushes a cursor reading the statement at stmt_idx (st, of the connection
+ * object at conn_idx): with fetch_size > 0 through a server cursor in
+ * batches of that many rows, else streamed. */
+void myl_lua_new_stmt_cursor(lua_State *L, int stmt_idx, int conn_idx, stmt_ud *st,
+                             uint32_t fetch_size);
 
 #endif

@@ -69,6 +69,28 @@ static int unknown_option(lua_State *L, const char *k, size_t len)
     return luaL_error(L, "unknown option '%s'", name);
 }
 
+/* Options of the binding alone (the core never sees them). */
+static int is_binding_option(const char *k, size_t len)
+{
+    return len == 15 && memcmp(k, "statement_cache", 15) == 0;
+}
+
+/* statement_cache = N: how many statements db:execute keeps prepared. */
+#define MAX_STMT_CACHE 1024
+static unsigned read_stmt_cache(lua_State *L)
+{
+    unsigned n = 0;
+    if (lua_getfield(L, 1, "statement_cache") != LUA_TNIL) {
+        lua_Integer v = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : -1;
+        if (v < 0 || v > MAX_STMT_CACHE)
+            luaL_error(L, "option 'statement_cache' must be an integer from 0 (off) to %d",
+                       MAX_STMT_CACHE);
+        n = (unsigned)v;
+    }
+    lua_pop(L, 1);
+    return n;
+}
+
 /* Every key of the table must be a known option.  Only the table's own
  * keys are checked: a proxy table serving options from __index passes,
  * and its values are read (and checked) below like any others. */
@@ -80,7 +102,7 @@ static void check_option_names(lua_State *L, int t)
             luaL_error(L, "option names must be strings (got a %s key)", luaL_typename(L, -2));
         size_t len;
         const char *k = lua_tolstring(L, -2, &len);
-        if (!myl_option_find(k, len)) unknown_option(L, k, len);
+        if (!myl_option_find(k, len) && !is_binding_option(k, len)) unknown_option(L, k, len);
         lua_pop(L, 1);
     }
 }
@@ -263,6 +285,7 @@ int myl_lua_connect(lua_State *L)
     myl_lua_check_type(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
     check_option_names(L, 1);
+    unsigned stmt_cache = read_stmt_cache(L);
     /* Index 2: the defaults the host program took from its command line
      * (DESIGN "Seams" 8), under the script's own options. */
     if (lua_getfield(L, LUA_REGISTRYINDEX, MYL_HOST_DEFAULTS) != LUA_TTABLE) {
@@ -313,6 +336,7 @@ int myl_lua_connect(lua_State *L)
     memset(cu, 0, sizeof *cu);
     luaL_setmetatable(L, MYL_CONNECTION_MT);
     cu->L = L;
+    cu->stmt_cache = stmt_cache;
     /* local_infile = function(name): the handler lives with the object */
     if (infile_idx && lua_type(L, infile_idx) == LUA_TFUNCTION) {
         if (o.local_infile_dir)

@@ -1,13 +1,16 @@
 /* The streaming cursor: reads one row at a time off the connection, in
  * constant memory, decoding straight from the packet buffer.  The core
  * decides who may read the pending response (the cursor is its owner); the
- * cursor keeps only the columns of its current result set. */
+ * cursor keeps only the columns of its current result set.
+ *
+ * A cursor may read a prepared statement's rows (st:cursor): streamed as
+ * a query's, or from a server cursor, COM_STMT_FETCH a batch at a time. */
 #include <string.h>
 
 #include "binding.h"
 #include "infile_call.h"
 
-enum { UV_CONN = 1, UV_NAMES, UV_STATUS, UV_COLUMNS, UV_COUNT = UV_COLUMNS };
+enum { UV_CONN = 1, UV_NAMES, UV_STATUS, UV_COLUMNS, UV_STMT, UV_COUNT = UV_STMT };
 
 /* Registry table (weak): a table fetch(t) refilled -> the cursor that did. */
 #define FILLED_KEY "mylua.filled_by"
@@ -19,6 +22,10 @@ typedef struct cursor_ud {
     unsigned result_gen;          /* counts result heads read */
     unsigned filled_gen;          /* result_gen when this cursor last refilled a table */
     int filled_mode;              /* and the row mode it was refilled with */
+    stmt_ud *stmt;       /* the statement it executes (user value UV_STMT), or NULL */
+    uint32_t fetch_size; /* > 0: rows come from a server cursor, this many a batch */
+    unsigned exec_gen;   /* the statement's execs when this cursor executed it */
+    int server_cursor;   /* the server cursor of that execution may have rows left */
 } cursor_ud;
 
 static void free_cols(cursor_ud *cur)
@@ -48,6 +55,13 @@ static cursor_ud *check_cursor(lua_State *L, int idx)
         if (cur->conn->g.doing)
             luaL_error(L, "attempt to use a cursor while its connection %s", cur->conn->g.doing);
         luaL_error(L, "attempt to use a cursor while it decodes a row");
+    }
+    if (cur->stmt) {
+        if (myl_guard_closed(&cur->stmt->g, cur->stmt->s != NULL))
+            luaL_error(L, "attempt to use a closed statement");
+        if (cur->stmt->g.busy)
+            luaL_error(L, "attempt to use a cursor while its statement %s",
+                       cur->stmt->g.doing ? cur->stmt->g.doing : "decodes a row");
     }
     return cur;
 }
@@ -138,9 +152,50 @@ static int new_cursor(lua_State *L)
     return 1;
 }
 
+void myl_lua_new_stmt_cursor(lua_State *L, int stmt_idx, int conn_idx, stmt_ud *st,
+                             uint32_t fetch_size)
+{
+    stmt_idx = lua_absindex(L, stmt_idx);
+    conn_idx = lua_absindex(L, conn_idx);
+    cursor_ud *cur = lua_newuserdatauv(L, sizeof *cur, UV_COUNT);
+    memset(cur, 0, sizeof *cur);
+    luaL_setmetatable(L, MYL_CURSOR_MT);
+    lua_pushvalue(L, conn_idx);
+    lua_setiuservalue(L, -2, UV_CONN);
+    lua_pushvalue(L, stmt_idx); /* the cursor keeps its statement alive */
+    lua_setiuservalue(L, -2, UV_STMT);
+    cur->conn = st->conn;
+    cur->stmt = st;
+    cur->fetch_size = fetch_size;
+}
+
+/* cur:execute(...) of a statement's cursor: binds the values and runs it. */
+static int stmt_execute(lua_State *L)
+{
+    int n = lua_gettop(L) - 1;
+    const myl_param *p = myl_lua_stmt_params(L, 2, n);
+    cursor_ud *cur = check_cursor(L, 1); /* a finalizer may have closed it meanwhile */
+    conn_ud *cu = cur->conn;
+    stmt_ud *st = cur->stmt;
+    if (owns_stream(cur) && myl_discard(cu->c, cur) < 0 &&
+        myl_conn_state(cu->c) == MYL_STATE_BROKEN)
+        return myl_lua_raise_conn(L, cu);
+    if (myl_stmt_usable(st->s) < 0) return myl_lua_raise_conn(L, cu);
+    cur->server_cursor = 0;
+    cur->exec_gen = ++st->execs;
+    if (myl_stmt_execute(st->s, p, (size_t)n, cur->fetch_size ? MYL_EXEC_CURSOR : 0, cur) < 0)
+        return myl_lua_raise_conn(L, cu);
+    read_head(L, 1, cur);
+    cur->server_cursor = cur->fetch_size && cur->stmt && cur->stmt->s &&
+                         myl_stmt_cursor_open(cur->stmt->s);
+    lua_settop(L, 1);
+    return 1;
+}
+
 static int cur_execute(lua_State *L)
 {
     cursor_ud *cur = check_cursor(L, 1);
+    if (cur->stmt) return stmt_execute(L);
     conn_ud *cu = cur->conn;
     if (lua_type(L, 2) != LUA_TSTRING) myl_lua_typeerror(L, 2, "string");
     myl_lua_build_sql(L, myl_conn_escape_style(cu->c), 2, 3, lua_gettop(L));
@@ -194,21 +249,39 @@ static void prepare_target(lua_State *L, cursor_ud *cur, int target, int mode)
     lua_pop(L, 1);
 }
 
+/* A server cursor's next batch: 1 when it has rows to read, 0 when the
+ * cursor has none left (or there is no server cursor). */
+static int next_batch(lua_State *L, cursor_ud *cur)
+{
+    if (!cur->server_cursor) return 0;
+    stmt_ud *st = cur->stmt;
+    if (st->execs != cur->exec_gen)
+        return luaL_error(L, "the statement was executed or reset since this cursor executed it: "
+                             "its rows are gone");
+    int rc = myl_stmt_cursor_open(st->s) ? myl_stmt_fetch(st->s, cur->fetch_size, cur) : 0;
+    if (rc < 0) return myl_lua_raise_conn(L, cur->conn);
+    if (rc == 0) cur->server_cursor = 0;
+    return rc;
+}
+
 /* Reads one row onto the stack; 0 at the end of the result set. */
 static int fetch_row(lua_State *L, cursor_ud *cur, int mode, int target)
 {
     myl_conn *c = cur->conn->c;
-    if (!owns_stream(cur) || myl_conn_state(c) != MYL_STATE_ROWS) {
-        /* A broken connection says so (2006) rather than look like the end
-         * (myl_read_row checks that itself on the way below). */
-        if (myl_conn_usable(c) < 0) return myl_lua_raise_conn(L, cur->conn);
-        return 0;
-    }
     const uint8_t *p;
     size_t n;
-    int rc = myl_read_row(c, cur, &p, &n);
-    if (rc < 0) return myl_lua_raise_conn(L, cur->conn);
-    if (rc == 0) {
+    for (;;) {
+        if (!owns_stream(cur) || myl_conn_state(c) != MYL_STATE_ROWS) {
+            /* A broken connection says so (2006) rather than look like the end
+             * (myl_read_row checks that itself on the way below). */
+            if (myl_conn_usable(c) < 0) return myl_lua_raise_conn(L, cur->conn);
+            if (next_batch(L, cur)) continue;
+            return 0;
+        }
+        int rc = myl_read_row(c, cur, &p, &n);
+        if (rc < 0) return myl_lua_raise_conn(L, cur->conn);
+        if (rc == 1) break;
+        if (next_batch(L, cur)) continue; /* the end of a batch, not of the rows */
         keep_status(L, 1, cur);
         return 0;
     }
@@ -220,16 +293,21 @@ static int fetch_row(lua_State *L, cursor_ud *cur, int mode, int target)
     /* p points into the connection's input buffer and cols belongs to the
      * cursor: neither may be freed until the row is built. */
     conn_ud *cu = cur->conn;
+    stmt_ud *st = cur->stmt; /* a close of it meanwhile would abandon the response */
+    int binary = cur->cols && cur->cols->binary;
     myl_guard_enter(&cur->g);
     myl_guard_enter(&cu->g);
+    if (st) myl_guard_enter(&st->g);
     if (target) prepare_target(L, cur, target, mode);
     int pushed = myl_lua_push_row(L, cur->cols, p, n, mode, names, target, 1);
+    if (st) myl_lua_stmt_unbusy(st);
     myl_lua_conn_unbusy(cu);
     unbusy(cur);
     if (pushed < 0) {
         if (!cu->c) return luaL_error(L, "attempt to use a closed connection");
         myl_conn_fail(cu->c, MYL_CR_MALFORMED_PACKET,
-                      "Malformed packet (text row: its values do not match the columns)");
+                      binary ? "Malformed packet (binary row: its values do not match the columns)"
+                             : "Malformed packet (text row: its values do not match the columns)");
         return myl_lua_raise_conn(L, cu);
     }
     if (names) lua_remove(L, names);
@@ -285,6 +363,11 @@ static int cur_next_result(lua_State *L)
         if (rc < 0) return myl_lua_raise_conn(L, cur->conn);
         if (rc == 0) keep_status(L, 1, cur);
     }
+    if (cur->server_cursor) {
+        /* a server cursor holds one result set: its rows left are dropped */
+        cur->server_cursor = 0;
+        keep_status(L, 1, cur);
+    }
     if (!owns_stream(cur) || !myl_more_results(c)) {
         lua_pushboolean(L, 0);
         return 1;
@@ -330,6 +413,18 @@ static int close_cursor(cursor_ud *cur, conn_ud **lost)
         *lost = cur->conn;
         rc = -1;
     }
+    /* A server cursor with rows left is closed there at once (a finalizer
+     * leaves it to the statement's next execute or close). */
+    stmt_ud *st = cur->stmt;
+    if (rc == 0 && cur->server_cursor && st && st->s && !st->g.busy &&
+        st->execs == cur->exec_gen && conn_open(cur) && myl_stmt_cursor_open(st->s)) {
+        st->execs++;
+        if (myl_stmt_reset(st->s) < 0 && myl_conn_state(cur->conn->c) == MYL_STATE_BROKEN) {
+            *lost = cur->conn;
+            rc = -1;
+        }
+    }
+    cur->server_cursor = 0;
     free_cols(cur);
     cur->conn = NULL;
     return rc;

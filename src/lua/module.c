@@ -64,9 +64,12 @@ int luaopen_mylua_core(lua_State *L)
     myl_lua_auth_init_types(L);
     myl_lua_result_init(L);
     myl_lua_cursor_init(L);
+    myl_lua_typed_init(L);
+    myl_lua_statement_init(L);
     name_null(L);
     luaL_newlib(L, functions);
     myl_lua_name_functions(L, -1, functions);
+    myl_lua_typed_register(L, -1);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
     lua_pushliteral(L, MYL_VERSION);
@@ -77,6 +80,8 @@ int luaopen_mylua_core(lua_State *L)
     lua_pop(L, 1);
     luaL_getmetatable(L, MYL_CURSOR_MT);
     lua_setfield(L, -2, "cursor_metatable");
+    luaL_getmetatable(L, MYL_STATEMENT_MT);
+    lua_setfield(L, -2, "statement_metatable");
     luaL_getmetatable(L, MYL_ERROR_MT);
     lua_setfield(L, -2, "error_metatable");
     return 1;

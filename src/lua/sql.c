@@ -19,6 +19,23 @@ static void add_string(lua_State *L, luaL_Buffer *b, myl_escape_style st, const 
     luaL_addsize(b, myl_quote(dst, s, n, st.charset));
 }
 
+/* Appends X'...': bytes as they are, whatever the connection's charset. */
+static void add_hex(lua_State *L, luaL_Buffer *b, const char *s, size_t n)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    if (n > ((size_t)-1 - 3) / 2) luaL_error(L, "blob too long to quote");
+    char *dst = luaL_prepbuffsize(b, 2 * n + 3);
+    size_t k = 0;
+    dst[k++] = 'X';
+    dst[k++] = '\'';
+    for (size_t i = 0; i < n; i++) {
+        dst[k++] = digits[(unsigned char)s[i] >> 4];
+        dst[k++] = digits[(unsigned char)s[i] & 15];
+    }
+    dst[k++] = '\'';
+    luaL_addsize(b, k);
+}
+
 /* SQL wants '.', whatever decimal point the C locale printed. */
 static void c_decimal_point(char *num)
 {
@@ -65,6 +82,13 @@ static void add_literal(lua_State *L, luaL_Buffer *b, myl_escape_style st, int i
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
         add_string(L, b, st, s, n);
+        return;
+    }
+    case LUA_TUSERDATA: {
+        const myl_typed *tv = myl_lua_test_typed(L, idx);
+        if (!tv) break;
+        if (tv->kind == MYL_PARAM_BLOB) add_hex(L, b, tv->s, tv->len);
+        else add_string(L, b, st, tv->s, tv->len); /* the server reads the text */
         return;
     }
     default: break;
