@@ -8,6 +8,13 @@ local mylua = {
   connect = core.connect,
   is_error = core.is_error,
   new_error = core.new_error,
+  -- typed values for prepared statements (and placeholders): the text says
+  -- what it is, so it is sent with that exact type
+  decimal = core.decimal,
+  date = core.date,
+  datetime = core.datetime,
+  time = core.time,
+  blob = core.blob,
 }
 
 local methods = core.connection_methods

@@ -16,6 +16,17 @@ local safe = {
 
 local RAW = {} -- key under which a proxy keeps the object it wraps
 local cursor_mt = core.cursor_metatable
+local statement_mt = core.statement_metatable
+
+-- mylua.decimal(s) and the other typed values: nil, err for a bad value.
+for _, name in ipairs{ "decimal", "date", "datetime", "time", "blob" } do
+  local make = mylua[name]
+  safe[name] = function(...)
+    local ok, v = pcall(make, ...)
+    if not ok then return nil, v end
+    return v
+  end
+end
 
 local wrap
 
@@ -88,10 +99,14 @@ end
 
 local connection_proxy = proxy_metatable("mylua.safe.connection", connection_overrides)
 local cursor_proxy = proxy_metatable("mylua.safe.cursor", {})
+local statement_proxy = proxy_metatable("mylua.safe.statement", {})
 
 function wrap(value)
-  if getmetatable(value) == cursor_mt then
+  local mt = getmetatable(value)
+  if mt == cursor_mt then
     return setmetatable({ [RAW] = value }, cursor_proxy)
+  elseif mt == statement_mt then
+    return setmetatable({ [RAW] = value }, statement_proxy)
   end
   return value
 end
