@@ -629,3 +629,41 @@ describe("mylua.safe's statements", function()
     assert.equal("blob", safe.blob("x").type)
   end)
 end)
+
+describe("the README's prepared statement examples", function()
+  -- The ```lua blocks of the section "Prepared statements".
+  local function examples()
+    local f = assert(io.open("README.md", "rb"))
+    local text = f:read("a")
+    f:close()
+    local section = assert(text:match("\n### Prepared statements\n(.-)\n### "))
+    local blocks = {}
+    for code in section:gmatch("```lua\n(.-)```") do blocks[#blocks + 1] = code end
+    return blocks
+  end
+
+  it("run against the server", function()
+    local blocks = examples()
+    assert.equal(2, #blocks)
+    local db <close> = helpers.connect()
+    db:query("CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(20), kind VARCHAR(5))")
+    db:query("CREATE TABLE sessions (id INT PRIMARY KEY)")
+    finally(function() db:query("DROP TABLE IF EXISTS users, sessions") end)
+    db:query("INSERT INTO users VALUES (11, 'k', 'x'), (12, 'l', 'y')")
+    db:query("INSERT INTO sessions VALUES (3), (4), (5)")
+    local printed = {}
+    local function capture(...) printed[#printed + 1] = table.concat({ ... }, " ") end
+    local env = setmetatable({ db = db, print = capture }, { __index = _G })
+    assert(load(blocks[1], "example 1", "t", env))()
+    assert.same({ "2 2", "11 k", "2" }, printed)
+    local connect_env = setmetatable({
+      mylua = setmetatable({
+        connect = function(opts)
+          return mylua.connect(helpers.params{ statement_cache = opts.statement_cache })
+        end,
+      }, { __index = mylua }),
+    }, { __index = _G })
+    assert(load(blocks[2], "example 2", "t", connect_env))()
+    assert.equal(1, db:query("SELECT COUNT(*) FROM sessions"):row(1, "a")[1])
+  end)
+end)
