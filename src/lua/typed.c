@@ -5,6 +5,7 @@
  * raises there, not at some later execute.  db:query and db:quote take
  * them too, as SQL literals (sql.c). */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "binding.h"
@@ -54,12 +55,42 @@ static int is_decimal(const char *s, size_t n)
     return i == n;
 }
 
-/* Shows at most 64 bytes of a bad value in the error. */
+/* Raises naming the value: at most 64 bytes of it, quoted, control bytes,
+ * quotes and backslashes escaped. */
 static int bad_value(lua_State *L, const char *what, const char *s, size_t n)
 {
-    lua_pushlstring(L, s, n < 64 ? n : 64);
-    return luaL_error(L, "bad argument #1 to '%s' (not a %s value: %q%s)", what, what,
-                      lua_tostring(L, -1), n > 64 ? "..." : "");
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; i < n && i < 64; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch == 0x7F || ch == '"' || ch == '\\') {
+            char esc[8];
+            if (ch == '"' || ch == '\\') snprintf(esc, sizeof esc, "\\%c", ch);
+            else snprintf(esc, sizeof esc, "\\%03u", (unsigned)ch);
+            luaL_addstring(&b, esc);
+        } else {
+            luaL_addchar(&b, (char)ch);
+        }
+    }
+    if (n > 64) luaL_addstring(&b, "...");
+    luaL_pushresult(&b);
+    return luaL_error(L, "bad argument #1 to '%s' (not a %s value: \"%s\")", what, what,
+                      lua_tostring(L, -1));
+}
+
+/* The parser checks each field's range; a day the month does not have
+ * (February 30) is caught here.  Zero parts stay allowed: whether the
+ * server takes them is its sql_mode's business. */
+static int day_exists(const myl_datetime *t)
+{
+    static const unsigned days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (t->month == 0 || t->day == 0 || t->month > 12) return 1;
+    if (t->day > days[t->month - 1]) return 0;
+    if (t->month == 2 && t->day == 29) {
+        unsigned y = t->year;
+        return y == 0 || (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+    }
+    return 1;
 }
 
 /* The constructor of kinds[upvalue 1]. */
@@ -77,7 +108,8 @@ static int make_typed(lua_State *L)
     lua_settop(L, 1);
     myl_datetime t;
     memset(&t, 0, sizeof t);
-    if (ki->temporal && myl_parse_datetime(s, n, ki->temporal, &t) < 0)
+    if (ki->temporal && (myl_parse_datetime(s, n, ki->temporal, &t) < 0 ||
+                         (ki->temporal != MYL_BIN_TIME && !day_exists(&t))))
         return bad_value(L, ki->name, s, n);
     if (ki->kind == MYL_PARAM_DECIMAL && !is_decimal(s, n)) return bad_value(L, ki->name, s, n);
     myl_typed *tv = lua_newuserdatauv(L, sizeof *tv, 1);
