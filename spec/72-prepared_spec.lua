@@ -533,6 +533,61 @@ describe("execute_many", function()
   end)
 end)
 
+describe("statements and finalizers", function()
+  it("defer a close asked from execute_many's rows until the rows are done", function()
+    local db = helpers.connect()
+    local t = helpers.unique_table()
+    db:query("CREATE TABLE " .. t .. " (id INT PRIMARY KEY)")
+    finally(function()
+      local admin = helpers.connect()
+      admin:query("DROP TABLE IF EXISTS " .. t)
+      admin:close()
+      db:close()
+    end)
+    local st = db:prepare("INSERT INTO " .. t .. " VALUES (?)")
+    local others = {}
+    for i = 1, 20 do others[i] = db:prepare("SELECT 1") end
+    local k = 0
+    assert.equal(3, st:execute_many(function()
+      k = k + 1
+      if k == 2 then
+        st:close()                      -- deferred: the statement is busy
+        others = nil -- luacheck: ignore
+        collectgarbage()                -- other statements freed meanwhile
+      end
+      if k <= 3 then return { k } end
+    end))
+    assert.is_true(st.closed)
+    raises_string("attempt to use a closed statement", st.execute, st, 1)
+    local st2 = db:prepare("INSERT INTO " .. t .. " VALUES (?)")
+    k = 10
+    assert.equal(2, st2:execute_many(function()
+      k = k + 1
+      if k == 11 then db:close() end -- deferred too: the connection is busy
+      if k <= 12 then return { k } end
+    end))
+    assert.is_true(db.closed)
+    raises_string("attempt to use a closed connection", st2.execute, st2, 1)
+    assert.is_true(st2:close())
+  end)
+
+  it("outlive their connection harmlessly", function()
+    local db = helpers.connect()
+    local st = db:prepare("SELECT ?")
+    local cur = st:cursor()
+    db:close()
+    raises_string("attempt to use a closed connection", st.execute, st, 1)
+    raises_string("attempt to use a closed connection", cur.execute, cur, 1)
+    assert.is_true(st:close())
+    assert.is_true(st:close())
+    local db2 = helpers.connect()
+    for _ = 1, 10 do db2:prepare("SELECT ?"):cursor() end
+    db2 = nil -- luacheck: ignore
+    collectgarbage()
+    collectgarbage()
+  end)
+end)
+
 describe("db:execute", function()
   local function prepares(db) return status(db, "Com_stmt_prepare") end
 
