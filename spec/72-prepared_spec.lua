@@ -524,6 +524,12 @@ describe("execute_many", function()
     raises_string("execute_many: row 2, value 2: cannot bind a table value", st.execute_many, st,
       { { 10, "a" }, { 11, {} } })
     raises_string("execute_many: row 1 is a string, not an array of values", st.execute_many, st, { "x" })
+    raises_string("execute_many: row 1, value 2: cannot bind a table value", st.execute_many, st,
+      { { true, {} } })
+    raises_string("execute_many: row 1, value 2: cannot bind a function value", st.execute_many, st,
+      { { 30, print } })
+    raises_string("execute_many: row 1, value 1: cannot bind a non-finite number", st.execute_many, st,
+      { { 0 / 0, "a" } })
     local e = raises(2031, st.execute_many, st, { { 20, "a" }, { 21 } })
     assert.equal(2, e.row)
     assert.equal(1, #db:query("SELECT 1")) -- usable after all of them

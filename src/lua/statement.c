@@ -211,10 +211,12 @@ static int fill_row(lua_State *L)
     if (got != mc->n) row_count_error(L, i, got, mc->n);
     for (size_t k = 0; k < mc->n; k++) {
         lua_rawgeti(L, row, (lua_Integer)k + 1);
-        if (myl_lua_to_param(L, -1, &mc->params[k]) < 0)
-            luaL_error(L, "execute_many: row %I, value %d: cannot bind a %s", i, (int)k + 1,
-                       lua_type(L, -1) == LUA_TNUMBER ? "non-finite number"
-                                                      : lua_pushfstring(L, "%s value", luaL_typename(L, -2)));
+        if (myl_lua_to_param(L, -1, &mc->params[k]) < 0) {
+            const char *what = lua_type(L, -1) == LUA_TNUMBER ? "non-finite number"
+                                                              : luaL_typename(L, -1);
+            luaL_error(L, "execute_many: row %I, value %d: cannot bind a %s%s", i, (int)k + 1, what,
+                       lua_type(L, -1) == LUA_TNUMBER ? "" : " value");
+        }
         lua_pop(L, 1); /* the row keeps it alive */
     }
     lua_settop(L, row);
