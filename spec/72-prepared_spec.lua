@@ -141,10 +141,8 @@ describe("a prepared statement", function()
 
   it("refuses more than 65,535 parameters with a clear error", function()
     local sql = "SELECT ?" .. string.rep(", ?", 65535)
-    local ok, err = pcall(db.prepare, db, sql)
-    assert.is_false(ok)
-    assert.is_true(mylua.is_error(err), tostring(err))
-    assert.truthy(err.code == 1390 or err.code == 2031 or err.code == 2020, tostring(err))
+    local err = raises(1390, db.prepare, db, sql) -- the server's "too many placeholders"
+    assert.truthy(err.message:find("placeholders", 1, true), err.message)
     assert.equal(1, #db:query("SELECT 1")) -- the connection is fine
     local st = db:prepare("SELECT ?" .. string.rep(", ?", 999))
     assert.equal(1000, st.param_count)
