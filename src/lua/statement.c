@@ -263,7 +263,6 @@ static int st_execute_many(lua_State *L)
     mc.L = L;
     mc.src = 2;
     if (ty == LUA_TTABLE) mc.count = luaL_len(L, 2);
-    lua_settop(L, 2);
     lua_pushnil(L);
     mc.error_slot = lua_gettop(L);
     lua_pushnil(L);
@@ -285,8 +284,8 @@ static int st_execute_many(lua_State *L)
     if (rc < 0 && !mc.failed) e = *myl_conn_error(cu->c);
     st->g.doing = NULL;
     cu->g.doing = NULL;
+    myl_lua_stmt_unbusy(st); /* a close asked meanwhile: the statement goes first */
     myl_lua_conn_unbusy(cu);
-    myl_lua_stmt_unbusy(st);
     if (mc.failed) {
         lua_pushvalue(L, mc.error_slot);
         return lua_error(L); /* the iterator's or the conversion's own error */
