@@ -75,8 +75,8 @@ void myl_stmt_free(myl_stmt *s)
 {
     if (!s) return;
     myl_conn *c = s->c;
+    if (c && c->fetching == s) c->fetching = NULL;
     if (c && live(s)) {
-        if (c->fetching == s) c->fetching = NULL;
         if (c->nstmt_close == c->stmt_close_cap) {
             size_t cap = c->stmt_close_cap ? c->stmt_close_cap * 2 : 16;
             uint32_t *q = realloc(c->stmt_close, cap * sizeof *q);
