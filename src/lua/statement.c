@@ -278,7 +278,7 @@ static int st_execute_many(lua_State *L)
     myl_guard_enter(&cu->g);
     st->execs++;
     uint64_t affected = 0, failed_row = 0, batch_rows = 0;
-    int rc = myl_stmt_execute_many(st->s, next_row, &mc, &affected, &failed_row, &batch_rows);
+    int rc = myl_stmt_execute_many(st->s, next_row, &mc, 0, &affected, &failed_row, &batch_rows);
     myl_error e;
     myl_error_clear(&e);
     if (rc < 0 && !mc.failed) e = *myl_conn_error(cu->c);
