@@ -298,13 +298,49 @@ static void sig_digits(digits *g, double x, int n, char *buf, size_t cap)
     }
 }
 
-/* The shortest digits that read back as x (dtoa mode 0). */
+/* g's digits one unit up in the last place (999 -> 1000), trailing zeros
+ * then dropped. */
+static void bump_last_digit(digits *g)
+{
+    int i = g->len - 1;
+    while (i >= 0 && g->d[i] == '9') g->d[i--] = '0';
+    if (i >= 0) {
+        g->d[i]++;
+    } else {
+        memmove(g->d + 1, g->d, (size_t)g->len);
+        g->d[0] = '1';
+        g->len++;
+        g->decpt++;
+    }
+    strip_trailing_zeros(g);
+}
+
+/* The shortest digits that read back as x (dtoa mode 0): the first length
+ * whose correctly rounded digits do.  A power of two has a gap twice as
+ * wide above it as below, so there the digits one unit up may read back
+ * when the nearest ones, below it, do not: dtoa takes those
+ * (POW(2, 89) prints as 6.189700196426902e26, not ...901). */
 static void shortest_digits(digits *g, double x)
 {
     char buf[64];
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    /* no fraction bits, and a normal exponent (below it the gaps are even) */
+    int power_of_two = (bits & 0xFFFFFFFFFFFFFu) == 0 && ((bits >> 52) & 0x7FF) > 1;
     for (int n = 1; n < 17; n++) {
         sig_digits(g, x, n, buf, sizeof buf);
         if (strtod(buf, NULL) == x) return;
+        if (power_of_two) {
+            digits up = *g;
+            while (up.len < n) up.d[up.len++] = '0'; /* the n-th digit is the one to bump */
+            bump_last_digit(&up);
+            /* DIGITSeN needs no radix character, whatever the locale */
+            snprintf(buf, sizeof buf, "%s%.*se%d", up.neg ? "-" : "", up.len, up.d, up.decpt - up.len);
+            if (strtod(buf, NULL) == x) {
+                *g = up;
+                return;
+            }
+        }
     }
     sig_digits(g, x, 17, buf, sizeof buf);
 }

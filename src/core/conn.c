@@ -388,6 +388,7 @@ static int read_columns(myl_conn *c, size_t ncols, myl_columns **out)
     }
     if (rc == 0) {
         res->n = ncols;
+        res->binary = 0; /* text rows; a statement's execute marks its own */
         res->col = (myl_column *)(res + 1);
         char *base = (char *)(res->col + ncols);
         if (strs.len) memcpy(base, strs.data, strs.len);
