@@ -139,8 +139,12 @@ $(BUILD)/fuzz-rows: spec/support/fuzz_rows.c $(CORE_SRC) $(BIND_SRC) $(wildcard 
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(BIND_SRC) $(LUA_LIB) $(SSL_LIB) -lm
 
-fuzz: $(BUILD)/fuzz-decoders $(BUILD)/fuzz-rows
-	@for t in decoders rows; do \
+$(BUILD)/fuzz-binrows: spec/support/fuzz_binrows.c $(CORE_SRC) $(BIND_SRC) $(wildcard src/*/*.h) Makefile
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(BIND_SRC) $(LUA_LIB) $(SSL_LIB) -lm
+
+fuzz: $(BUILD)/fuzz-decoders $(BUILD)/fuzz-rows $(BUILD)/fuzz-binrows
+	@for t in decoders rows binrows; do \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$t && \
 	  FUZZ_WRITE_SEEDS=$(FUZZ_DIR)/corpus-$$t $(BUILD)/fuzz-$$t && \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS)s" && \

@@ -10,11 +10,12 @@
 #include "binding.h"
 
 /* The server's text, read back as convert.c's push_float reads it: Lua's
- * own conversion (locale-proof), integral text still a float. */
-static void push_number_text(lua_State *L, const char *text)
+ * own conversion (locale-proof), integral text still a float, and text of
+ * 80 characters or more (a DOUBLE(255,30) near 1e225) left a string. */
+static void push_number_text(lua_State *L, const char *text, size_t n)
 {
-    if (lua_stringtonumber(L, text) == 0) {
-        lua_pushstring(L, text); /* not reached: the text is always a number */
+    if (n >= 80 || lua_stringtonumber(L, text) == 0) {
+        lua_pushlstring(L, text, n);
         return;
     }
     if (lua_isinteger(L, -1)) {
@@ -36,8 +37,8 @@ static void push_double(lua_State *L, double d, unsigned decimals)
         return;
     }
     char buf[MYL_DOUBLE_TEXT_MAX];
-    myl_format_double(buf, d, decimals);
-    push_number_text(L, buf);
+    size_t n = myl_format_double(buf, d, decimals);
+    push_number_text(L, buf, n);
 }
 
 /* BIT(n) as convert.c's push_bit: the big-endian bytes as an integer. */
@@ -59,8 +60,8 @@ static inline void push_bin_value(lua_State *L, const myl_column *c, const myl_b
     case MYL_BIN_UINT: myl_lua_push_u64(L, v->v.u); break;
     case MYL_BIN_FLOAT: {
         char buf[MYL_FLOAT_TEXT_MAX];
-        myl_format_float(buf, v->v.f, c->decimals);
-        push_number_text(L, buf);
+        size_t n = myl_format_float(buf, v->v.f, c->decimals);
+        push_number_text(L, buf, n);
         break;
     }
     case MYL_BIN_DOUBLE: push_double(L, v->v.d, c->decimals); break;
