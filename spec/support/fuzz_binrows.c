@@ -3,7 +3,8 @@
  * real lua_State.  `make fuzz` builds and runs it.
  *
  * Input: one byte for the column count (1..8), three bytes per column
- * (type, flags: bit 0 UNSIGNED, decimals), then one binary row payload,
+ * (type; flags: bit 0 UNSIGNED, bit 1 ZEROFILL, the rest times 4 the
+ * display width; decimals), then one binary row payload,
  * copied into an exact-size heap buffer.  The row is pushed in every shape:
  * keyed, array, values, and refilling a table keyed and as an array.
  * Checked, with abort() on a violation:
@@ -13,8 +14,9 @@
  *     for values, ncols with exactly ncols values pushed;
  *   - every value is the very Lua value the text protocol gives for the
  *     same data: the row is rewritten as a text row (integers in decimal,
- *     FLOAT, DOUBLE and temporal values as binrow.h formats them, bytes as
- *     they are, NULL as 0xFB) and pushed through the text path of the same
+ *     FLOAT, DOUBLE and temporal values as binrow.h formats them, ZEROFILL
+ *     numbers padded to the display width, bytes as they are, NULL as
+ *     0xFB) and pushed through the text path of the same
  *     columns; the two must agree in type, integer-ness and value, floats
  *     bit for bit.
  *
@@ -83,7 +85,7 @@ static void text_row(const myl_columns *cols, const uint8_t *p, size_t n, myl_bu
             continue;
         }
         const myl_column *c = &cols->col[i];
-        char buf[MYL_DOUBLE_TEXT_MAX];
+        char buf[MYL_DOUBLE_TEXT_MAX + 256];
         size_t len = 0;
         switch (v.kind) {
         case MYL_BIN_INT: len = (size_t)snprintf(buf, sizeof buf, "%" PRId64, v.v.i); break;
@@ -96,6 +98,13 @@ static void text_row(const myl_columns *cols, const uint8_t *p, size_t n, myl_bu
         case MYL_BIN_BYTES: put_lenenc_str(out, v.v.s.p, v.v.s.len); continue;
         }
         if (len != strlen(buf)) violated("formatted length is not the text's", i);
+        size_t width = c->length < 255 ? c->length : 255;
+        if ((c->flags & MYL_FLAG_ZEROFILL) && v.kind <= MYL_BIN_DOUBLE && buf[0] != '-' && len < width) {
+            /* the server pads a ZEROFILL number to the display width */
+            memmove(buf + (width - len), buf, len);
+            memset(buf, '0', width - len);
+            len = width;
+        }
         put_lenenc_str(out, buf, len);
     }
     if (!myl_bin_row_done(&it)) violated("an accepted row has bytes left", 0);
@@ -207,7 +216,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         c->name = c->org_name = names[i];
         c->name_len = strlen(c->name);
         c->type = d[0] < NTYPES ? types[d[0]] : d[0];
-        c->flags = (d[1] & 1) ? MYL_FLAG_UNSIGNED : 0;
+        c->flags = ((d[1] & 1) ? MYL_FLAG_UNSIGNED : 0) | ((d[1] & 2) ? MYL_FLAG_ZEROFILL : 0);
+        c->length = (uint32_t)(d[1] >> 2) * 4; /* the display width, 0 to 252 */
         c->decimals = d[2] % 40;
         c->vclass = myl_value_class_of(c->type, c->flags);
     }

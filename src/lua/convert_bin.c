@@ -25,20 +25,54 @@ static void push_number_text(lua_State *L, const char *text, size_t n)
     }
 }
 
+/* ZEROFILL: the server pads a number's text with zeros to the column's
+ * display width, and the text protocol's reading of the padded text
+ * decides: an integer of more than 20 characters, or a FLOAT or DOUBLE of
+ * 80 or more, stays a string (convert.c's push_int and push_float).  1
+ * when the value at hand is such a string, then pushed: the text in buf
+ * (n bytes, room for 256) padded as the server pads it. */
+static int push_zerofilled(lua_State *L, const myl_column *c, char *buf, size_t n, size_t limit)
+{
+    size_t width = c->length < 255 ? c->length : 255;
+    /* (ZEROFILL columns are UNSIGNED: a negative value cannot be there) */
+    if (!(c->flags & MYL_FLAG_ZEROFILL) || buf[0] == '-' || (n > width ? n : width) <= limit) return 0;
+    if (n < width) {
+        memmove(buf + (width - n), buf, n);
+        memset(buf, '0', width - n);
+        n = width;
+    }
+    lua_pushlstring(L, buf, n);
+    return 1;
+}
+
 /* A DOUBLE: without a scale the server prints the shortest text that reads
  * back as the same double, so the double itself is that value, except for
  * a zero (its text "-0" reads as an integer, so +0.0) and what is no
  * number at all (the server prints "0").  With a scale the text is rounded
  * to it: read back what the server prints. */
-static void push_double(lua_State *L, double d, unsigned decimals)
+static void push_double(lua_State *L, const myl_column *c, double d)
 {
-    if (decimals >= 31 && d != 0 && isfinite(d)) {
+    int zerofill = (c->flags & MYL_FLAG_ZEROFILL) != 0;
+    if (c->decimals >= 31 && d != 0 && isfinite(d) && !zerofill) {
         lua_pushnumber(L, d);
         return;
     }
-    char buf[MYL_DOUBLE_TEXT_MAX];
-    size_t n = myl_format_double(buf, d, decimals);
-    push_number_text(L, buf, n);
+    char buf[MYL_DOUBLE_TEXT_MAX + 256];
+    size_t n = myl_format_double(buf, d, c->decimals);
+    if (!push_zerofilled(L, c, buf, n, 79)) push_number_text(L, buf, n);
+}
+
+/* An integer; ZEROFILL makes it text when its column is wide. */
+static void push_integer(lua_State *L, const myl_column *c, const myl_bin_value *v)
+{
+    if ((c->flags & MYL_FLAG_ZEROFILL) && c->length > 20) {
+        char buf[256 + 24];
+        int n = v->kind == MYL_BIN_UINT ? snprintf(buf, 24, "%llu", (unsigned long long)v->v.u)
+                                        : snprintf(buf, 24, "%lld", (long long)v->v.i);
+        if (push_zerofilled(L, c, buf, (size_t)n, 20)) return;
+    }
+    if (v->kind == MYL_BIN_UINT) myl_lua_push_u64(L, v->v.u);
+    else lua_pushinteger(L, (lua_Integer)v->v.i);
 }
 
 /* BIT(n) as convert.c's push_bit: the big-endian bytes as an integer. */
@@ -56,15 +90,15 @@ static void push_bit(lua_State *L, const uint8_t *s, size_t n)
 static inline void push_bin_value(lua_State *L, const myl_column *c, const myl_bin_value *v)
 {
     switch (v->kind) {
-    case MYL_BIN_INT: lua_pushinteger(L, (lua_Integer)v->v.i); break;
-    case MYL_BIN_UINT: myl_lua_push_u64(L, v->v.u); break;
+    case MYL_BIN_INT:
+    case MYL_BIN_UINT: push_integer(L, c, v); break;
     case MYL_BIN_FLOAT: {
-        char buf[MYL_FLOAT_TEXT_MAX];
+        char buf[MYL_FLOAT_TEXT_MAX + 256];
         size_t n = myl_format_float(buf, v->v.f, c->decimals);
-        push_number_text(L, buf, n);
+        if (!push_zerofilled(L, c, buf, n, 79)) push_number_text(L, buf, n);
         break;
     }
-    case MYL_BIN_DOUBLE: push_double(L, v->v.d, c->decimals); break;
+    case MYL_BIN_DOUBLE: push_double(L, c, v->v.d); break;
     case MYL_BIN_DATE:
     case MYL_BIN_DATETIME:
     case MYL_BIN_TIME: {
