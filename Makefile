@@ -77,10 +77,10 @@ $(BUILD)/test-compress: spec/support/test_compress.c spec/support/framer_cases.h
 $(BUILD)/test-infile: spec/support/test_infile.c $(CORE_OBJ) $(wildcard src/core/*.h)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJ) $(SSL_LIB)
 
-# The binary protocol's rows and the server's text of their values, from
-# byte literals (spec/03-binrow_spec.lua runs it).
-$(BUILD)/test-binrow: spec/support/test_binrow.c $(CORE_OBJ) $(wildcard src/core/*.h)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJ) $(SSL_LIB)
+# The binary protocol's rows, the server's text of their values, and their
+# Lua values, from byte literals (spec/03-binrow_spec.lua runs it).
+$(BUILD)/test-binrow: spec/support/test_binrow.c spec/support/captured_binrows.h $(BIND_OBJ) $(CORE_OBJ) $(wildcard src/*/*.h)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BIND_OBJ) $(CORE_OBJ) $(LUA_LIB) $(SSL_LIB) -lm -pthread
 
 # A test-only Lua module: fault.opener{...} for connect's `transport` option
 # (spec/55-fault_spec.lua).

@@ -18,8 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lauxlib.h>
+#include <lua.h>
+
 #include "../../src/core/binrow.h"
 #include "../../src/core/proto.h"
+#include "../../src/lua/binding.h"
+#include "captured_binrows.h"
 
 static char why[1024];
 static int ncases, nfailed;
@@ -944,6 +949,239 @@ static int t_parse_format_round_trip(void)
     return 1;
 }
 
+/* ---- the same rows through both protocols, in Lua ----------------------- */
+
+static lua_State *L;
+
+typedef struct {
+    const uint8_t *text, *bin;
+    size_t text_len, bin_len;
+} captured_row;
+
+static myl_column cap_colv[64];
+static myl_columns cap_text, cap_bin;
+
+static void set_captured_cols(const captured_col *cc, size_t n)
+{
+    memset(cap_colv, 0, sizeof cap_colv);
+    for (size_t i = 0; i < n; i++) {
+        myl_column *c = &cap_colv[i];
+        c->catalog = c->db = c->table = c->org_table = "";
+        c->name = c->org_name = cc[i].name;
+        c->name_len = strlen(cc[i].name);
+        c->type = cc[i].type;
+        c->flags = cc[i].flags;
+        c->decimals = cc[i].decimals;
+        c->length = cc[i].length;
+        c->vclass = myl_value_class_of(c->type, c->flags);
+    }
+    cap_text = (myl_columns){n, cap_colv, 0};
+    cap_bin = (myl_columns){n, cap_colv, 1};
+}
+
+/* The values at a and b are the same Lua value: type, integer or float,
+ * and value (floats bit for bit, so -0.0 is not 0.0). */
+static int same_lua_value(int a, int b, size_t col)
+{
+    int t = lua_type(L, a);
+    if (t != lua_type(L, b))
+        return fail("column %zu: text gives a %s, binary a %s", col + 1, lua_typename(L, t),
+                    lua_typename(L, lua_type(L, b)));
+    if (t == LUA_TNUMBER) {
+        if (lua_isinteger(L, a) != lua_isinteger(L, b)) return fail("column %zu: integer against float", col + 1);
+        if (lua_isinteger(L, a)) {
+            if (lua_tointeger(L, a) != lua_tointeger(L, b))
+                return fail("column %zu: %lld against %lld", col + 1, (long long)lua_tointeger(L, a),
+                            (long long)lua_tointeger(L, b));
+        } else {
+            lua_Number x = lua_tonumber(L, a), y = lua_tonumber(L, b);
+            if (memcmp(&x, &y, sizeof x) != 0) return fail("column %zu: %.17g against %.17g", col + 1, x, y);
+        }
+    } else if (t == LUA_TSTRING) {
+        size_t n1, n2;
+        const char *s1 = lua_tolstring(L, a, &n1), *s2 = lua_tolstring(L, b, &n2);
+        if (n1 != n2 || memcmp(s1, s2, n1) != 0)
+            return fail("column %zu: \"%.*s\" against \"%.*s\"", col + 1, (int)n1, s1, (int)n2, s2);
+    } else if (t != LUA_TLIGHTUSERDATA || lua_touserdata(L, a) || lua_touserdata(L, b)) {
+        return fail("column %zu: unexpected %s", col + 1, lua_typename(L, t));
+    }
+    return 1;
+}
+
+/* Pushes the text row and the binary row in one mode and compares them
+ * value by value: 1, or 0 with the difference recorded. */
+static int push_both_compare(const captured_row *r, int mode, int checked)
+{
+    size_t ncols = cap_bin.n;
+    lua_settop(L, 0);
+    myl_lua_push_names(L, &cap_bin);
+    int names = lua_gettop(L);
+    if (myl_lua_push_row(L, &cap_text, r->text, r->text_len, mode, names, 0, 1) < 0)
+        return fail("the text row is refused");
+    int t = names + 1;
+    int b = lua_gettop(L) + 1;
+    if (myl_lua_push_row(L, &cap_bin, r->bin, r->bin_len, mode, names, 0, checked) < 0)
+        return fail("the binary row is refused");
+    for (size_t i = 0; i < ncols; i++) {
+        int ok;
+        if (mode == ROW_VALUES) {
+            ok = same_lua_value(t + (int)i, b + (int)i, i);
+        } else {
+            if (mode == ROW_ARRAY) {
+                lua_rawgeti(L, t, (lua_Integer)i + 1);
+                lua_rawgeti(L, b, (lua_Integer)i + 1);
+            } else {
+                lua_getfield(L, t, cap_colv[i].name);
+                lua_getfield(L, b, cap_colv[i].name);
+            }
+            ok = same_lua_value(-2, -1, i);
+            lua_pop(L, 2);
+        }
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
+static int compare_captured(const captured_col *cc, size_t ncols, const captured_row *rows, size_t nrows)
+{
+    set_captured_cols(cc, ncols);
+    for (size_t r = 0; r < nrows; r++) {
+        if (myl_check_bin_row(rows[r].bin, rows[r].bin_len, &cap_bin) != 0)
+            return fail("row %zu: the server's binary row is refused", r + 1);
+        static const int modes[] = {ROW_ARRAY, ROW_KEYED, ROW_VALUES};
+        for (int m = 0; m < 3; m++)
+            for (int checked = 0; checked <= 1; checked++)
+                if (!push_both_compare(&rows[r], modes[m], checked)) {
+                    char inner[sizeof why / 2];
+                    size_t k = strlen(why) < sizeof inner ? strlen(why) : sizeof inner - 1;
+                    memcpy(inner, why, k);
+                    inner[k] = '\0';
+                    static const char *const mode_names[] = {"keyed", "array", "values"};
+                    snprintf(why, sizeof why, "row %zu, %s, %s: %s", r + 1, mode_names[modes[m]],
+                             checked ? "checked" : "trusted", inner);
+                    return 0;
+                }
+        /* Cut short, it is refused and leaves the stack as it was. */
+        lua_settop(L, 0);
+        myl_lua_push_names(L, &cap_bin);
+        for (size_t n = 0; n < rows[r].bin_len; n++) {
+            if (myl_lua_push_row(L, &cap_bin, rows[r].bin, n, ROW_ARRAY, 1, 0, 1) != -1 || lua_gettop(L) != 1)
+                return fail("row %zu: its first %zu bytes accepted", r + 1, n);
+        }
+    }
+    lua_settop(L, 0);
+    return 1;
+}
+
+#define ROW(prefix, i) {prefix##_text_##i, prefix##_bin_##i, sizeof prefix##_text_##i, sizeof prefix##_bin_##i}
+#define NCOLS(prefix) (sizeof prefix##_cols / sizeof prefix##_cols[0])
+
+static int t_captured_all_types(void)
+{
+    static const captured_row rows[] = {ROW(allt, 0), ROW(allt, 1), ROW(allt, 2)};
+    return compare_captured(allt_cols, NCOLS(allt), rows, 3);
+}
+
+static int t_captured_zerofill(void)
+{
+    static const captured_row rows[] = {ROW(zf, 0), ROW(zf, 1)};
+    return compare_captured(zf_cols, NCOLS(zf), rows, 2);
+}
+
+static int t_captured_expressions(void)
+{
+    static const captured_row rows[] = {ROW(expr, 0)};
+    return compare_captured(expr_cols, NCOLS(expr), rows, 1);
+}
+
+static int t_captured_random_floats(void)
+{
+    static const captured_row rows[] = {ROW(rnd, 0), ROW(rnd, 1), ROW(rnd, 2), ROW(rnd, 3),
+                                        ROW(rnd, 4), ROW(rnd, 5), ROW(rnd, 6), ROW(rnd, 7),
+                                        ROW(rnd, 8), ROW(rnd, 9), ROW(rnd, 10), ROW(rnd, 11)};
+    return compare_captured(rnd_cols, NCOLS(rnd), rows, 12);
+}
+
+/* Column `name` of the binary row, pushed as an array, left on the stack. */
+static void push_bin_column(const captured_col *cc, size_t ncols, const uint8_t *p, size_t n, const char *name)
+{
+    set_captured_cols(cc, ncols);
+    lua_settop(L, 0);
+    myl_lua_push_names(L, &cap_bin);
+    if (myl_lua_push_row(L, &cap_bin, p, n, ROW_KEYED, 1, 0, 1) != 1) {
+        lua_pushnil(L);
+        return;
+    }
+    lua_getfield(L, -1, name);
+}
+
+static int is_string(const char *want)
+{
+    size_t n;
+    const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+    if (!s || n != strlen(want) || memcmp(s, want, n) != 0)
+        return fail("expected the string \"%s\", got %s", want, luaL_tolstring(L, -1, NULL));
+    return 1;
+}
+
+static int is_integer(lua_Integer want)
+{
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) != want)
+        return fail("expected the integer %lld, got %s", (long long)want, luaL_tolstring(L, -1, NULL));
+    return 1;
+}
+
+static int is_float(lua_Number want)
+{
+    if (lua_type(L, -1) != LUA_TNUMBER || lua_isinteger(L, -1) || lua_tonumber(L, -1) != want)
+        return fail("expected the float %.17g, got %s", want, luaL_tolstring(L, -1, NULL));
+    return 1;
+}
+
+static int t_captured_values(void)
+{
+#define COL(prefix, i, name) push_bin_column(prefix##_cols, NCOLS(prefix), prefix##_bin_##i, sizeof prefix##_bin_##i, name)
+    COL(allt, 0, "bu");
+    if (!is_string("18446744073709551615")) return 0;
+    COL(allt, 0, "bi");
+    if (!is_integer(INT64_MIN)) return 0;
+    COL(allt, 0, "mi");
+    if (!is_integer(-8388608)) return 0;
+    COL(allt, 0, "f");
+    if (!is_float(3.14)) return 0;
+    COL(allt, 0, "bt");
+    if (!is_integer(0xAAA)) return 0;
+    COL(allt, 0, "y");
+    if (!is_integer(2024)) return 0;
+    COL(allt, 0, "tm");
+    if (!is_string("-838:59:59")) return 0;
+    COL(allt, 0, "dt3");
+    if (!is_string("0000-00-00 00:00:00.000")) return 0;
+    COL(allt, 0, "dz");
+    if (!is_string("00000001.50")) return 0;
+    COL(allt, 2, "ti");
+    if (lua_type(L, -1) != LUA_TLIGHTUSERDATA || lua_touserdata(L, -1) != NULL) return fail("NULL is not mylua.null");
+    COL(zf, 0, "a");
+    if (!is_string("0000000000000000000000042")) return 0;
+    COL(zf, 0, "e");
+    if (!is_integer(42)) return 0;
+    COL(zf, 0, "f");
+    if (!is_float(2.5)) return 0;
+    COL(expr, 0, "pi20");
+    if (!is_float(3.1415926535897936)) return 0;
+    COL(expr, 0, "pi()");
+    if (!is_float(3.141593)) return 0;
+    COL(expr, 0, "p89");
+    if (!is_float(0x1p89)) return 0;
+    COL(expr, 0, "f20");
+    if (!is_float(1e20)) return 0;
+    COL(expr, 0, "t125");
+    if (!is_string("00:00:01.25")) return 0;
+#undef COL
+    lua_settop(L, 0);
+    return 1;
+}
+
 /* ---- the server's text, from stdin -------------------------------------- */
 
 static int compare_stdin(void)
@@ -1022,6 +1260,14 @@ int main(int argc, char **argv)
     run("temporal parameter text rejected", t_parse_rejects);
     run("temporal parameters packed in the shortest form", t_put_datetime);
     run("temporal text parsed and formatted back", t_parse_format_round_trip);
+    L = luaL_newstate();
+    if (!L) return 2;
+    run("a server's rows of every column type read the same in both protocols", t_captured_all_types);
+    run("a server's ZEROFILL rows read the same in both protocols", t_captured_zerofill);
+    run("a server's expression rows read the same in both protocols", t_captured_expressions);
+    run("a server's random FLOAT and DOUBLE rows read the same in both protocols", t_captured_random_floats);
+    run("values of a server's binary rows in Lua", t_captured_values);
+    lua_close(L);
     free(copy);
     fprintf(stderr, "%d cases, %d failed\n", ncases, nfailed);
     return nfailed ? 1 : 0;
