@@ -16,7 +16,7 @@ local helpers = require "helpers"
 local mylua = require "mylua"
 
 describe("binary rows", function()
-  for _, case in ipairs(helpers.c_cases("test-binrow", 34)) do it(case.name, case.check) end
+  for _, case in ipairs(helpers.c_cases("test-binrow", 35)) do it(case.name, case.check) end
 end)
 
 describe("the server's text of FLOAT, DOUBLE and temporal values", function()

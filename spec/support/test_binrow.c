@@ -435,6 +435,78 @@ static int t_double_text(void)
     return 1;
 }
 
+/* A small deterministic generator (xorshift64*), so runs are repeatable. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15u;
+
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545F4914F6CDD1Du;
+}
+
+/* x in the shapes that matter: any bits, decimal-looking values, values
+ * next to them, halves, powers of two and their neighbours. */
+static double interesting_double(void)
+{
+    uint64_t r = rng();
+    double x;
+    static const double scale[] = {1, 10, 100, 1000, 1e4, 1e5, 1e6, 1e7};
+    switch (r % 6) {
+    case 0: {
+        uint64_t bits = rng();
+        memcpy(&x, &bits, sizeof x);
+        break;
+    }
+    case 1: x = (double)(int64_t)(rng() % 2000001 - 1000000) / scale[(r >> 8) % 8]; break;
+    case 2: {
+        x = (double)(int64_t)(rng() % 20001 - 10000) / scale[(r >> 8) % 8];
+        uint64_t bits;
+        memcpy(&bits, &x, sizeof bits);
+        bits += (r >> 16) % 3 - 1; /* one unit in the last place either way */
+        memcpy(&x, &bits, sizeof x);
+        break;
+    }
+    case 3: x = (double)(int64_t)(rng() % 100000) + 0.5; break;
+    case 4: {
+        uint64_t bits = ((rng() % 2046) + 1) << 52 | (r & ((uint64_t)1 << 63));
+        if ((r >> 8) & 1) bits += (r >> 9) & 1 ? 1 : (uint64_t)-1;
+        memcpy(&x, &bits, sizeof x);
+        break;
+    }
+    default: x = (double)(float)((double)(rng() % 1000000) * 1e-3); break;
+    }
+    return x;
+}
+
+/* myl_real_value, where it answers, is the number the text reads back as. */
+static int t_real_value(void)
+{
+    char buf[MYL_DOUBLE_TEXT_MAX];
+    long answered = 0;
+    for (int i = 0; i < 300000; i++) {
+        double x = interesting_double();
+        unsigned decimals = (unsigned)(rng() % 40);
+        int is_float = (int)(rng() & 1);
+        if (is_float) {
+            if (!(x < 3.4e38 && x > -3.4e38)) continue;
+            x = (double)(float)x;
+        }
+        double v;
+        if (!myl_real_value(x, is_float, decimals, &v)) continue;
+        answered++;
+        if (is_float) myl_format_float(buf, (float)x, decimals);
+        else myl_format_double(buf, x, decimals);
+        double want = strtod(buf, NULL);
+        if (memcmp(&v, &want, sizeof v) != 0)
+            return fail("%s %.17g with %u decimals: text \"%s\" reads %.17g, not %.17g", is_float ? "FLOAT" : "DOUBLE",
+                        x, decimals, buf, want, v);
+    }
+    if (answered < 100000) return fail("only %ld values answered without the text", answered);
+    return 1;
+}
+
 /* ---- temporal values ----------------------------------------------------- */
 
 static int t_datetime_lengths(void)
@@ -1237,6 +1309,7 @@ int main(int argc, char **argv)
     run("FLOAT and DOUBLE values and their text", t_float_double_values);
     run("FLOAT text as the server prints it", t_float_text);
     run("DOUBLE text as the server prints it", t_double_text);
+    run("the numbers of FLOAT and DOUBLE texts, without the texts", t_real_value);
     run("DATE, DATETIME, TIMESTAMP in lengths 0, 4, 7, 11", t_datetime_lengths);
     run("TIME in lengths 0, 8, 12, negative and over 24 hours", t_time_lengths);
     run("DATETIME text with 0 to 6 decimals", t_datetime_decimals);

@@ -4,6 +4,7 @@
 #include "binrow.h"
 
 #include <float.h>
+#include <math.h> /* isfinite, a macro */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,6 +316,15 @@ static void bump_last_digit(digits *g)
     strip_trailing_zeros(g);
 }
 
+/* No fraction bits and a normal exponent: the gap above x is twice the gap
+ * below (subnormals have even gaps). */
+static int is_power_of_two(double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    return (bits & 0xFFFFFFFFFFFFFu) == 0 && ((bits >> 52) & 0x7FF) > 1;
+}
+
 /* The shortest digits that read back as x (dtoa mode 0): the first length
  * whose correctly rounded digits do.  A power of two has a gap twice as
  * wide above it as below, so there the digits one unit up may read back
@@ -323,10 +333,7 @@ static void bump_last_digit(digits *g)
 static void shortest_digits(digits *g, double x)
 {
     char buf[64];
-    uint64_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    /* no fraction bits, and a normal exponent (below it the gaps are even) */
-    int power_of_two = (bits & 0xFFFFFFFFFFFFFu) == 0 && ((bits >> 52) & 0x7FF) > 1;
+    int power_of_two = is_power_of_two(x);
     for (int n = 1; n < 17; n++) {
         sig_digits(g, x, n, buf, sizeof buf);
         if (strtod(buf, NULL) == x) return;
@@ -460,6 +467,40 @@ size_t myl_format_double(char *buf, double d, unsigned decimals)
     }
     shortest_digits(&g, d);
     return layout_general(buf, &g);
+}
+
+/* The number of the text without the text.  With a scale the server's
+ * text is either the shortest digits of x (when they fit the places: it
+ * reads back as x) or x rounded to the places, R.  If R reads back as x,
+ * both read as x; if not, no shorter digits within the places read back
+ * as x either (they would be farther from x than R, and x's rounding
+ * interval is symmetric), so the text is R: except at a power of two,
+ * whose interval is not.  Without a scale a FLOAT's text is its 6 digits,
+ * read back as they are, whatever the layout. */
+int myl_real_value(double x, int is_float, unsigned decimals, double *out)
+{
+    if (x == 0 || !isfinite(x)) return 0;
+    if (decimals >= 31 && !is_float) {
+        *out = x; /* the shortest digits that read back as x */
+        return 1;
+    }
+    if (!(x < 1e40 && x > -1e40)) return 0; /* long text */
+    char buf[96];
+    if (decimals >= 31) {
+        snprintf(buf, sizeof buf, "%.*e", FLT_DIG - 1, x);
+        *out = strtod(buf, NULL);
+        return 1;
+    }
+    if (decimals == 0) return 0; /* integer text, and dtoa's "0." */
+    snprintf(buf, sizeof buf, "%.*f", (int)decimals, x);
+    double r = strtod(buf, NULL);
+    if (r == x) {
+        *out = x;
+        return 1;
+    }
+    if (is_power_of_two(x)) return 0;
+    *out = r;
+    return 1;
 }
 
 /* ------------------------------------------------------------------ */

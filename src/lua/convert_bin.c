@@ -2,7 +2,6 @@
  * very value the text protocol's row of the same data gives (convert.c):
  * a script cannot tell which protocol a row came in.  The hot path of
  * statement fetches: no allocation, numbers pushed as they are read. */
-#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -45,20 +44,19 @@ static int push_zerofilled(lua_State *L, const myl_column *c, char *buf, size_t 
     return 1;
 }
 
-/* A DOUBLE: without a scale the server prints the shortest text that reads
- * back as the same double, so the double itself is that value, except for
- * a zero (its text "-0" reads as an integer, so +0.0) and what is no
- * number at all (the server prints "0").  With a scale the text is rounded
- * to it: read back what the server prints. */
-static void push_double(lua_State *L, const myl_column *c, double d)
+/* A FLOAT or DOUBLE: the number the server's text reads back as, found
+ * without the text when binrow.h can; otherwise the text is made and read
+ * as convert.c reads it (zero: "-0" reads as the integer 0, so +0.0, but
+ * "-0.00" as -0.0; ZEROFILL padding; long text). */
+static void push_real(lua_State *L, const myl_column *c, double x, int is_float)
 {
-    int zerofill = (c->flags & MYL_FLAG_ZEROFILL) != 0;
-    if (c->decimals >= 31 && d != 0 && isfinite(d) && !zerofill) {
-        lua_pushnumber(L, d);
+    double v;
+    if (!(c->flags & MYL_FLAG_ZEROFILL) && myl_real_value(x, is_float, c->decimals, &v)) {
+        lua_pushnumber(L, v);
         return;
     }
     char buf[MYL_DOUBLE_TEXT_MAX + 256];
-    size_t n = myl_format_double(buf, d, c->decimals);
+    size_t n = is_float ? myl_format_float(buf, (float)x, c->decimals) : myl_format_double(buf, x, c->decimals);
     if (!push_zerofilled(L, c, buf, n, 79)) push_number_text(L, buf, n);
 }
 
@@ -92,13 +90,8 @@ static inline void push_bin_value(lua_State *L, const myl_column *c, const myl_b
     switch (v->kind) {
     case MYL_BIN_INT:
     case MYL_BIN_UINT: push_integer(L, c, v); break;
-    case MYL_BIN_FLOAT: {
-        char buf[MYL_FLOAT_TEXT_MAX + 256];
-        size_t n = myl_format_float(buf, v->v.f, c->decimals);
-        if (!push_zerofilled(L, c, buf, n, 79)) push_number_text(L, buf, n);
-        break;
-    }
-    case MYL_BIN_DOUBLE: push_double(L, c, v->v.d); break;
+    case MYL_BIN_FLOAT: push_real(L, c, (double)v->v.f, 1); break;
+    case MYL_BIN_DOUBLE: push_real(L, c, v->v.d, 0); break;
     case MYL_BIN_DATE:
     case MYL_BIN_DATETIME:
     case MYL_BIN_TIME: {
