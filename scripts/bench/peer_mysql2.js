@@ -8,12 +8,15 @@
 //
 //   node scripts/bench/peer_mysql2.js WORKLOAD   (fetch, stream, point, insert, connect,
 //                                                 each optionally with -tls, -zlib or -tls-zlib;
-//                                                 connect-sha2, connect-peer)
+//                                                 connect-sha2, connect-peer;
+//                                                 point-prep, fetch-prep)
 //
 // -tls: ssl = { ca: the file in MYLUA_BENCH_SSL_CA, rejectUnauthorized: false }
 // (encrypted, the chain computed but a failure not fatal, the name not
 // checked; mylua uses mode "required" with the CA);
 // -zlib: compress = true.
+// point-prep, fetch-prep: point and fetch through conn.execute (prepared
+// statements, the binary protocol).
 // connect-sha2 and connect-peer log in as peer.lua says
 // (MYLUA_BENCH_MYSQL8_*), connect-sha2 through mysql2's own
 // caching_sha2_password. There is no connect-ed25519: mysql2 has no
@@ -262,13 +265,17 @@ async function transportCheck(conn, tls, compress) {
 async function main() {
   workloadName = process.argv[2] || '';
   const m = /^(fetch|stream|point|insert|connect)(|-tls|-zlib|-tls-zlib)$/.exec(workloadName) ||
-            /^(connect)(-sha2|-peer)$/.exec(workloadName);
+            /^(connect)(-sha2|-peer)$/.exec(workloadName) ||
+            /^(point|fetch)(-prep)$/.exec(workloadName);
   if (!m) {
     process.stderr.write('usage: node peer_mysql2.js fetch|stream|point|insert|connect[-tls|-zlib|-tls-zlib]' +
-                         '|connect-sha2|connect-peer\n');
+                         '|connect-sha2|connect-peer|point-prep|fetch-prep\n');
     process.exit(2);
   }
   const workload = m[1], variant = m[2];
+  // -prep: through prepared statements (conn.execute, the binary protocol;
+  // mysql2 keeps the statement in its cache and reuses it).
+  const prep = variant === '-prep';
   const login = MYSQL8_LOGINS[variant];
   const tls = variant.includes('tls'), compress = variant.includes('zlib');
   if (login) {
@@ -292,7 +299,7 @@ async function main() {
   // mysql8peer.py answers none of transportCheck's queries: it serves no
   // TLS and no compression, and says how the login went.
   const seen = login ? await authCheck(conn, login.path) : await transportCheck(conn, tls, compress);
-  if (variant) transportSeen = seen;
+  if (variant && !prep) transportSeen = seen;
   // Warm the connection and the server's path with a tiny query (the
   // MySQL 8 peer has no tables).
   await conn.query(login ? 'SELECT 1' : 'SELECT COUNT(*) FROM ' + TABLE + ' WHERE id <= 10');
@@ -300,7 +307,8 @@ async function main() {
 
   if (workload === 'fetch') {
     const c0 = cpuNow(), w0 = wallNow();
-    const [rows] = await conn.query({ sql: SELECT_ALL, rowsAsArray: asArray, timeout: QUERY_TIMEOUT_MS });
+    const q = { sql: SELECT_ALL, rowsAsArray: asArray, timeout: QUERY_TIMEOUT_MS };
+    const [rows] = prep ? await conn.execute(q) : await conn.query(q);
     const c1 = cpuNow(), w1 = wallNow();
     const n = rows.length;
     if (n !== conf.rows) die('fetched ' + n + ' rows, expected ' + conf.rows);
@@ -329,7 +337,7 @@ async function main() {
     const sql = 'SELECT * FROM ' + TABLE + ' WHERE id = ?';
     const c0 = cpuNow(), w0 = wallNow();
     for (let i = 0; i < conf.point; i++) {
-      const [rows] = await conn.query(sql, [pointId(i)]);
+      const [rows] = prep ? await conn.execute(sql, [pointId(i)]) : await conn.query(sql, [pointId(i)]);
       const row = rows[0];
       if (row) {
         found++;
