@@ -181,6 +181,16 @@ describe("the binary protocol against the text protocol", function()
     if db then db:close() end
   end)
 
+  -- The session's counters of statement commands, by name (Com_stmt_execute
+  -- as "execute", ...): what shows that the binary protocol was used.
+  local function stmt_counters()
+    local c = {}
+    for name, value in db:query("SHOW SESSION STATUS LIKE 'Com_stmt_%'"):rows("v") do
+      c[name:match("^Com_stmt_(.*)$")] = tonumber(value)
+    end
+    return c
+  end
+
   -- Reads `sql` (SELECT * ... ORDER BY id of a table whose column names
   -- are in `names`) five ways and returns them by name: text, prepared
   -- (buffered), cursor (server cursor, fetch_size 3), stream (statement
@@ -188,6 +198,7 @@ describe("the binary protocol against the text protocol", function()
   -- array of values in column order; and the two results.
   local function read_all_ways(sql, names)
     local out = {}
+    local before = stmt_counters()
     local text_res = db:query(sql)
     out.text = {}
     for i = 1, #text_res do out.text[i] = text_res:row(i, "a") end
@@ -213,6 +224,13 @@ describe("the binary protocol against the text protocol", function()
       s:close()
       out[way[1]] = rows
     end
+    -- Each SHOW STATUS is a query of its own, so the counters moved by
+    -- exactly the statements above: three prepares and executes, and the
+    -- server cursor's fetches of 3 rows (one more to learn the end).
+    local after = stmt_counters()
+    out.prepares = after.prepare - before.prepare
+    out.executes = after.execute - before.execute
+    out.fetches = after.fetch - before.fetch
     return out, text_res, bin_res
   end
 
@@ -249,6 +267,12 @@ describe("the binary protocol against the text protocol", function()
 
     teardown(function()
       db:query("DROP TABLE IF EXISTS " .. t)
+    end)
+
+    it("read the rows through the binary protocol: 3 prepares, 3 executes, fetches of 3 rows", function()
+      assert.equal(3, ways.prepares)
+      assert.equal(3, ways.executes)
+      assert.is_true(ways.fetches >= math.ceil(NROWS / 3), ("%d COM_STMT_FETCH for %d rows"):format(ways.fetches, NROWS))
     end)
 
     it("holds the rows it was given: NULLs where a column has no literal", function()
@@ -316,6 +340,12 @@ describe("the binary protocol against the text protocol", function()
 
     teardown(function()
       db:query("DROP TABLE IF EXISTS " .. t)
+    end)
+
+    it("read the rows through the binary protocol", function()
+      assert.equal(3, ways.prepares)
+      assert.equal(3, ways.executes)
+      assert.is_true(ways.fetches >= math.ceil(#WIDE_NULLS / 3))
     end)
 
     it("has the NULLs it was given (text side)", function()
