@@ -86,22 +86,37 @@ int myl_check_bin_row(const uint8_t *p, size_t n, const myl_columns *cols);
 size_t myl_format_datetime(char *buf, unsigned type, unsigned decimals, const myl_datetime *t);
 
 /* Formats a FLOAT value as the text protocol shows it for a column with
- * `decimals` (31 and above: no fixed scale, the shortest text that reads
- * back as the same float, as the server prints it).  buf holds at least
- * MYL_FLOAT_TEXT_MAX bytes; returns the length. */
-#define MYL_FLOAT_TEXT_MAX 64
+ * `decimals`.  Below 31: that many places ("%.*f", except that digits past
+ * the double's own precision are the shortest that read back, then zeros:
+ * FLOAT(30,20) 0.1 is "0.10000000149011612000").  From 31 (no fixed
+ * scale): at most FLT_DIG = 6 significant digits, rounded half to even,
+ * trailing zeros dropped, plain while the decimal point is within 15
+ * places of the digits ("3.14", "1.23457", "16777200", "0.000001",
+ * "999999000000000"), else "1e20", "1.5e15", "1e-16", "-1.4013e-45".
+ * buf holds at least MYL_FLOAT_TEXT_MAX bytes; returns the length. */
+#define MYL_FLOAT_TEXT_MAX 80
 size_t myl_format_float(char *buf, float f, unsigned decimals);
+
+/* The same for a DOUBLE: below 31 decimals fixed as the FLOAT is; from 31
+ * the shortest text that reads back as the same double, in the same
+ * layout ("0.30000000000000004", "0.000000000000001", "1e15", "1e-16",
+ * "1.2345678901234568e17").  The fixed text of a large double is long:
+ * buf holds at least MYL_DOUBLE_TEXT_MAX bytes. */
+#define MYL_DOUBLE_TEXT_MAX 360
+size_t myl_format_double(char *buf, double d, unsigned decimals);
 
 /* Parses the text of a temporal value for sending as a typed parameter:
  * "YYYY-MM-DD", "YYYY-MM-DD HH:MM:SS[.ffffff]" (also with 'T'), and for
  * TIME "[-][D ]HHH:MM:SS[.ffffff]".  `kind` is MYL_BIN_DATE, _DATETIME or
  * _TIME.  0, or -1 when the text is not such a value (fields out of range,
- * trailing bytes, more than 6 fractional digits). */
+ * trailing bytes, more than 6 fractional digits).  TIME stops at
+ * 838:59:59.999999, as the server's; D is at most 34. */
 int myl_parse_datetime(const char *s, size_t n, myl_bin_kind kind, myl_datetime *t);
 
 /* Appends the binary protocol's form of t (a length byte, then 0, 4, 7 or
  * 11 bytes for DATE/DATETIME, 0, 8 or 12 for TIME: the shortest that holds
- * the value). */
+ * the value) into room the caller reserved: MYL_DATETIME_BIN_MAX bytes. */
+#define MYL_DATETIME_BIN_MAX 13
 void myl_put_datetime(myl_buf *b, myl_bin_kind kind, const myl_datetime *t);
 
 #endif

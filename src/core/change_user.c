@@ -67,6 +67,7 @@ int myl_change_user(myl_conn *c, const myl_options *opt)
     lg.ud = &rq;
     c->op_deadline = c->connect_timeout > 0 ? myl_now() + c->connect_timeout : 0;
     c->phase = "reading authorization packet";
+    myl_stmt_new_session(c, "the user was changed");
     int rc = myl_auth_login(c, &lg);
     c->phase = NULL;
     c->op_deadline = 0;

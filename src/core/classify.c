@@ -12,6 +12,7 @@ const char *myl_wait_name(myl_wait wait)
     case MYL_WAIT_COLUMNS_END: return "end of column definitions";
     case MYL_WAIT_ROW: return "text row";
     case MYL_WAIT_INFILE_DONE: return "reply to LOCAL INFILE data";
+    case MYL_WAIT_PREPARE: return "reply to a prepare";
     }
     return "packet";
 }

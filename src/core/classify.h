@@ -18,6 +18,7 @@ typedef enum {
     MYL_WAIT_COLUMNS_END, /* the EOF after the column definitions (no DEPRECATE_EOF) */
     MYL_WAIT_ROW,         /* a text row, or the end of the rows */
     MYL_WAIT_INFILE_DONE, /* the verdict after LOCAL INFILE data */
+    MYL_WAIT_PREPARE,     /* the reply to COM_STMT_PREPARE */
 } myl_wait;
 
 typedef enum {
@@ -33,7 +34,8 @@ typedef enum {
     MYL_PKT_LOCAL_INFILE,  /* 0xFB file name */
     MYL_PKT_RESULT_SET,    /* a column count */
     MYL_PKT_COLUMN,        /* a column definition */
-    MYL_PKT_ROW,           /* a text row */
+    MYL_PKT_ROW,           /* a text or binary row */
+    MYL_PKT_PREPARE_OK,    /* 0x00 statement id, counts (COM_STMT_PREPARE's OK) */
 } myl_pkt;
 
 /* Inline: it runs once per row. */
@@ -84,6 +86,9 @@ static inline myl_pkt myl_classify(myl_wait wait, const uint8_t *p, size_t n, ui
         return MYL_PKT_ROW;
     case MYL_WAIT_INFILE_DONE:
         return h == 0x00 ? MYL_PKT_OK : MYL_PKT_MALFORMED;
+    case MYL_WAIT_PREPARE:
+        /* 0x00, id (4), columns (2), parameters (2), 0x00, warnings (2) */
+        return h == 0x00 && n >= 12 ? MYL_PKT_PREPARE_OK : MYL_PKT_MALFORMED;
     }
     return MYL_PKT_MALFORMED;
 }

@@ -104,6 +104,7 @@ void myl_conn_free(myl_conn *c)
 {
     if (!c) return;
     myl_close(c);
+    myl_stmt_detach_all(c);
     forget_auth_options(c);
     myl_infile_forget(c);
     free(c);
@@ -170,6 +171,7 @@ int myl_connect(myl_conn *c, const myl_options *opt)
     c->read_timeout = opt->read_timeout;
     c->write_timeout = opt->write_timeout;
     c->op_deadline = opt->connect_timeout > 0 ? myl_now() + opt->connect_timeout : 0;
+    myl_stmt_new_session(c, "the connection was opened again");
     c->state = MYL_STATE_READY;
     c->owner = NULL;
     c->result_no = 0;
@@ -239,6 +241,10 @@ static int begin_command(myl_conn *c)
     myl_infile_command(c, ok);
     if (!ok) return -1;
     myl_error_clear(&c->err);
+    c->cmd_binary = c->cmd_cursor = 0;
+    c->fetching = NULL;
+    c->row_held = 0;
+    if (c->nstmt_close && myl_stmt_flush_closes(c)) return -1;
     myl_conn_new_command(c);
     /* Give back a buffer a huge packet grew, once nothing is pending in it. */
     myl_framer_shrink(&c->fr, 4u << 20);
@@ -312,7 +318,11 @@ int myl_kill(myl_conn *c, uint32_t id)
 
 int myl_reset_connection(myl_conn *c)
 {
-    return simple_command(c, MYL_COM_RESET_CONNECTION, NULL, 0);
+    int rc = simple_command(c, MYL_COM_RESET_CONNECTION, NULL, 0);
+    /* Once the command went out, the server may have dropped the session's
+     * statements, whatever the reply says. */
+    if (rc == 0 || c->state == MYL_STATE_BROKEN) myl_stmt_new_session(c, "the connection was reset");
+    return rc;
 }
 
 int myl_send_query(myl_conn *c, const char *sql, size_t len, const void *owner)
@@ -320,8 +330,7 @@ int myl_send_query(myl_conn *c, const char *sql, size_t len, const void *owner)
     return send_command(c, MYL_COM_QUERY, sql, len, owner);
 }
 
-/* Reads ncols column definitions into one allocation. */
-static int read_columns(myl_conn *c, size_t ncols, myl_columns **out)
+int myl_conn_read_columns(myl_conn *c, size_t ncols, myl_columns **out, unsigned *eof_status)
 {
     myl_buf strs = {0};
     myl_column *cols = calloc(ncols, sizeof *cols);
@@ -380,6 +389,11 @@ static int read_columns(myl_conn *c, size_t ncols, myl_columns **out)
             rc = myl_conn_server_error(c, p, n);
         else if (kind != MYL_PKT_EOF)
             rc = myl_conn_malformed(c, "expected EOF after columns");
+        unsigned w, st;
+        if (rc == 0 && eof_status) {
+            if (myl_parse_eof(p, n, &w, &st)) rc = myl_conn_malformed(c, "EOF packet");
+            else *eof_status = st;
+        }
     }
     myl_columns *res = NULL;
     if (rc == 0) {
@@ -388,6 +402,7 @@ static int read_columns(myl_conn *c, size_t ncols, myl_columns **out)
     }
     if (rc == 0) {
         res->n = ncols;
+        res->binary = 0;
         res->col = (myl_column *)(res + 1);
         char *base = (char *)(res->col + ncols);
         if (strs.len) memcpy(base, strs.data, strs.len);
@@ -438,9 +453,16 @@ static int read_head(myl_conn *c, myl_columns **cols)
                      (unsigned long long)ncols, MAX_COLUMNS);
             return myl_conn_broken(c, MYL_CR_MALFORMED_PACKET, msg);
         }
-        if (read_columns(c, (size_t)ncols, cols)) return -1;
+        unsigned eof_status = 0;
+        if (myl_conn_read_columns(c, (size_t)ncols, cols, &eof_status)) return -1;
+        (*cols)->binary = c->cmd_binary;
         c->ncols = (size_t)ncols;
         c->state = MYL_STATE_ROWS;
+        if (c->cmd_cursor && myl_stmt_cursor_head(c, eof_status) < 0) {
+            myl_columns_free(*cols);
+            *cols = NULL;
+            return -1;
+        }
         return 1;
     }
     default:
@@ -470,6 +492,12 @@ int myl_read_row(myl_conn *c, const void *owner, const uint8_t **row, size_t *le
     if (c->state == MYL_STATE_BROKEN || c->state == MYL_STATE_CLOSED) return begin_command(c);
     if (c->state != MYL_STATE_ROWS) return 0; /* the result already ended */
     if (c->owner != owner) return out_of_sync(c);
+    if (c->row_held) { /* read while looking for a cursor (stmt.c) */
+        c->row_held = 0;
+        *row = c->held_row;
+        *len = c->held_len;
+        return 1;
+    }
     const uint8_t *p;
     size_t n;
     if (myl_read_packet(c, &p, &n)) return -1;
@@ -485,7 +513,9 @@ int myl_read_row(myl_conn *c, const void *owner, const uint8_t **row, size_t *le
             myl_ok ok;
             if (myl_parse_ok(p, n, c->caps, &ok))
                 return myl_conn_malformed(c, "a row or the end of the rows, starting with 0xFE");
-            return myl_conn_handle_ok(c, p, n) ? -1 : 0;
+            if (myl_conn_handle_ok(c, p, n)) return -1;
+            if (c->fetching) myl_stmt_rows_ended(c, ok.status);
+            return 0;
         }
         unsigned w, s;
         if (myl_parse_eof(p, n, &w, &s)) return myl_conn_malformed(c, "end of the rows");
@@ -493,6 +523,7 @@ int myl_read_row(myl_conn *c, const void *owner, const uint8_t **row, size_t *le
         c->last.warnings = w;
         myl_conn_keep_status(c, s);
         myl_conn_set_response_state(c, s & MYL_STATUS_MORE_RESULTS_EXISTS ? MYL_STATE_HEAD : MYL_STATE_READY);
+        if (c->fetching) myl_stmt_rows_ended(c, s);
         return 0;
     case MYL_PKT_ERR: /* the statement failed while producing rows */
         return myl_conn_server_error(c, p, n);

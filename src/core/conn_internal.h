@@ -81,6 +81,24 @@ struct myl_conn {
     long infile_name_len; /* as myl_sql_infile_name: -1 none, -2 unreadable */
     int infile_asked;     /* the server asked for a file during this command */
     char infile_name[4096];
+
+    /* Prepared statements (stmt.c).  Every statement made on the
+     * connection, so freeing it can detach them; the session they belong
+     * to (a reset, change_user or new connect starts another, in which the
+     * server knows none of them) and why the last one ended; the ids to
+     * close before the next command; what the current command's response
+     * is (binary rows, a cursor asked for); the statement whose cursor rows
+     * are being fetched; and a row read ahead while looking for a cursor. */
+    struct myl_stmt *stmts;
+    unsigned session;
+    const char *session_ended;
+    uint32_t *stmt_close;
+    size_t nstmt_close, stmt_close_cap;
+    int cmd_binary, cmd_cursor;
+    struct myl_stmt *fetching;
+    int row_held;
+    const uint8_t *held_row;
+    size_t held_len;
 };
 
 /* conn_state.c: failures.  Each returns -1 so callers can `return` it. */
@@ -132,6 +150,27 @@ void myl_infile_forget(myl_conn *c);
 void myl_infile_command(myl_conn *c, int starts);
 void myl_infile_statement(myl_conn *c, const char *sql, size_t len);
 int myl_infile_request(myl_conn *c, const uint8_t *p, size_t n);
+
+/* stmt.c: before a command starts, closes the statements freed since the
+ * last one (0, or -1 when sending failed: the connection is then broken);
+ * a new session begins (`why` the old one ended: its statements are gone
+ * on the server); the rows of a fetch ended with status flags `flags`;
+ * the connection goes away (its statements are detached). */
+int myl_stmt_flush_closes(myl_conn *c);
+void myl_stmt_new_session(myl_conn *c, const char *why);
+void myl_stmt_rows_ended(myl_conn *c, unsigned flags);
+/* stmt.c: after the columns of an execute that asked for a cursor (the
+ * connection in state ROWS): finds whether the server opened one, from
+ * the status of the EOF after the columns or, under DEPRECATE_EOF, of the
+ * packet after them (a row read there is held for myl_read_row).  0, or
+ * -1 with the error set. */
+int myl_stmt_cursor_head(myl_conn *c, unsigned eof_status);
+void myl_stmt_detach_all(myl_conn *c);
+
+/* conn.c: reads ncols column definitions (and the EOF after them without
+ * DEPRECATE_EOF, its status flags into *eof_status when not NULL) into one
+ * allocation. */
+int myl_conn_read_columns(myl_conn *c, size_t ncols, myl_columns **out, unsigned *eof_status);
 
 /* handshake.c: opens the transport, reads the greeting, authenticates. */
 int myl_open_and_authenticate(myl_conn *c, const myl_options *opt);

@@ -202,6 +202,10 @@ static int negotiate(myl_conn *c, handshake_state *hs)
     if (c->infile_on) want |= MYL_CLIENT_LOCAL_FILES; /* a source was given (infile.c) */
     if (opt->database && *opt->database) want |= MYL_CLIENT_CONNECT_WITH_DB;
     c->caps = want & (hs->server_caps & 0xFFFFFFFFu);
+    /* MariaDB's own capabilities, which it offers only with CLIENT_MYSQL
+     * (bit 0) clear. */
+    if (!(hs->server_caps & MYL_CLIENT_LONG_PASSWORD))
+        c->caps |= hs->server_caps & MYL_MARIADB_CLIENT_STMT_BULK_OPERATIONS;
     if (opt->database && *opt->database && !(c->caps & MYL_CLIENT_CONNECT_WITH_DB))
         return myl_conn_broken(c, MYL_CR_VERSION_ERROR,
                                "Server cannot select a database at connect");
@@ -239,6 +243,15 @@ static int prepare_tls(myl_conn *c, handshake_state *hs)
     return hs->tls_cfg ? 0 : -1;
 }
 
+/* The 23 bytes after the charset: zero, but for MariaDB's capabilities in
+ * the last 4. */
+static void put_filler(myl_conn *c)
+{
+    memset(c->fr.out.data + c->fr.out.len, 0, 19);
+    c->fr.out.len += 19;
+    myl_buf_put_u32(&c->fr.out, (uint32_t)(c->caps >> 32));
+}
+
 /* The SSL request: the first 32 bytes of a handshake response (caps with
  * CLIENT_SSL, max packet, charset, 23 zero bytes), sequence 1; the response
  * itself follows over TLS with the next sequence id. */
@@ -248,8 +261,7 @@ static int send_ssl_request(myl_conn *c)
     myl_buf_put_u32(&c->fr.out, (uint32_t)c->caps);
     myl_buf_put_u32(&c->fr.out, MAX_PACKET);
     myl_buf_put_u8(&c->fr.out, (uint8_t)c->charset->collation_id);
-    memset(c->fr.out.data + c->fr.out.len, 0, 23);
-    c->fr.out.len += 23;
+    put_filler(c);
     return myl_send_out(c);
 }
 
@@ -460,8 +472,7 @@ static int send_response(myl_conn *c, handshake_state *hs, const char *plugin,
     myl_buf_put_u32(&c->fr.out, (uint32_t)c->caps);
     myl_buf_put_u32(&c->fr.out, MAX_PACKET);
     myl_buf_put_u8(&c->fr.out, (uint8_t)c->charset->collation_id);
-    memset(c->fr.out.data + c->fr.out.len, 0, 23); /* filler (MariaDB's extended caps: none) */
-    c->fr.out.len += 23;
+    put_filler(c);
     myl_buf_put(&c->fr.out, user, strlen(user) + 1);
     if (c->caps & MYL_CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA) myl_buf_put_lenenc(&c->fr.out, auth->len);
     else myl_buf_put_u8(&c->fr.out, (uint8_t)auth->len);

@@ -1,5 +1,6 @@
 #include "result.h"
 
+#include "binrow.h"
 #include "conn_internal.h"
 
 #include <stdio.h>
@@ -65,9 +66,11 @@ static int store_rows(myl_conn *c, const void *owner, myl_result *r, size_t limi
     if (grow((void **)&r->offs, &offs_cap, 1, sizeof *r->offs)) goto oom;
     r->offs[0] = 0;
     while ((rc = myl_read_row(c, owner, &p, &n)) == 1) {
-        if (myl_check_text_row(p, n, r->cols->n)) {
+        if (r->cols->binary ? myl_check_bin_row(p, n, r->cols) : myl_check_text_row(p, n, r->cols->n)) {
             myl_conn_fail(c, MYL_CR_MALFORMED_PACKET,
-                          "Malformed packet (text row: its values do not match the columns)");
+                          r->cols->binary
+                              ? "Malformed packet (binary row: its values do not match the columns)"
+                              : "Malformed packet (text row: its values do not match the columns)");
             return -1;
         }
         if (limit && data_len + n + (r->nrows + 2) * sizeof *r->offs > limit)
@@ -121,6 +124,11 @@ myl_result *myl_query(myl_conn *c, const char *sql, size_t len)
 {
     const void *owner = &owner; /* any address unique to this call */
     if (myl_send_query(c, sql, len, owner)) return NULL;
+    return myl_read_results(c, owner);
+}
+
+myl_result *myl_read_results(myl_conn *c, const void *owner)
+{
     /* The read timeout bounds the whole response, so a server that drips
      * bytes cannot hold the call past it. */
     myl_bound_response(c, 1);

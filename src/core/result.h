@@ -34,6 +34,10 @@ myl_result *myl_store_result(myl_conn *c, const void *owner);
  * The read timeout bounds the whole response. */
 myl_result *myl_query(myl_conn *c, const char *sql, size_t len);
 
+/* Reads every result of the owner's pending response, as myl_query does
+ * after sending (a prepared statement's execute, too). */
+myl_result *myl_read_results(myl_conn *c, const void *owner);
+
 static inline const uint8_t *myl_result_row(const myl_result *r, size_t i, size_t *len)
 {
     *len = r->offs[i + 1] - r->offs[i];

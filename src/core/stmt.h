@@ -113,15 +113,24 @@ int myl_stmt_reset(myl_stmt *s);
  * is set on the connection, and the call returns -1 with *failed_row set
  * to that row).  Values stay valid until the next call of `next`.
  *
- * With MariaDB's STMT_BULK_OPERATIONS the rows go in COM_STMT_BULK_EXECUTE
- * batches (each within the packet limit); otherwise as executes
- * pipelined a window at a time.  Returns 0 with *affected the sum of
- * affected rows, or -1: *failed_row is the 0-based index of the row that
- * failed when the server's reply names one row, or of the first row of
- * the batch that failed (*batch_rows rows, 1 when exact). */
+ * An INSERT or REPLACE on a server with MariaDB's STMT_BULK_OPERATIONS
+ * goes in COM_STMT_BULK_EXECUTE batches of about 1 MiB: the server runs
+ * each batch as one statement (a failing batch is undone as a whole on a
+ * transactional table) and stops at its first error.  Everything else
+ * goes as executes pipelined 64 at a time (one at a time over the
+ * compressed protocol): each reply is read, but the executes sent after a
+ * failing one in the same window have run.
+ *
+ * Returns 0 with *affected the sum of affected rows, or -1 with
+ * *affected what the executes and batches that succeeded changed, and
+ * *failed_row the 0-based index of the failing row; when the server
+ * cannot say which row of a bulk batch failed (before MariaDB 10.7), the
+ * index of the batch's first row with *batch_rows its size (1 when the
+ * index is exact). */
 typedef int (*myl_stmt_next_row)(void *ud, myl_param *params, size_t n);
-int myl_stmt_execute_many(myl_stmt *s, myl_stmt_next_row next, void *ud, uint64_t *affected,
-                          uint64_t *failed_row, uint64_t *batch_rows);
+#define MYL_MANY_NO_BULK 1u /* pipelined executes even where bulk is offered */
+int myl_stmt_execute_many(myl_stmt *s, myl_stmt_next_row next, void *ud, unsigned flags,
+                          uint64_t *affected, uint64_t *failed_row, uint64_t *batch_rows);
 
 /* 1 when the server takes COM_STMT_BULK_EXECUTE. */
 int myl_conn_has_bulk(const myl_conn *c);

@@ -177,6 +177,7 @@ static inline void push_value(lua_State *L, myl_value_class k, const uint8_t *s,
 int myl_lua_push_row(lua_State *L, const myl_columns *cols, const uint8_t *p, size_t n, int mode,
                      int names_idx, int target, int checked)
 {
+    if (cols->binary) return myl_lua_push_bin_row(L, cols, p, n, mode, names_idx, target, checked);
     size_t ncols = cols->n;
     myl_row_iter it;
     myl_row_begin(&it, p, n);
