@@ -379,6 +379,29 @@ describe("the binary protocol against the text protocol", function()
       { "true", true }, { "false", false }, { "nil", nil }, { "mylua.null", null },
     }
 
+    -- Typed values read back with SELECT ?: what the server gives for the
+    -- value of its type against what it gives for the plain text (the
+    -- same string in both protocols).
+    local SELECT_TYPED = {
+      { "decimal", "1.10" }, { "decimal", "-0.000000000000000000000000000001" },
+      { "decimal", "12345678901234567890123456789012345.123456789012345678901234567890" },
+      { "date", "2024-02-29" }, { "date", "1000-01-01" },
+      { "datetime", "2024-01-02 03:04:05" }, { "datetime", "2024-01-02 03:04:05.123456" },
+      { "datetime", "9999-12-31 23:59:59.999999" },
+      { "time", "-838:59:59" }, { "time", "12:34:56.789000" }, { "time", "00:00:00" },
+      { "blob", bytes }, { "blob", "" },
+    }
+    for _, case in ipairs(SELECT_TYPED) do
+      local kind, plain = case[1], case[2]
+      it(("SELECT ? of mylua.%s(%s)"):format(kind, describe_value(plain)), function()
+        local want = db:query("SELECT ? AS v", plain):row(1, "a")[1]
+        local st = db:prepare("SELECT ? AS v")
+        local got = st:execute(mylua[kind](plain)):row(1, "a")[1]
+        st:close()
+        check(want, got, ("SELECT ? of mylua.%s(%s)"):format(kind, describe_value(plain)))
+      end)
+    end
+
     for _, case in ipairs(SELECT_VALUES) do
       it(("SELECT ? of %s"):format(case[1]), function()
         local want = db:query("SELECT ? AS v", case[2]):row(1, "a")[1]
