@@ -40,7 +40,7 @@ HOST_OBJ = $(HOST_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
 .PHONY: all check sanitize clean fuzz test
 
 all: $(BUILD)/mylua $(BUILD)/mylua.so $(BUILD)/test-decoders $(BUILD)/test-framing \
-     $(BUILD)/test-compress $(BUILD)/test-infile $(BUILD)/mylua_fault.so
+     $(BUILD)/test-compress $(BUILD)/test-infile $(BUILD)/test-binrow $(BUILD)/mylua_fault.so
 
 $(BUILD)/mylua: $(BIND_OBJ) $(HOST_OBJ) $(CORE_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(BIND_OBJ) $(HOST_OBJ) $(CORE_LIB) $(LUA_LIB) $(SSL_LIB) -lm -pthread
@@ -77,14 +77,20 @@ $(BUILD)/test-compress: spec/support/test_compress.c spec/support/framer_cases.h
 $(BUILD)/test-infile: spec/support/test_infile.c $(CORE_OBJ) $(wildcard src/core/*.h)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJ) $(SSL_LIB)
 
+# The binary protocol's rows, the server's text of their values, and their
+# Lua values, from byte literals (spec/03-binrow_spec.lua runs it).
+$(BUILD)/test-binrow: spec/support/test_binrow.c spec/support/captured_binrows.h $(BIND_OBJ) $(CORE_OBJ) $(wildcard src/*/*.h)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BIND_OBJ) $(CORE_OBJ) $(LUA_LIB) $(SSL_LIB) -lm -pthread
+
 # A test-only Lua module: fault.opener{...} for connect's `transport` option
 # (spec/55-fault_spec.lua).
 $(BUILD)/mylua_fault.so: spec/support/fault_module.c $(FAULT_SRC) spec/support/fault.h $(CORE_OBJ) $(wildcard src/core/*.h)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -shared -o $@ $< $(FAULT_SRC) $(CORE_OBJ) $(SSL_LIB) -pthread
 
 # The tests that need no server, in seconds.
-test: $(BUILD)/test-decoders $(BUILD)/test-framing $(BUILD)/test-compress $(BUILD)/test-infile
-	@for t in test-decoders test-framing test-compress test-infile; do \
+test: $(BUILD)/test-decoders $(BUILD)/test-framing $(BUILD)/test-compress $(BUILD)/test-infile \
+      $(BUILD)/test-binrow
+	@for t in test-decoders test-framing test-compress test-infile test-binrow; do \
 	  $(BUILD)/$$t >$(BUILD)/$$t.out 2>&1 || { grep -v '^ok ' $(BUILD)/$$t.out; exit 1; }; \
 	  echo "$$t: $$(grep -c '^ok ' $(BUILD)/$$t.out) cases ok"; \
 	done
@@ -133,8 +139,12 @@ $(BUILD)/fuzz-rows: spec/support/fuzz_rows.c $(CORE_SRC) $(BIND_SRC) $(wildcard 
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(BIND_SRC) $(LUA_LIB) $(SSL_LIB) -lm
 
-fuzz: $(BUILD)/fuzz-decoders $(BUILD)/fuzz-rows
-	@for t in decoders rows; do \
+$(BUILD)/fuzz-binrows: spec/support/fuzz_binrows.c $(CORE_SRC) $(BIND_SRC) $(wildcard src/*/*.h) Makefile
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(BIND_SRC) $(LUA_LIB) $(SSL_LIB) -lm
+
+fuzz: $(BUILD)/fuzz-decoders $(BUILD)/fuzz-rows $(BUILD)/fuzz-binrows
+	@for t in decoders rows binrows; do \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$t && \
 	  FUZZ_WRITE_SEEDS=$(FUZZ_DIR)/corpus-$$t $(BUILD)/fuzz-$$t && \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS)s" && \

@@ -392,12 +392,14 @@ describe("a statement's cursor", function()
     end
   end)
 
-  it("raises once its statement is closed", function()
+  it("raises once its statement is closed, and gives the connection back", function()
     local st = db:prepare("SELECT seq FROM seq_1_to_100")
     local cur = st:cursor()
     cur:execute()
     assert.is_not_nil(cur:fetch())
     st:close()
+    raises_string("attempt to use a closed statement", cur.fetch, cur)
+    assert.equal(1, #db:query("SELECT 1")) -- the unread rows were discarded
     raises_string("attempt to use a closed statement", cur.fetch, cur)
     cur:close()
     assert.equal(1, #db:query("SELECT 1"))
@@ -573,6 +575,59 @@ describe("statements and finalizers", function()
     assert.is_true(db.closed)
     raises_string("attempt to use a closed connection", st2.execute, st2, 1)
     assert.is_true(st2:close())
+  end)
+
+  -- Runs body(i) many times while garbage is made, so that a finalizer
+  -- set up by body runs inside some allocation of the call it makes; every
+  -- outcome must be success or one of the `allowed` error texts, and some
+  -- must be errors (else no finalizer ran where it matters).
+  local function churn(times, allowed, body)
+    -- new settings count from the next cycle: a full one starts it (a 0
+    -- would mean "unchanged")
+    collectgarbage("incremental", 1, 400, 1)
+    collectgarbage()
+    local bad, failed = {}, 0
+    for i = 1, times do
+      local junk = {}
+      for k = 1, i % 50 do junk[k] = {} end
+      local ok, err = body(i)
+      local fine = ok
+      for _, a in ipairs(allowed) do fine = fine or tostring(err):find(a, 1, true) ~= nil end
+      if not fine then bad[#bad + 1] = tostring(err) end
+      if not ok then failed = failed + 1 end
+    end
+    collectgarbage("incremental", 200, 100, 13) -- Lua's defaults
+    assert.same({}, bad)
+    assert.is_true(failed > 0, "no finalizer closed anything during a call")
+  end
+
+  it("closing the statement or its connection inside a call give clear errors, not crashes", function()
+    local db = helpers.connect()
+    local closed = { "attempt to use a closed statement", "attempt to use a closed connection" }
+    churn(600, closed, function(i)
+      local st = db:prepare("SELECT ?, REPEAT('x', ?)")
+      setmetatable({}, { __gc = function() st:close() end })
+      if i % 3 == 0 then return pcall(function() return st.columns end) end
+      if i % 3 == 1 then return pcall(st.execute, st, i, i % 100) end
+      local cur = st:cursor(i % 2 == 0 and { fetch_size = 2 } or nil)
+      return pcall(function()
+        cur:execute(i, 10)
+        while cur:fetch() do end
+        cur:close()
+      end)
+    end)
+    churn(100, closed, function(i)
+      local c = helpers.connect{ statement_cache = i % 2 }
+      setmetatable({}, { __gc = function() c:close() end })
+      local ok, err
+      for k = 1, 40 do -- until the finalizer has closed the connection
+        ok, err = pcall(c.execute, c, "SELECT ?", k)
+        if not ok then break end
+      end
+      return ok, err
+    end)
+    assert.equal(1, #db:query("SELECT 1"))
+    db:close()
   end)
 
   it("outlive their connection harmlessly", function()

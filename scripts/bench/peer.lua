@@ -34,6 +34,15 @@
 -- who it is (ed25519: CURRENT_USER()) or how it logged in (the peer's
 -- `SHOW STATUS LIKE 'peer_auth_path'`), and the check says so.
 --
+-- point-prep, fetch-prep, stream-prep, stream-cursor and insert-bulk (mylua
+-- only; LuaSQL has no prepared statements) are point, fetch, stream and
+-- insert through db:prepare, the binary protocol: st:execute(id) per point
+-- select; st:execute() with every row kept; st:cursor() read as the rows
+-- come; st:cursor{ fetch_size = MYLUA_BENCH_FETCH_SIZE } (default 1000), a
+-- server cursor; st:execute_many with MYLUA_BENCH_BATCH rows a call, the
+-- rows (arrays) built before the timed part. Until
+-- db:prepare exists they print "skipped: db:prepare not available".
+--
 -- Run it from the repository root with
 --   LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/?.so;;"
 -- so that `require "mylua"` finds the driver. The connection comes from
@@ -90,6 +99,7 @@ local conf = {
   insert_rows = env_count("MYLUA_BENCH_INSERT_ROWS", "200000"),
   batch = env_count("MYLUA_BENCH_BATCH", "1000"),
   connects = env_count("MYLUA_BENCH_CONNECTS", "500"),
+  fetch_size = env_count("MYLUA_BENCH_FETCH_SIZE", "1000"),
   ssl_ca = env("MYLUA_BENCH_SSL_CA"),
   tls = false,      -- set from the workload's name
   compress = false,
@@ -318,6 +328,51 @@ local function open_mylua()
         j = j + 7
       end
       db:query(sql, table.unpack(vals, 1, j))
+    end
+  end
+  -- The workloads through prepared statements (the binary protocol).
+  d.can_prepare = db.prepare ~= nil
+  function d.fetch_prep()
+    local rows, n = {}, 0
+    local st <close> = db:prepare(SELECT_ALL)
+    local res = st:execute()
+    for row in res:rows(mode) do n = n + 1; rows[n] = row end
+    return rows, n
+  end
+  -- A statement cursor: read as the rows come (fetch_size nil), or from a
+  -- server cursor fetch_size rows at a time.
+  function d.stream_prep(fetch_size)
+    local n, ids = 0, 0
+    local st <close> = db:prepare(SELECT_ALL)
+    local cur <close> = fetch_size and st:cursor{ fetch_size = fetch_size } or st:cursor()
+    cur:execute()
+    if mode then
+      for row in cur:rows(mode) do n = n + 1; ids = ids + row[1] end
+    else
+      for row in cur:rows() do n = n + 1; ids = ids + row.id end
+    end
+    return n, ids
+  end
+  function d.point_prep(count)
+    local found, ids, as, hs = 0, 0, 0, 0
+    local st <close> = db:prepare(POINT_SQL .. "?")
+    for i = 0, count - 1 do
+      local row = st:execute(point_id(i)):row(1)
+      if row then
+        found = found + 1
+        ids = ids + row.id; as = as + row.a; hs = hs + #row.h
+      end
+    end
+    return found, ids, as, hs
+  end
+  -- One execute_many per batch (an array of row arrays, built before).
+  function d.insert_bulk(batches)
+    local st <close> = db:prepare(INSERT_HEAD .. "(?,?,?,?,?,?,?)")
+    for _, rows in ipairs(batches) do
+      local affected = st:execute_many(rows)
+      if affected ~= #rows then
+        error(("execute_many: %s rows affected, expected %d"):format(tostring(affected), #rows))
+      end
     end
   end
   function d.connects(count)
@@ -793,11 +848,21 @@ local function settle()
   collectgarbage("collect")
 end
 
+-- The workloads through prepared statements (mylua's db:prepare): the
+-- name is the plain workload's and a variant.
+local STATEMENT_WORKLOADS = {
+  ["point-prep"] = true, ["fetch-prep"] = true, ["stream-prep"] = true, ["stream-cursor"] = true,
+  ["insert-bulk"] = true,
+}
+
 local function run(driver_name, name)
   -- fetch, stream, ... with -tls, -zlib or -tls-zlib after it
   local workload, variant = name:match("^(%a+)(.*)$")
+  local statement = STATEMENT_WORKLOADS[name] and variant or nil
   if name == "connect-ed25519" or name == "connect-sha2" or name == "connect-peer" then
     use_login(variant:sub(2))
+  elseif statement then
+    if driver_name ~= "mylua" then die("%s has no prepared statements (%s)", driver_name, name) end
   elseif variant ~= "" and variant ~= "-tls" and variant ~= "-zlib" and variant ~= "-tls-zlib" then
     die("unknown workload %q", name)
   else
@@ -814,14 +879,20 @@ local function run(driver_name, name)
     d.close()
     os.exit(0)
   end
+  if statement and not d.can_prepare then
+    print(("mylua %s skipped: db:prepare not available"):format(name))
+    d.close()
+    os.exit(0)
+  end
   -- mysql8peer.py answers none of the status queries of transport_check:
   -- it serves no TLS and no compression, and says how the login went.
   local transport = (conf.auth == "sha2" or conf.auth == "peer") and auth_check(d) or transport_check(d)
   if conf.auth == "ed25519" then transport = auth_check(d) .. ":" .. transport end
   local report_plain = report
-  -- A workload with a variant says in its check what transport it had.
+  -- A workload with a transport or login variant says in its check what
+  -- transport it had.
   local function report(dd, _, c0, w0, c1, w1, ops, check)
-    report_plain(dd, name, c0, w0, c1, w1, ops, variant == "" and check or (check .. ":" .. transport))
+    report_plain(dd, name, c0, w0, c1, w1, ops, (variant == "" or statement) and check or (check .. ":" .. transport))
   end
   -- Warm the connection and the server's path with a tiny query (the
   -- MySQL 8 peer has no tables).
@@ -830,7 +901,8 @@ local function run(driver_name, name)
   if workload == "fetch" then
     settle()
     local c0, w0 = os.clock(), wallclock()
-    local rows, n = d.fetch()
+    local rows, n
+    if statement then rows, n = d.fetch_prep() else rows, n = d.fetch() end
     local c1, w1 = os.clock(), wallclock()
     if n ~= conf.rows then die("%s: fetched %d rows, expected %d", d.name, n, conf.rows) end
     local check = "skipped"
@@ -843,22 +915,40 @@ local function run(driver_name, name)
   elseif workload == "stream" then
     settle()
     local c0, w0 = os.clock(), wallclock()
-    local n, ids = d.stream()
+    local n, ids
+    if statement == "-cursor" then n, ids = d.stream_prep(conf.fetch_size)
+    elseif statement then n, ids = d.stream_prep(nil)
+    else n, ids = d.stream() end
     local c1, w1 = os.clock(), wallclock()
     if n ~= conf.rows then die("%s: streamed %d rows, expected %d", d.name, n, conf.rows) end
     report(d, workload, c0, w0, c1, w1, n, ("%d:%d"):format(n, ids))
   elseif workload == "point" then
     settle()
     local c0, w0 = os.clock(), wallclock()
-    local found, ids, as, hs = d.point(conf.point)
+    local found, ids, as, hs
+    if statement then found, ids, as, hs = d.point_prep(conf.point) else found, ids, as, hs = d.point(conf.point) end
     local c1, w1 = os.clock(), wallclock()
     if found ~= conf.point then die("%s: %d of %d point selects found a row", d.name, found, conf.point) end
     report(d, workload, c0, w0, c1, w1, conf.point, ("%d:%d:%d:%d"):format(found, ids, as, hs))
   elseif workload == "insert" then
     d.exec("TRUNCATE TABLE bench_insert")
+    -- insert-bulk measures execute_many: the rows exist before, in batches
+    -- (as load's; the C peer fills its arrays as it goes).
+    local batches
+    if statement then
+      batches = {}
+      for first = 1, conf.insert_rows, conf.batch do
+        local rows = {}
+        for k = first, math.min(first + conf.batch - 1, conf.insert_rows) do
+          local id, a, b, c, dd, g, h = insert_row(k)
+          rows[#rows + 1] = { id, a, b, c, dd, g == nil and d.null or g, h }
+        end
+        batches[#batches + 1] = rows
+      end
+    end
     settle()
     local c0, w0 = os.clock(), wallclock()
-    d.insert(conf.insert_rows, conf.batch)
+    if statement then d.insert_bulk(batches) else d.insert(conf.insert_rows, conf.batch) end
     local c1, w1 = os.clock(), wallclock()
     local check = tostring(d.first(INSERT_CHECK_SQL)[1])
     if not check:match("^" .. conf.insert_rows .. ":") then
@@ -941,6 +1031,7 @@ elseif (mode == "mylua" or mode == "luasql" or mode == "mylua-insert") and arg[2
 else
   io.stderr:write("usage: peer.lua load [ROWS [mylua|luasql]] | load-file PATH | ed25519-user create|drop",
                   " | mylua WORKLOAD | luasql WORKLOAD | mylua-insert load\n",
-                  "WORKLOAD: fetch, stream, point, insert, load, connect, connect-ed25519, connect-sha2, connect-peer\n")
+                  "WORKLOAD: fetch, stream, point, insert, load, connect, connect-ed25519, connect-sha2, connect-peer,\n",
+                  "  point-prep, fetch-prep, stream-prep, stream-cursor, insert-bulk (mylua only)\n")
   os.exit(2)
 end

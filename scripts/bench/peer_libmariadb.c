@@ -7,7 +7,8 @@
  *   peer_libmariadb WORKLOAD      (fetch, stream, point, insert, load, connect,
  *                                  each optionally with -tls, -zlib or -tls-zlib;
  *                                  connect-ed25519, connect-sha2, connect-peer;
- *                                  load-import)
+ *                                  load-import; point-prep, fetch-prep,
+ *                                  stream-prep, stream-cursor, insert-bulk)
  *
  * The connection and the sizes come from the same environment variables as
  * peer.lua (MYLUA_TEST_*, MYLUA_BENCH_*), and it prints the same result
@@ -35,6 +36,15 @@
  * the user + system CPU of that child process (getrusage(RUSAGE_CHILDREN):
  * the same clock as the other workloads' getrusage), from exec to exit, connecting included; rss_mb
  * its peak resident size.  The line then starts "mariadb-import load".
+ *
+ * point-prep, fetch-prep, stream-prep, stream-cursor and insert-bulk are
+ * point, fetch, stream and insert through prepared statements (the binary
+ * protocol): each row fetched into buffers bound in the C type of its
+ * column (mysql_stmt_bind_result), stored first (fetch-prep, point-prep:
+ * mysql_stmt_store_result), read as it comes (stream-prep), or from a
+ * server cursor of MYLUA_BENCH_FETCH_SIZE rows (stream-cursor); insert-bulk
+ * binds arrays of MYLUA_BENCH_BATCH rows (STMT_ATTR_ARRAY_SIZE), which
+ * libmariadb sends as MariaDB's COM_STMT_BULK_EXECUTE.
  *
  * "Reading every field" here means what a C program does at least: take each
  * value's pointer and length from the row (and touch its first byte). No
@@ -76,12 +86,13 @@ static struct {
     const char *host, *socket, *user, *password, *database;
     unsigned port;
     int use_socket;
-    long long rows, point, insert_rows, batch, connects;
+    long long rows, point, insert_rows, batch, connects, fetch_size;
     int check;
     int tls, compress;  /* from the workload's name */
     const char *ssl_ca; /* MYLUA_BENCH_SSL_CA */
     const char *auth;      /* "ed25519", "sha2" or "peer" (connect-ed25519, ...), else NULL */
     const char *auth_path; /* for sha2 and peer: what the MySQL 8 peer says of the login */
+    const char *statement; /* "-prep", "-bulk" or "-cursor": the workload through mysql_stmt_*, else NULL */
 } conf;
 
 /* Keeps the compiler from dropping reads whose results nobody uses. */
@@ -509,6 +520,235 @@ static void run_point(MYSQL *m)
     report("point", c0, w0, c1, w1, conf.point, check);
 }
 
+/* ------------------------------------------------------------------------
+ * Prepared statements: the binary protocol (mysql_stmt_*)
+ * ---------------------------------------------------------------------- */
+
+static MYSQL_STMT *prepare(MYSQL *m, const char *sql)
+{
+    MYSQL_STMT *st = mysql_stmt_init(m);
+    if (!st) die("mysql_stmt_init: out of memory");
+    if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql))) die("prepare %s: %s", sql, mysql_stmt_error(st));
+    return st;
+}
+
+/* One row of bench_fetch as a C program binds it: each column in the C
+ * type of its SQL type, DECIMAL as its text, DATETIME(6) as MYSQL_TIME. */
+struct bin_row {
+    int id, a, g;
+    long long b;
+    double d;
+    char c[84], e[32], h[404];
+    MYSQL_TIME f;
+    unsigned long len[NCOLS];
+    my_bool is_null[NCOLS], error[NCOLS];
+    MYSQL_BIND bind[NCOLS];
+};
+
+static void bind_row(MYSQL_STMT *st, struct bin_row *r)
+{
+    memset(r, 0, sizeof *r);
+    if (mysql_stmt_field_count(st) != NCOLS) die("%u columns, expected %d", mysql_stmt_field_count(st), NCOLS);
+    static const enum enum_field_types types[NCOLS] = {
+        MYSQL_TYPE_LONG, MYSQL_TYPE_LONG, MYSQL_TYPE_LONGLONG, MYSQL_TYPE_STRING, MYSQL_TYPE_DOUBLE,
+        MYSQL_TYPE_STRING, MYSQL_TYPE_DATETIME, MYSQL_TYPE_LONG, MYSQL_TYPE_STRING };
+    void *bufs[NCOLS] = { &r->id, &r->a, &r->b, r->c, &r->d, r->e, &r->f, &r->g, r->h };
+    unsigned long sizes[NCOLS] = { sizeof r->id, sizeof r->a, sizeof r->b, sizeof r->c, sizeof r->d,
+                                   sizeof r->e, sizeof r->f, sizeof r->g, sizeof r->h };
+    for (int i = 0; i < NCOLS; i++) {
+        r->bind[i].buffer_type = types[i];
+        r->bind[i].buffer = bufs[i];
+        r->bind[i].buffer_length = sizes[i];
+        r->bind[i].length = &r->len[i];
+        r->bind[i].is_null = &r->is_null[i];
+        r->bind[i].error = &r->error[i];
+    }
+    if (mysql_stmt_bind_result(st, r->bind)) die("bind_result: %s", mysql_stmt_error(st));
+}
+
+/* 1 with the next row in r, 0 at the end; a truncated value or an error
+ * stops the run. */
+static int fetch_bound(MYSQL_STMT *st)
+{
+    int rc = mysql_stmt_fetch(st);
+    if (rc == 0) return 1;
+    if (rc == MYSQL_NO_DATA) return 0;
+    if (rc == MYSQL_DATA_TRUNCATED) die("fetch: a value did not fit its buffer");
+    die("fetch: %s", mysql_stmt_error(st));
+    return 0;
+}
+
+/* Every value of a bound row: its length (or NULL flag) and first byte. */
+static unsigned long long touch_bound(const struct bin_row *r)
+{
+    return (unsigned long long)r->id + (unsigned long long)r->a + (unsigned long long)r->b +
+           (unsigned long long)r->d + r->len[3] + (unsigned char)r->c[0] + r->len[5] +
+           (unsigned char)r->e[0] + r->f.second_part + (r->is_null[7] ? 1u : (unsigned)r->g) + r->len[8] +
+           (unsigned char)r->h[0];
+}
+
+/* Column i of a bound row as the text protocol shows it (d with %.17g, as
+ * the check's sample rows print it); NULL as "NULL". */
+static const char *bound_text(const struct bin_row *r, int i, char *out, size_t outsz)
+{
+    if (r->is_null[i]) return "NULL";
+    switch (i) {
+    case 0: snprintf(out, outsz, "%d", r->id); break;
+    case 1: snprintf(out, outsz, "%d", r->a); break;
+    case 2: snprintf(out, outsz, "%lld", r->b); break;
+    case 3: snprintf(out, outsz, "%.*s", (int)r->len[3], r->c); break;
+    case 4: snprintf(out, outsz, "%.17g", r->d); break;
+    case 5: snprintf(out, outsz, "%.*s", (int)r->len[5], r->e); break;
+    case 6:
+        snprintf(out, outsz, "%04u-%02u-%02u %02u:%02u:%02u.%06lu", r->f.year, r->f.month, r->f.day, r->f.hour,
+                 r->f.minute, r->f.second, r->f.second_part);
+        break;
+    case 7: snprintf(out, outsz, "%d", r->g); break;
+    default: snprintf(out, outsz, "%.*s", (int)r->len[8], r->h); break;
+    }
+    return out;
+}
+
+/* The check of fetch-prep: summarise() over the stored binary rows. */
+static void summarise_stmt(MYSQL_STMT *st, struct bin_row *r, long long n, struct summary *s)
+{
+    char f[64];
+    memset(s, 0, sizeof *s);
+    mysql_stmt_data_seek(st, 0);
+    for (long long k = 1; k <= n; k++) {
+        if (!fetch_bound(st)) die("row %lld is missing", k);
+        for (int i = 0; i < NCOLS; i++)
+            if (r->is_null[i] && i != 7) die("row %lld: column %d is NULL", k, i + 1);
+        s->ids += r->id;
+        s->a += r->a;
+        s->b += r->b;
+        s->clen += (long long)r->len[3];
+        s->d += r->d;
+        s->e += cents((snprintf(f, sizeof f, "%.*s", (int)r->len[5], r->e), f));
+        s->fus += (long long)r->f.second_part;
+        s->flen += (long long)strlen(bound_text(r, 6, f, sizeof f));
+        if (r->is_null[7]) s->gnull++;
+        else s->g += r->g;
+        s->hlen += (long long)r->len[8];
+    }
+    long long pick[3] = { 1, (n + 1) / 2, n };
+    uint32_t h = 2166136261u;
+    for (int k = 0; k < 3; k++) {
+        mysql_stmt_data_seek(st, (unsigned long long)(pick[k] - 1));
+        if (!fetch_bound(st)) die("sample row %lld is missing", pick[k]);
+        for (int i = 0; i < NCOLS; i++) {
+            char cell[512];
+            const char *t = bound_text(r, i, cell, sizeof cell);
+            if (i > 0) h = fnv(h, ",", 1);
+            h = fnv(h, t, strlen(t));
+        }
+    }
+    s->hash = h;
+}
+
+/* fetch-prep: the whole table through a prepared SELECT, stored
+ * (mysql_stmt_store_result), then every row fetched into the bound
+ * buffers. */
+static void run_fetch_prep(MYSQL *m)
+{
+    static struct bin_row r;
+    double c0 = cpu_now(), w0 = wall_now();
+    MYSQL_STMT *st = prepare(m, SELECT_ALL);
+    if (mysql_stmt_execute(st)) die("execute: %s", mysql_stmt_error(st));
+    bind_row(st, &r);
+    if (mysql_stmt_store_result(st)) die("store_result: %s", mysql_stmt_error(st));
+    unsigned long long t = 0;
+    long long n = 0;
+    while (fetch_bound(st)) {
+        t += touch_bound(&r);
+        n++;
+    }
+    double c1 = cpu_now(), w1 = wall_now();
+    sink = t;
+    if (n != conf.rows) die("fetched %lld rows, expected %lld", n, conf.rows);
+    char check[512] = "skipped";
+    if (conf.check) {
+        struct summary s;
+        summarise_stmt(st, &r, n, &s);
+        verify_against_server(m, &s, n);
+        snprintf(check, sizeof check, "%lld:%lld:%lld:%lld:%.17g:%lld:%lld:%lld:%lld:%lld:%lld:%08x", s.ids, s.a,
+                 s.b, s.clen, s.d, s.e, s.fus, s.flen, s.gnull, s.g, s.hlen, (unsigned)s.hash);
+    }
+    report("fetch", c0, w0, c1, w1, n, check);
+    mysql_stmt_close(st);
+}
+
+/* stream-prep and stream-cursor: the rows of a prepared SELECT fetched one
+ * at a time, none kept: read off the connection as they come
+ * (stream-prep), or from a server cursor (CURSOR_TYPE_READ_ONLY) in
+ * batches of MYLUA_BENCH_FETCH_SIZE rows (stream-cursor). */
+static void run_stream_prep(MYSQL *m, int server_cursor)
+{
+    static struct bin_row r;
+    double c0 = cpu_now(), w0 = wall_now();
+    MYSQL_STMT *st = prepare(m, SELECT_ALL);
+    if (server_cursor) {
+        unsigned long type = CURSOR_TYPE_READ_ONLY, rows = (unsigned long)conf.fetch_size;
+        if (mysql_stmt_attr_set(st, STMT_ATTR_CURSOR_TYPE, &type) ||
+            mysql_stmt_attr_set(st, STMT_ATTR_PREFETCH_ROWS, &rows))
+            die("attr_set: %s", mysql_stmt_error(st));
+    }
+    if (mysql_stmt_execute(st)) die("execute: %s", mysql_stmt_error(st));
+    bind_row(st, &r);
+    unsigned long long t = 0;
+    long long n = 0, ids = 0;
+    while (fetch_bound(st)) {
+        t += touch_bound(&r);
+        ids += r.id;
+        n++;
+    }
+    mysql_stmt_close(st);
+    double c1 = cpu_now(), w1 = wall_now();
+    sink = t;
+    if (n != conf.rows) die("streamed %lld rows, expected %lld", n, conf.rows);
+    char check[64];
+    snprintf(check, sizeof check, "%lld:%lld", n, ids);
+    report("stream", c0, w0, c1, w1, n, check);
+}
+
+/* point-prep: the point selects through one prepared statement, the id
+ * bound as LONGLONG, each result stored, its row fetched and freed. */
+static void run_point_prep(MYSQL *m)
+{
+    static struct bin_row r;
+    long long found = 0, ids = 0, as = 0, hs = 0;
+    unsigned long long t = 0;
+    double c0 = cpu_now(), w0 = wall_now();
+    MYSQL_STMT *st = prepare(m, "SELECT * FROM " TABLE " WHERE id = ?");
+    long long id = 0;
+    MYSQL_BIND param;
+    memset(&param, 0, sizeof param);
+    param.buffer_type = MYSQL_TYPE_LONGLONG;
+    param.buffer = &id;
+    if (mysql_stmt_bind_param(st, &param)) die("bind_param: %s", mysql_stmt_error(st));
+    bind_row(st, &r);
+    for (long long i = 0; i < conf.point; i++) {
+        id = (i * 7919) % conf.rows + 1;
+        if (mysql_stmt_execute(st)) die("execute: %s", mysql_stmt_error(st));
+        if (mysql_stmt_store_result(st)) die("store_result: %s", mysql_stmt_error(st));
+        if (fetch_bound(st)) {
+            t += touch_bound(&r);
+            found++;
+            ids += r.id;
+            as += r.a;
+            hs += (long long)r.len[8];
+        }
+        mysql_stmt_free_result(st);
+    }
+    mysql_stmt_close(st);
+    double c1 = cpu_now(), w1 = wall_now();
+    sink = t;
+    if (found != conf.point) die("%lld of %lld point selects found a row", found, conf.point);
+    char check[128];
+    snprintf(check, sizeof check, "%lld:%lld:%lld:%lld", found, ids, as, hs);
+    report("point", c0, w0, c1, w1, conf.point, check);
+}
+
 struct buf {
     char *p;
     size_t len, cap;
@@ -586,6 +826,80 @@ static void run_insert(MYSQL *m)
     }
     double c1 = cpu_now(), w1 = wall_now();
     free(b.p);
+    char check[512];
+    first_value(m, INSERT_CHECK_SQL, check, sizeof check);
+    char prefix[32];
+    int pl = snprintf(prefix, sizeof prefix, "%lld:", conf.insert_rows);
+    if (strncmp(check, prefix, (size_t)pl) != 0)
+        die("bench_insert holds %s, expected %lld rows", check, conf.insert_rows);
+    report("insert", c0, w0, c1, w1, conf.insert_rows, check);
+}
+
+/* One row of insert-bulk's array, bound row-wise (STMT_ATTR_ROW_SIZE). */
+struct bulk_row {
+    long long id, a, b, g;
+    double d;
+    char c[32], h[128];
+    unsigned long clen, hlen;
+    char g_indicator; /* STMT_INDICATOR_NULL for a NULL g */
+};
+
+/* insert-bulk: the rows of insert through one prepared INSERT with
+ * MariaDB's array binding (STMT_ATTR_ARRAY_SIZE), MYLUA_BENCH_BATCH rows
+ * per execute, which libmariadb sends as one COM_STMT_BULK_EXECUTE. */
+static void run_insert_bulk(MYSQL *m)
+{
+    static const char truncate[] = "TRUNCATE TABLE bench_insert";
+    query(m, truncate, sizeof truncate - 1);
+    unsigned long caps = 0;
+    if (mariadb_get_infov(m, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &caps) ||
+        !(caps & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32)))
+        die("the server does not take bulk operations (STMT_BULK_OPERATIONS)");
+    struct bulk_row *rows = calloc((size_t)conf.batch, sizeof *rows);
+    if (!rows) die("out of memory");
+    double c0 = cpu_now(), w0 = wall_now();
+    MYSQL_STMT *st = prepare(m, "INSERT INTO bench_insert (id, a, b, c, d, g, h) VALUES (?,?,?,?,?,?,?)");
+    size_t row_size = sizeof *rows;
+    if (mysql_stmt_attr_set(st, STMT_ATTR_ROW_SIZE, &row_size)) die("attr_set: %s", mysql_stmt_error(st));
+    MYSQL_BIND bind[7];
+    memset(bind, 0, sizeof bind);
+    bind[0].buffer_type = MYSQL_TYPE_LONGLONG, bind[0].buffer = &rows[0].id;
+    bind[1].buffer_type = MYSQL_TYPE_LONGLONG, bind[1].buffer = &rows[0].a;
+    bind[2].buffer_type = MYSQL_TYPE_LONGLONG, bind[2].buffer = &rows[0].b;
+    bind[3].buffer_type = MYSQL_TYPE_STRING, bind[3].buffer = rows[0].c, bind[3].length = &rows[0].clen;
+    bind[4].buffer_type = MYSQL_TYPE_DOUBLE, bind[4].buffer = &rows[0].d;
+    bind[5].buffer_type = MYSQL_TYPE_LONGLONG, bind[5].buffer = &rows[0].g, bind[5].u.indicator = &rows[0].g_indicator;
+    bind[6].buffer_type = MYSQL_TYPE_STRING, bind[6].buffer = rows[0].h, bind[6].length = &rows[0].hlen;
+    for (long long first = 1; first <= conf.insert_rows; first += conf.batch) {
+        long long last = first + conf.batch - 1;
+        if (last > conf.insert_rows) last = conf.insert_rows;
+        for (long long k = first; k <= last; k++) {
+            struct bulk_row *r = &rows[k - first];
+            r->id = k;
+            r->a = (k * 37) % 100003 - 50000;
+            r->b = k * 1000003 - 4000000000000LL;
+            r->clen = (unsigned long)snprintf(r->c, sizeof r->c, "name-%lld", k % 1000);
+            r->d = k / 4.0;
+            r->g = k;
+            r->g_indicator = k % 3 != 0 ? STMT_INDICATOR_NONE : STMT_INDICATOR_NULL;
+            if (k % 10 == 0) {
+                r->hlen = (unsigned long)snprintf(r->h, sizeof r->h, "it's a \\ test %lld", k);
+            } else {
+                int hl = snprintf(r->h, sizeof r->h, "row %lld ", k), x = (int)(k % 50);
+                memset(r->h + hl, 'x', (size_t)x);
+                r->hlen = (unsigned long)(hl + x);
+            }
+        }
+        unsigned int n = (unsigned int)(last - first + 1);
+        if (mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &n)) die("attr_set: %s", mysql_stmt_error(st));
+        if (mysql_stmt_bind_param(st, bind)) die("bind_param: %s", mysql_stmt_error(st));
+        if (mysql_stmt_execute(st)) die("bulk execute: %s", mysql_stmt_error(st));
+        if (mysql_stmt_affected_rows(st) != n)
+            die("bulk execute: %llu rows affected, expected %u", (unsigned long long)mysql_stmt_affected_rows(st), n);
+    }
+    mysql_stmt_close(st);
+    double c1 = cpu_now(), w1 = wall_now();
+    free(rows);
     char check[512];
     first_value(m, INSERT_CHECK_SQL, check, sizeof check);
     char prefix[32];
@@ -765,7 +1079,8 @@ int main(int argc, char **argv)
 {
     if (argc != 2) {
         fprintf(stderr, "usage: peer_libmariadb fetch|stream|point|insert|load|connect[-tls|-zlib|-tls-zlib]"
-                        "|connect-ed25519|connect-sha2|connect-peer|load-import\n");
+                        "|connect-ed25519|connect-sha2|connect-peer|load-import"
+                        "|point-prep|fetch-prep|stream-prep|stream-cursor|insert-bulk\n");
         return 2;
     }
     /* fetch, stream, ... with -tls, -zlib or -tls-zlib after it */
@@ -788,6 +1103,10 @@ int main(int argc, char **argv)
     } else if (strcmp(workload_name, "load-import") == 0) {
         import = 1;
         workload_name = "load";
+    } else if (strcmp(workload_name, "point-prep") == 0 || strcmp(workload_name, "fetch-prep") == 0 ||
+               strcmp(workload_name, "stream-prep") == 0 || strcmp(workload_name, "stream-cursor") == 0 ||
+               strcmp(workload_name, "insert-bulk") == 0) {
+        conf.statement = variant;
     } else if (strcmp(variant, "") == 0) {
     } else if (strcmp(variant, "-tls") == 0) {
         conf.tls = 1;
@@ -818,6 +1137,7 @@ int main(int argc, char **argv)
     conf.insert_rows = env_count("MYLUA_BENCH_INSERT_ROWS", "200000");
     conf.batch = env_count("MYLUA_BENCH_BATCH", "1000");
     conf.connects = env_count("MYLUA_BENCH_CONNECTS", "500");
+    conf.fetch_size = env_count("MYLUA_BENCH_FETCH_SIZE", "1000");
     conf.check = strcmp(env("MYLUA_BENCH_CHECK", "1"), "0") != 0;
     if (conf.auth && strcmp(conf.auth, "ed25519") == 0) {
         conf.user = env("MYLUA_BENCH_ED25519_USER", "mylua_bench_ed25519");
@@ -850,13 +1170,18 @@ int main(int argc, char **argv)
     } else {
         transport_check(m, seen, sizeof seen);
     }
-    if (*variant && !import) memcpy(transport_seen, seen, sizeof seen);
+    /* A transport or login variant says in its check what it had. */
+    if (*variant && !import && !conf.statement) memcpy(transport_seen, seen, sizeof seen);
     /* Warm the connection and the server's path with a tiny query (the
      * MySQL 8 peer has no tables). */
     char warm[64];
     first_value(m, conf.auth ? "SELECT 1" : "SELECT COUNT(*) FROM " TABLE " WHERE id <= 10", warm, sizeof warm);
 
-    if (strcmp(workload, "fetch") == 0) run_fetch(m);
+    if (conf.statement && strcmp(workload, "fetch") == 0) run_fetch_prep(m);
+    else if (conf.statement && strcmp(workload, "stream") == 0) run_stream_prep(m, strcmp(conf.statement, "-cursor") == 0);
+    else if (conf.statement && strcmp(workload, "point") == 0) run_point_prep(m);
+    else if (conf.statement && strcmp(workload, "insert") == 0) run_insert_bulk(m);
+    else if (strcmp(workload, "fetch") == 0) run_fetch(m);
     else if (strcmp(workload, "stream") == 0) run_stream(m);
     else if (strcmp(workload, "point") == 0) run_point(m);
     else if (strcmp(workload, "insert") == 0) run_insert(m);

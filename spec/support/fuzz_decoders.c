@@ -1,6 +1,6 @@
 /* libFuzzer target for the pure decoders: the packet parsers (proto.h), the
- * text-row check, the charset-aware escaping (charset.h) and the
- * length-encoded readers (rd.h).  `make fuzz` builds and runs it.
+ * text-row check, the binary-row walker (binrow.h), the charset-aware
+ * escaping (charset.h) and the length-encoded readers (rd.h).  `make fuzz` builds and runs it.
  *
  * The first input byte chooses the decoder; the rest is copied into an
  * exact-size heap buffer, so that under AddressSanitizer a read one byte
@@ -8,8 +8,9 @@
  * returns is checked to lie inside the input and its bytes are read.
  * Properties checked beyond "no crash" abort() with a message:
  *   - every returned string lies inside the packet;
- *   - myl_check_text_row and the rd.h readers agree with independent
- *     reference decoders written here;
+ *   - myl_check_text_row, myl_check_bin_row and the rd.h readers agree
+ *     with independent reference decoders written here, and walking a
+ *     binary row value by value ends where the check says;
  *   - myl_escape writes at most 2n bytes, and reading its output the way
  *     the server reads a quoted literal (same charset, same backslash mode)
  *     gives back the input exactly and does not end the literal early.
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/core/binrow.h"
 #include "../../src/core/charset.h"
 #include "../../src/core/proto.h"
 #include "../../src/core/rd.h"
@@ -40,6 +42,7 @@ enum {
     SEL_TEXT_ROW,
     SEL_ESCAPE,
     SEL_READER,
+    SEL_BIN_ROW,
     SEL_COUNT
 };
 
@@ -179,6 +182,128 @@ static void fuzz_text_row(const uint8_t *p, size_t n, size_t ncols)
     }
 }
 
+/* ---- binary rows ---------------------------------------------------------- */
+
+/* Column types a binary-row input picks from by index (then raw type
+ * codes, see fuzz_bin_row). */
+static const unsigned bin_types[] = {
+    MYL_TYPE_TINY,  MYL_TYPE_SHORT, MYL_TYPE_INT24,     MYL_TYPE_LONG, MYL_TYPE_LONGLONG,
+    MYL_TYPE_YEAR,  MYL_TYPE_FLOAT, MYL_TYPE_DOUBLE,    MYL_TYPE_DATE, MYL_TYPE_DATETIME,
+    MYL_TYPE_TIMESTAMP, MYL_TYPE_TIME, MYL_TYPE_NEWDECIMAL, MYL_TYPE_BLOB, MYL_TYPE_BIT,
+    MYL_TYPE_NULL,
+};
+
+/* The width of a fixed-size type's value, 0 for the others. */
+static size_t ref_fixed_width(unsigned t)
+{
+    switch (t) {
+    case MYL_TYPE_TINY: return 1;
+    case MYL_TYPE_SHORT:
+    case MYL_TYPE_YEAR: return 2;
+    case MYL_TYPE_INT24:
+    case MYL_TYPE_LONG:
+    case MYL_TYPE_FLOAT: return 4;
+    case MYL_TYPE_LONGLONG:
+    case MYL_TYPE_DOUBLE: return 8;
+    default: return 0;
+    }
+}
+
+/* The binary row checked with indexes only: 0 when well-formed. */
+static int ref_bin_row(const uint8_t *q, size_t m, const myl_columns *cols)
+{
+    size_t ncols = cols->n, bitmap = (ncols + 9) / 8;
+    if (m < 1 + bitmap || q[0] != 0) return -1;
+    size_t at = 1 + bitmap;
+    for (size_t i = 0; i < ncols; i++) {
+        if (q[1 + (i + 2) / 8] & (1u << ((i + 2) % 8))) continue;
+        unsigned t = cols->col[i].type;
+        size_t w = ref_fixed_width(t);
+        if (t == MYL_TYPE_NULL) return -1;
+        if (w) {
+            if (m - at < w) return -1;
+            at += w;
+            continue;
+        }
+        int is_date = t == MYL_TYPE_DATE || t == MYL_TYPE_NEWDATE || t == MYL_TYPE_DATETIME ||
+                      t == MYL_TYPE_TIMESTAMP || t == MYL_TYPE_DATETIME2 || t == MYL_TYPE_TIMESTAMP2;
+        int is_time = t == MYL_TYPE_TIME || t == MYL_TYPE_TIME2;
+        if (is_date || is_time) {
+            if (m - at < 1) return -1;
+            size_t len = q[at];
+            const uint8_t *v = q + at + 1;
+            if (m - at - 1 < len) return -1;
+            if (is_date) {
+                if (len != 0 && len != 4 && len != 7 && len != 11) return -1;
+                if (len >= 4 && ((unsigned)v[0] + 256u * v[1] > 9999 || v[2] > 12 || v[3] > 31)) return -1;
+                if (len >= 7 && (v[4] > 23 || v[5] > 59 || v[6] > 59)) return -1;
+                if (len == 11 && (uint32_t)(v[7] | v[8] << 8 | v[9] << 16 | (uint32_t)v[10] << 24) > 999999)
+                    return -1;
+            } else {
+                if (len != 0 && len != 8 && len != 12) return -1;
+                if (len >= 8 && (v[0] > 1 || v[2] || v[3] || v[4] || v[1] > 34 || v[5] > 23 || v[6] > 59 ||
+                                 v[7] > 59))
+                    return -1;
+                if (len == 12 && (uint32_t)(v[8] | v[9] << 8 | v[10] << 16 | (uint32_t)v[11] << 24) > 999999)
+                    return -1;
+            }
+            at += 1 + len;
+            continue;
+        }
+        uint64_t len;
+        size_t used;
+        if (ref_lenenc(q + at, m - at, &len, &used) != 1) return -1; /* 0xFB is no length here */
+        at += used;
+        if (len > m - at) return -1;
+        at += (size_t)len;
+    }
+    return at == m ? 0 : -1;
+}
+
+/* Input: the column count, one type byte per column (bit 7: UNSIGNED),
+ * then the row. */
+static void fuzz_bin_row(const uint8_t *p, size_t n, const uint8_t *types, size_t ncols)
+{
+    myl_column colv[256];
+    myl_columns cols = {ncols, colv, 1};
+    memset(colv, 0, ncols * sizeof colv[0]);
+    for (size_t i = 0; i < ncols; i++) {
+        unsigned sel = types[i] & 0x7F;
+        size_t nt = sizeof bin_types / sizeof bin_types[0];
+        /* past the table: every base type 0..47, then 192..255 (JSON ... GEOMETRY) */
+        colv[i].type = sel < nt ? bin_types[sel] : sel < nt + 48 ? sel - (unsigned)nt : sel + 128;
+        colv[i].flags = types[i] & 0x80 ? MYL_FLAG_UNSIGNED : 0;
+    }
+    int rc = myl_check_bin_row(p, n, &cols);
+    if (rc != ref_bin_row(p, n, &cols)) violated("myl_check_bin_row disagrees with the reference");
+    /* Walk it whatever the check said: no value leaves the payload, and the
+     * walk gets to the end exactly when the row was accepted. */
+    myl_bin_row_iter it;
+    if (myl_bin_row_begin(&it, p, n, &cols) != 0) {
+        if (rc == 0) violated("bin row: begin refused an accepted row");
+        return;
+    }
+    size_t i = 0;
+    for (; i < ncols; i++) {
+        myl_bin_value v;
+        const uint8_t *before = it.p;
+        int k = myl_bin_row_next(&it, &v);
+        if (k == MYL_ROW_BAD) {
+            if (it.p != before) violated("bin row: a bad value moved the walk");
+            break;
+        }
+        if (it.p < before || it.p > p + n) violated("bin row: the walk left the payload");
+        if (k == MYL_ROW_VALUE && v.kind == MYL_BIN_BYTES) touch(p, n, v.v.s.p, v.v.s.len, "bin row: value");
+        if (k == MYL_ROW_VALUE && (v.kind == MYL_BIN_DATE || v.kind == MYL_BIN_DATETIME || v.kind == MYL_BIN_TIME)) {
+            char buf[MYL_DATETIME_TEXT_MAX];
+            size_t len = myl_format_datetime(buf, colv[i].type, colv[i].decimals, &v.v.t);
+            if (len >= MYL_DATETIME_TEXT_MAX || strlen(buf) != len) violated("bin row: temporal text overflows");
+        }
+    }
+    int walked = i == ncols && myl_bin_row_done(&it);
+    if (walked != (rc == 0)) violated("bin row: the walk and the check disagree");
+}
+
 /* One cursor driven by the input itself: each step reads an opcode byte and
  * then one reader call, checked against the reference. */
 static void fuzz_reader(const uint8_t *p, size_t n)
@@ -305,13 +430,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1) return 0;
     unsigned sel = data[0] % SEL_COUNT;
     size_t ncols = 0;
+    const uint8_t *types = NULL;
     data++;
     size--;
-    if (sel == SEL_TEXT_ROW) {
+    if (sel == SEL_TEXT_ROW || sel == SEL_BIN_ROW) {
         if (size < 1) return 0;
         ncols = data[0];
         data++;
         size--;
+    }
+    uint8_t type_copy[256];
+    if (sel == SEL_BIN_ROW) {
+        if (size < ncols) return 0;
+        memcpy(type_copy, data, ncols);
+        types = type_copy;
+        data += ncols;
+        size -= ncols;
     }
     uint8_t *p = malloc(size ? size : 1);
     if (!p) return 0;
@@ -328,6 +462,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case SEL_TEXT_ROW: fuzz_text_row(p, size, ncols); break;
     case SEL_ESCAPE: fuzz_escape(p, size); break;
     case SEL_READER: fuzz_reader(p, size); break;
+    case SEL_BIN_ROW: fuzz_bin_row(p, size, types, ncols); break;
     }
     free(p);
     return 0;
@@ -346,6 +481,14 @@ static const uint8_t eof_41[] = {0xFE, 0x00, 0x00, 0x22, 0x00};
  * byte is 0x5C (BIG5 0xA55C, GBK 0x815C, SJIS 0x955C), plus lone leads. */
 static const uint8_t escape_mix[] = {'a', '\'', '\\', '"', 0x00, '\n', '\r', 0x1A, 0xA5, 0x5C,
                                      0x81, 0x5C, 0x95, 0x5C, 0xA5, '\'', 0x81, 0x27, 0xE0};
+/* Binary rows: 3 columns (LONGLONG UNSIGNED, DATETIME, BLOB), then the
+ * row 2^64-1, 2024-02-29 12:34:56.5, NULL; and 2 columns (TIME, FLOAT),
+ * -838:59:59 and 3.14. */
+static const uint8_t bin_row_3[] = {0x03, 0x84, 0x09, 0x0D, 0x00, 0x10,
+                                    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                    11, 0xE8, 0x07, 2, 29, 12, 34, 56, 0x20, 0xA1, 0x07, 0x00};
+static const uint8_t bin_row_2[] = {0x02, 0x0B, 0x06, 0x00, 0x00, 8, 1, 34, 0, 0, 0, 22, 59, 59,
+                                    0xC3, 0xF5, 0x48, 0x40};
 /* Reader opcodes: lenenc, lenenc_str, nulstr, u16..u64, bytes. */
 static const uint8_t reader_ops[] = {0x00, 0xFC, 0x34, 0x12, 0x01, 0xFB, 0x02, 0x03, 'a', 'b', 'c',
                                      0x04, 'x', 0x00, 0x05, 0x01, 0x02, 0x1D, 0x01, 0x02, 0x03,
@@ -387,6 +530,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     SEED("row-max-empty", SEL_TEXT_ROW, row_max_empty);
     SEED("escape", SEL_ESCAPE, escape_mix);
     SEED("reader", SEL_READER, reader_ops);
+    SEED("bin-row-3", SEL_BIN_ROW, bin_row_3);
+    SEED("bin-row-2", SEL_BIN_ROW, bin_row_2);
     SEED("reader-coldef", SEL_READER, coldef_name);
 #undef SEED
     exit(0);

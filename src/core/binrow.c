@@ -4,6 +4,7 @@
 #include "binrow.h"
 
 #include <float.h>
+#include <math.h> /* isfinite, a macro */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,13 +299,55 @@ static void sig_digits(digits *g, double x, int n, char *buf, size_t cap)
     }
 }
 
-/* The shortest digits that read back as x (dtoa mode 0). */
+/* g's digits one unit up in the last place (999 -> 1000), trailing zeros
+ * then dropped. */
+static void bump_last_digit(digits *g)
+{
+    int i = g->len - 1;
+    while (i >= 0 && g->d[i] == '9') g->d[i--] = '0';
+    if (i >= 0) {
+        g->d[i]++;
+    } else {
+        memmove(g->d + 1, g->d, (size_t)g->len);
+        g->d[0] = '1';
+        g->len++;
+        g->decpt++;
+    }
+    strip_trailing_zeros(g);
+}
+
+/* No fraction bits and a normal exponent: the gap above x is twice the gap
+ * below (subnormals have even gaps). */
+static int is_power_of_two(double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    return (bits & 0xFFFFFFFFFFFFFu) == 0 && ((bits >> 52) & 0x7FF) > 1;
+}
+
+/* The shortest digits that read back as x (dtoa mode 0): the first length
+ * whose correctly rounded digits do.  A power of two has a gap twice as
+ * wide above it as below, so there the digits one unit up may read back
+ * when the nearest ones, below it, do not: dtoa takes those
+ * (POW(2, 89) prints as 6.189700196426902e26, not ...901). */
 static void shortest_digits(digits *g, double x)
 {
     char buf[64];
+    int power_of_two = is_power_of_two(x);
     for (int n = 1; n < 17; n++) {
         sig_digits(g, x, n, buf, sizeof buf);
         if (strtod(buf, NULL) == x) return;
+        if (power_of_two) {
+            digits up = *g;
+            while (up.len < n) up.d[up.len++] = '0'; /* the n-th digit is the one to bump */
+            bump_last_digit(&up);
+            /* DIGITSeN needs no radix character, whatever the locale */
+            snprintf(buf, sizeof buf, "%s%.*se%d", up.neg ? "-" : "", up.len, up.d, up.decpt - up.len);
+            if (strtod(buf, NULL) == x) {
+                *g = up;
+                return;
+            }
+        }
     }
     sig_digits(g, x, 17, buf, sizeof buf);
 }
@@ -424,6 +467,40 @@ size_t myl_format_double(char *buf, double d, unsigned decimals)
     }
     shortest_digits(&g, d);
     return layout_general(buf, &g);
+}
+
+/* The number of the text without the text.  With a scale the server's
+ * text is either the shortest digits of x (when they fit the places: it
+ * reads back as x) or x rounded to the places, R.  If R reads back as x,
+ * both read as x; if not, no shorter digits within the places read back
+ * as x either (they would be farther from x than R, and x's rounding
+ * interval is symmetric), so the text is R: except at a power of two,
+ * whose interval is not.  Without a scale a FLOAT's text is its 6 digits,
+ * read back as they are, whatever the layout. */
+int myl_real_value(double x, int is_float, unsigned decimals, double *out)
+{
+    if (x == 0 || !isfinite(x)) return 0;
+    if (decimals >= 31 && !is_float) {
+        *out = x; /* the shortest digits that read back as x */
+        return 1;
+    }
+    if (!(x < 1e40 && x > -1e40)) return 0; /* long text */
+    char buf[96];
+    if (decimals >= 31) {
+        snprintf(buf, sizeof buf, "%.*e", FLT_DIG - 1, x);
+        *out = strtod(buf, NULL);
+        return 1;
+    }
+    if (decimals == 0) return 0; /* integer text, and dtoa's "0." */
+    snprintf(buf, sizeof buf, "%.*f", (int)decimals, x);
+    double r = strtod(buf, NULL);
+    if (r == x) {
+        *out = x;
+        return 1;
+    }
+    if (is_power_of_two(x)) return 0;
+    *out = r;
+    return 1;
 }
 
 /* ------------------------------------------------------------------ */

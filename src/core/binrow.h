@@ -105,6 +105,14 @@ size_t myl_format_float(char *buf, float f, unsigned decimals);
 #define MYL_DOUBLE_TEXT_MAX 360
 size_t myl_format_double(char *buf, double d, unsigned decimals);
 
+/* The number that myl_format_float's (is_float: x is the FLOAT's value)
+ * or myl_format_double's text of x reads back as (strtod), worked out
+ * without making the text where that is quick and certain: 1 with *out
+ * set, or 0 when only the text can tell: zero (its sign is in the text),
+ * magnitudes of 1e40 and more (long text), no places (integral text),
+ * powers of two with places.  The hot path of binary rows. */
+int myl_real_value(double x, int is_float, unsigned decimals, double *out);
+
 /* Parses the text of a temporal value for sending as a typed parameter:
  * "YYYY-MM-DD", "YYYY-MM-DD HH:MM:SS[.ffffff]" (also with 'T'), and for
  * TIME "[-][D ]HHH:MM:SS[.ffffff]".  `kind` is MYL_BIN_DATE, _DATETIME or

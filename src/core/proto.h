@@ -79,6 +79,7 @@ enum {
 #define MYL_FLAG_NOT_NULL 0x0001
 #define MYL_FLAG_PRI_KEY 0x0002
 #define MYL_FLAG_UNSIGNED 0x0020
+#define MYL_FLAG_ZEROFILL 0x0040
 #define MYL_FLAG_BINARY 0x0080
 
 /* The protocol name of a column type ("LONGLONG", ...), "UNKNOWN" otherwise. */

@@ -2,7 +2,6 @@
  * very value the text protocol's row of the same data gives (convert.c):
  * a script cannot tell which protocol a row came in.  The hot path of
  * statement fetches: no allocation, numbers pushed as they are read. */
-#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -10,11 +9,12 @@
 #include "binding.h"
 
 /* The server's text, read back as convert.c's push_float reads it: Lua's
- * own conversion (locale-proof), integral text still a float. */
-static void push_number_text(lua_State *L, const char *text)
+ * own conversion (locale-proof), integral text still a float, and text of
+ * 80 characters or more (a DOUBLE(255,30) near 1e225) left a string. */
+static void push_number_text(lua_State *L, const char *text, size_t n)
 {
-    if (lua_stringtonumber(L, text) == 0) {
-        lua_pushstring(L, text); /* not reached: the text is always a number */
+    if (n >= 80 || lua_stringtonumber(L, text) == 0) {
+        lua_pushlstring(L, text, n);
         return;
     }
     if (lua_isinteger(L, -1)) {
@@ -24,20 +24,53 @@ static void push_number_text(lua_State *L, const char *text)
     }
 }
 
-/* A DOUBLE: without a scale the server prints the shortest text that reads
- * back as the same double, so the double itself is that value, except for
- * a zero (its text "-0" reads as an integer, so +0.0) and what is no
- * number at all (the server prints "0").  With a scale the text is rounded
- * to it: read back what the server prints. */
-static void push_double(lua_State *L, double d, unsigned decimals)
+/* ZEROFILL: the server pads a number's text with zeros to the column's
+ * display width, and the text protocol's reading of the padded text
+ * decides: an integer of more than 20 characters, or a FLOAT or DOUBLE of
+ * 80 or more, stays a string (convert.c's push_int and push_float).  1
+ * when the value at hand is such a string, then pushed: the text in buf
+ * (n bytes, room for 256) padded as the server pads it. */
+static int push_zerofilled(lua_State *L, const myl_column *c, char *buf, size_t n, size_t limit)
 {
-    if (decimals >= 31 && d != 0 && isfinite(d)) {
-        lua_pushnumber(L, d);
+    size_t width = c->length < 255 ? c->length : 255;
+    /* (ZEROFILL columns are UNSIGNED: a negative value cannot be there) */
+    if (!(c->flags & MYL_FLAG_ZEROFILL) || buf[0] == '-' || (n > width ? n : width) <= limit) return 0;
+    if (n < width) {
+        memmove(buf + (width - n), buf, n);
+        memset(buf, '0', width - n);
+        n = width;
+    }
+    lua_pushlstring(L, buf, n);
+    return 1;
+}
+
+/* A FLOAT or DOUBLE: the number the server's text reads back as, found
+ * without the text when binrow.h can; otherwise the text is made and read
+ * as convert.c reads it (zero: "-0" reads as the integer 0, so +0.0, but
+ * "-0.00" as -0.0; ZEROFILL padding; long text). */
+static void push_real(lua_State *L, const myl_column *c, double x, int is_float)
+{
+    double v;
+    if (!(c->flags & MYL_FLAG_ZEROFILL) && myl_real_value(x, is_float, c->decimals, &v)) {
+        lua_pushnumber(L, v);
         return;
     }
-    char buf[MYL_DOUBLE_TEXT_MAX];
-    myl_format_double(buf, d, decimals);
-    push_number_text(L, buf);
+    char buf[MYL_DOUBLE_TEXT_MAX + 256];
+    size_t n = is_float ? myl_format_float(buf, (float)x, c->decimals) : myl_format_double(buf, x, c->decimals);
+    if (!push_zerofilled(L, c, buf, n, 79)) push_number_text(L, buf, n);
+}
+
+/* An integer; ZEROFILL makes it text when its column is wide. */
+static void push_integer(lua_State *L, const myl_column *c, const myl_bin_value *v)
+{
+    if ((c->flags & MYL_FLAG_ZEROFILL) && c->length > 20) {
+        char buf[256 + 24];
+        int n = v->kind == MYL_BIN_UINT ? snprintf(buf, 24, "%llu", (unsigned long long)v->v.u)
+                                        : snprintf(buf, 24, "%lld", (long long)v->v.i);
+        if (push_zerofilled(L, c, buf, (size_t)n, 20)) return;
+    }
+    if (v->kind == MYL_BIN_UINT) myl_lua_push_u64(L, v->v.u);
+    else lua_pushinteger(L, (lua_Integer)v->v.i);
 }
 
 /* BIT(n) as convert.c's push_bit: the big-endian bytes as an integer. */
@@ -55,15 +88,10 @@ static void push_bit(lua_State *L, const uint8_t *s, size_t n)
 static inline void push_bin_value(lua_State *L, const myl_column *c, const myl_bin_value *v)
 {
     switch (v->kind) {
-    case MYL_BIN_INT: lua_pushinteger(L, (lua_Integer)v->v.i); break;
-    case MYL_BIN_UINT: myl_lua_push_u64(L, v->v.u); break;
-    case MYL_BIN_FLOAT: {
-        char buf[MYL_FLOAT_TEXT_MAX];
-        myl_format_float(buf, v->v.f, c->decimals);
-        push_number_text(L, buf);
-        break;
-    }
-    case MYL_BIN_DOUBLE: push_double(L, v->v.d, c->decimals); break;
+    case MYL_BIN_INT:
+    case MYL_BIN_UINT: push_integer(L, c, v); break;
+    case MYL_BIN_FLOAT: push_real(L, c, (double)v->v.f, 1); break;
+    case MYL_BIN_DOUBLE: push_real(L, c, v->v.d, 0); break;
     case MYL_BIN_DATE:
     case MYL_BIN_DATETIME:
     case MYL_BIN_TIME: {

@@ -57,8 +57,12 @@ static cursor_ud *check_cursor(lua_State *L, int idx)
         luaL_error(L, "attempt to use a cursor while it decodes a row");
     }
     if (cur->stmt) {
-        if (myl_guard_closed(&cur->stmt->g, cur->stmt->s != NULL))
+        if (myl_guard_closed(&cur->stmt->g, cur->stmt->s != NULL)) {
+            /* its rows can never be read now: the connection discards
+             * them before its next command */
+            if (myl_response_owner(cur->conn->c) == cur) myl_abandon(cur->conn->c, cur);
             luaL_error(L, "attempt to use a closed statement");
+        }
         if (cur->stmt->g.busy)
             luaL_error(L, "attempt to use a cursor while its statement %s",
                        cur->stmt->g.doing ? cur->stmt->g.doing : "decodes a row");
