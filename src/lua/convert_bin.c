@@ -3,6 +3,7 @@
  * a script cannot tell which protocol a row came in.  The hot path of
  * statement fetches: no allocation, numbers pushed as they are read. */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../core/binrow.h"
