@@ -21,9 +21,17 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Once connected the socket blocks, with the kernel's SO_RCVTIMEO and
+ * SO_SNDTIMEO keeping the deadlines: a reply costs one recv() instead of a
+ * recv() that fails with EAGAIN, a poll() and a recv() again.  The
+ * timeouts are set only when the deadline asks for less than the one in
+ * force (the syscall is as dear as the recv it saves), so each is set a
+ * little short of what is left, and a recv that times out early loops
+ * with what remains. */
 typedef struct sock_transport {
     myl_transport base;
     int fd;
+    double rcv_timeout, snd_timeout; /* seconds in force; 0: none */
     char err[160]; /* the last failure, for errmsg */
 } sock_transport;
 
@@ -79,23 +87,46 @@ static myl_io_status sock_failed(sock_transport *s, myl_io_status st, int e, con
     return st;
 }
 
+/* Makes the socket timeout `opt` (in force: *cur) end no later than the
+ * deadline.  1, 0 when the deadline has passed, -1 on error. */
+static int arm_timeout(sock_transport *s, int opt, double *cur, double deadline)
+{
+    double want = 0;
+    if (deadline > 0) {
+        want = deadline - myl_now();
+        if (want <= 0) return 0;
+        if (*cur > 0 && *cur <= want) return 1;
+        double slack = want / 8 < 0.01 ? want / 8 : 0.01;
+        want -= slack;
+    } else if (*cur == 0) {
+        return 1;
+    }
+    struct timeval tv;
+    tv.tv_sec = (time_t)want;
+    tv.tv_usec = (suseconds_t)((want - (double)tv.tv_sec) * 1e6);
+    if (want > 0 && tv.tv_sec == 0 && tv.tv_usec == 0) tv.tv_usec = 1; /* 0 would mean never */
+    if (setsockopt(s->fd, SOL_SOCKET, opt, &tv, sizeof tv) < 0) return -1;
+    *cur = want;
+    return 1;
+}
+
 static myl_io_status sock_read(myl_transport *t, void *buf, size_t n, size_t *got,
                                double deadline)
 {
     sock_transport *s = (sock_transport *)t;
     for (;;) {
+        int a = arm_timeout(s, SO_RCVTIMEO, &s->rcv_timeout, deadline);
+        if (a == 0) return sock_failed(s, MYL_IO_TIMEOUT, 0, "timed out");
+        if (a < 0) return sock_failed(s, MYL_IO_ERROR, errno, NULL);
         ssize_t r = recv(s->fd, buf, n, 0);
         if (r > 0) {
             *got = (size_t)r;
             return MYL_IO_DONE;
         }
         if (r == 0) return sock_failed(s, MYL_IO_CLOSED, 0, "connection closed by the peer");
-        if (errno == EINTR) continue;
+        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue; /* timed out early */
         if (errno == ECONNRESET) return sock_failed(s, MYL_IO_CLOSED, errno, NULL);
-        if (errno != EAGAIN && errno != EWOULDBLOCK) return sock_failed(s, MYL_IO_ERROR, errno, NULL);
-        int w = wait_fd(s->fd, POLLIN, deadline);
-        if (w == 0) return sock_failed(s, MYL_IO_TIMEOUT, 0, "timed out");
-        if (w < 0) return sock_failed(s, MYL_IO_ERROR, errno, NULL);
+        return sock_failed(s, MYL_IO_ERROR, errno, NULL);
     }
 }
 
@@ -104,20 +135,19 @@ static myl_io_status sock_write(myl_transport *t, const void *buf, size_t n, dou
     sock_transport *s = (sock_transport *)t;
     const char *p = buf;
     while (n > 0) {
+        int a = arm_timeout(s, SO_SNDTIMEO, &s->snd_timeout, deadline);
+        if (a == 0) return sock_failed(s, MYL_IO_TIMEOUT, 0, "timed out");
+        if (a < 0) return sock_failed(s, MYL_IO_ERROR, errno, NULL);
         ssize_t r = send(s->fd, p, n, MSG_NOSIGNAL);
         if (r > 0) {
             p += r;
             n -= (size_t)r;
             continue;
         }
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-            return sock_failed(s, errno == EPIPE || errno == ECONNRESET ? MYL_IO_CLOSED
-                                                                        : MYL_IO_ERROR,
-                               errno, NULL);
-        int w = wait_fd(s->fd, POLLOUT, deadline);
-        if (w == 0) return sock_failed(s, MYL_IO_TIMEOUT, 0, "timed out");
-        if (w < 0) return sock_failed(s, MYL_IO_ERROR, errno, NULL);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+        return sock_failed(s, r < 0 && (errno == EPIPE || errno == ECONNRESET) ? MYL_IO_CLOSED
+                                                                                : MYL_IO_ERROR,
+                           r < 0 ? errno : EIO, NULL);
     }
     return MYL_IO_DONE;
 }
@@ -388,6 +418,14 @@ myl_transport *myl_socket_open(const myl_connect_spec *spec, char *info, size_t 
         snprintf(info, infolen, "%s via TCP/IP", spec->host);
     }
     if (s->fd < 0) {
+        free(s);
+        return NULL;
+    }
+    /* Connected: from now on the socket blocks, under its timeouts. */
+    int fl = fcntl(s->fd, F_GETFL);
+    if (fl < 0 || fcntl(s->fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        myl_error_set(err, MYL_CR_SOCKET_CREATE_ERROR, "Can't make the socket blocking (%d)", errno);
+        close(s->fd);
         free(s);
         return NULL;
     }
