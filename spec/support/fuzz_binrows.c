@@ -207,7 +207,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1 + 3 * ncols) return 0;
 
     myl_column colv[MAX_COLS];
-    myl_columns bin = {ncols, colv, 1};
+    myl_columns bin = {ncols, colv, 1, 1};
     for (size_t i = 0; i < ncols; i++) {
         const uint8_t *d = data + 1 + 3 * i;
         myl_column *c = &colv[i];
@@ -221,7 +221,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         c->decimals = d[2] % 40;
         c->vclass = myl_value_class_of(c->type, c->flags);
     }
-    myl_columns txt = {ncols, colv, 0};
+    myl_columns txt = {ncols, colv, 0, 1};
     size_t n = size - (1 + 3 * ncols);
     uint8_t *p = malloc(n ? n : 1);
     if (!p) return 0;

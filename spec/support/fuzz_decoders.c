@@ -265,7 +265,7 @@ static int ref_bin_row(const uint8_t *q, size_t m, const myl_columns *cols)
 static void fuzz_bin_row(const uint8_t *p, size_t n, const uint8_t *types, size_t ncols)
 {
     myl_column colv[256];
-    myl_columns cols = {ncols, colv, 1};
+    myl_columns cols = {ncols, colv, 1, 1};
     memset(colv, 0, ncols * sizeof colv[0]);
     for (size_t i = 0; i < ncols; i++) {
         unsigned sel = types[i] & 0x7F;

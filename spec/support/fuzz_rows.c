@@ -245,7 +245,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1 + 3 * ncols) return 0;
 
     myl_column colv[MAX_COLS];
-    myl_columns cols = {ncols, colv, 0};
+    myl_columns cols = {ncols, colv, 0, 1};
     for (size_t i = 0; i < ncols; i++) {
         const uint8_t *d = data + 1 + 3 * i;
         myl_column *c = &colv[i];

@@ -1047,8 +1047,8 @@ static void set_captured_cols(const captured_col *cc, size_t n)
         c->length = cc[i].length;
         c->vclass = myl_value_class_of(c->type, c->flags);
     }
-    cap_text = (myl_columns){n, cap_colv, 0};
-    cap_bin = (myl_columns){n, cap_colv, 1};
+    cap_text = (myl_columns){n, cap_colv, 0, 1};
+    cap_bin = (myl_columns){n, cap_colv, 1, 1};
 }
 
 /* The values at a and b are the same Lua value: type, integer or float,

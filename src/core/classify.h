@@ -65,12 +65,16 @@ static inline myl_pkt myl_classify(myl_wait wait, const uint8_t *p, size_t n, ui
     case MYL_WAIT_RESULT:
         if (h == 0x00) return MYL_PKT_OK;
         if (h == 0xFB) return MYL_PKT_LOCAL_INFILE;
-        /* A column count: a length-encoded integer filling the packet. */
-        if (h < 0xFB) return n == 1 ? MYL_PKT_RESULT_SET : MYL_PKT_MALFORMED;
-        if (h == 0xFC) return n == 3 ? MYL_PKT_RESULT_SET : MYL_PKT_MALFORMED;
-        if (h == 0xFD) return n == 4 ? MYL_PKT_RESULT_SET : MYL_PKT_MALFORMED;
-        if (h == 0xFE) return n == 9 ? MYL_PKT_RESULT_SET : MYL_PKT_MALFORMED;
+    {
+        /* A column count: a length-encoded integer filling the packet, but
+         * for MariaDB's metadata byte after it when that was negotiated. */
+        size_t extra = caps & MYL_MARIADB_CLIENT_CACHE_METADATA ? 1 : 0;
+        if (h < 0xFB) return n == 1 + extra ? MYL_PKT_RESULT_SET : MYL_PKT_MALFORMED;
+        if (h == 0xFC) return n == 3 + extra ? MYL_PKT_RESULT_SET : MYL_PKT_MALFORMED;
+        if (h == 0xFD) return n == 4 + extra ? MYL_PKT_RESULT_SET : MYL_PKT_MALFORMED;
+        if (h == 0xFE) return n == 9 + extra ? MYL_PKT_RESULT_SET : MYL_PKT_MALFORMED;
         return MYL_PKT_MALFORMED;
+    }
     case MYL_WAIT_COLUMN:
         return MYL_PKT_COLUMN; /* its decoder checks the rest */
     case MYL_WAIT_COLUMNS_END:

@@ -17,6 +17,11 @@
  * result (65535 columns of long names), a bound on what a peer can make
  * the client keep. */
 #define MAX_COLUMN_TEXT ((size_t)64 << 20)
+/* Results of up to this many columns are read without a malloc for their
+ * definitions but the one they are kept in; the scratch for their names
+ * is kept up to COLUMN_TEXT_KEPT bytes. */
+#define SMALL_COLUMNS 32
+#define COLUMN_TEXT_KEPT ((size_t)64 << 10)
 
 /* Discarding a response nobody reads: at most this many bytes, within the
  * read timeout (or DRAIN_SECONDS without one); past either the connection
@@ -28,7 +33,16 @@
 /* ------------------------------------------------------------------ */
 /* Columns */
 
-void myl_columns_free(myl_columns *cols) { free(cols); }
+void myl_columns_free(myl_columns *cols)
+{
+    if (cols && --cols->refs == 0) free(cols);
+}
+
+myl_columns *myl_columns_ref(myl_columns *cols)
+{
+    if (cols) cols->refs++;
+    return cols;
+}
 
 myl_value_class myl_value_class_of(unsigned type, unsigned flags)
 {
@@ -105,6 +119,7 @@ void myl_conn_free(myl_conn *c)
     if (!c) return;
     myl_close(c);
     myl_stmt_detach_all(c);
+    myl_buf_free(&c->col_text);
     forget_auth_options(c);
     myl_infile_forget(c);
     free(c);
@@ -242,7 +257,7 @@ static int begin_command(myl_conn *c)
     if (!ok) return -1;
     myl_error_clear(&c->err);
     c->cmd_binary = c->cmd_cursor = 0;
-    c->fetching = NULL;
+    c->fetching = c->exec_stmt = NULL;
     c->row_held = 0;
     if (c->nstmt_close && myl_stmt_flush_closes(c)) return -1;
     myl_conn_new_command(c);
@@ -332,14 +347,24 @@ int myl_send_query(myl_conn *c, const char *sql, size_t len, const void *owner)
 
 int myl_conn_read_columns(myl_conn *c, size_t ncols, myl_columns **out, unsigned *eof_status)
 {
-    myl_buf strs = {0};
-    myl_column *cols = calloc(ncols, sizeof *cols);
-    size_t *offs = calloc(ncols * 6, sizeof *offs);
+    /* Scratch that lives as long as the connection, and arrays on the
+     * stack for the usual few columns: a statement executed thousands of
+     * times reads its columns as often, and mallocs were a third of it. */
+    myl_buf strs = c->col_text;
+    strs.len = 0;
+    myl_column small_cols[SMALL_COLUMNS];
+    size_t small_offs[SMALL_COLUMNS * 6];
+    int small = ncols <= SMALL_COLUMNS;
+    myl_column *cols = small ? small_cols : calloc(ncols, sizeof *cols);
+    size_t *offs = small ? small_offs : calloc(ncols * 6, sizeof *offs);
     if (!cols || !offs) {
-        free(cols);
-        free(offs);
+        if (!small) {
+            free(cols);
+            free(offs);
+        }
         return myl_conn_oom(c);
     }
+    if (small) memset(cols, 0, ncols * sizeof *cols);
     int rc = 0;
     for (size_t i = 0; i < ncols && rc == 0; i++) {
         const uint8_t *p;
@@ -402,6 +427,7 @@ int myl_conn_read_columns(myl_conn *c, size_t ncols, myl_columns **out, unsigned
     }
     if (rc == 0) {
         res->n = ncols;
+        res->refs = 1;
         res->binary = 0;
         res->col = (myl_column *)(res + 1);
         char *base = (char *)(res->col + ncols);
@@ -418,9 +444,12 @@ int myl_conn_read_columns(myl_conn *c, size_t ncols, myl_columns **out, unsigned
         }
         *out = res;
     }
-    free(cols);
-    free(offs);
-    myl_buf_free(&strs);
+    if (!small) {
+        free(cols);
+        free(offs);
+    }
+    if (strs.cap > COLUMN_TEXT_KEPT) myl_buf_free(&strs); /* a rare huge one is not kept */
+    c->col_text = strs;
     return rc;
 }
 
@@ -445,7 +474,9 @@ static int read_head(myl_conn *c, myl_columns **cols)
     case MYL_PKT_RESULT_SET: { /* a column count, then the column definitions */
         myl_rd r = myl_rd_init(p, n);
         uint64_t ncols = myl_rd_lenenc(&r, NULL);
-        if (r.bad || myl_rd_left(&r) != 0 || ncols == 0)
+        int metadata = 1;
+        if (c->caps & MYL_MARIADB_CLIENT_CACHE_METADATA) metadata = myl_rd_u8(&r);
+        if (r.bad || myl_rd_left(&r) != 0 || ncols == 0 || metadata > 1)
             return myl_conn_malformed(c, "column count");
         if (ncols > MAX_COLUMNS) {
             char msg[120];
@@ -454,8 +485,13 @@ static int read_head(myl_conn *c, myl_columns **cols)
             return myl_conn_broken(c, MYL_CR_MALFORMED_PACKET, msg);
         }
         unsigned eof_status = 0;
-        if (myl_conn_read_columns(c, (size_t)ncols, cols, &eof_status)) return -1;
-        (*cols)->binary = c->cmd_binary;
+        if (!metadata) { /* the statement's, unchanged since it last got them */
+            if (myl_stmt_known_columns(c, (size_t)ncols, cols, &eof_status)) return -1;
+        } else {
+            if (myl_conn_read_columns(c, (size_t)ncols, cols, &eof_status)) return -1;
+            (*cols)->binary = c->cmd_binary;
+            if (c->exec_stmt && c->result_no == 1) myl_stmt_learn_columns(c, *cols);
+        }
         c->ncols = (size_t)ncols;
         c->state = MYL_STATE_ROWS;
         if (c->cmd_cursor && myl_stmt_cursor_head(c, eof_status) < 0) {

@@ -138,9 +138,13 @@ typedef struct myl_columns {
     myl_column *col; /* n entries, strings stored after them */
     int binary;      /* rows come in the binary protocol (binrow.h): a prepared
                         statement's result; else text rows (row.h) */
+    unsigned refs;   /* holders (a statement shares its columns with its results) */
 } myl_columns;
 
+/* Drops one holder; the last frees them. */
 void myl_columns_free(myl_columns *cols);
+/* One more holder of the same columns; returns cols. */
+myl_columns *myl_columns_ref(myl_columns *cols);
 
 /* How the server's TLS certificate came to be trusted. */
 typedef enum {

@@ -37,6 +37,7 @@ struct myl_conn {
     char last_info[256]; /* last.info points here */
     unsigned status; /* server status flags, kept current */
     size_t ncols;    /* columns of the result being read */
+    myl_buf col_text; /* scratch for the names in column definitions (conn.c) */
     unsigned result_no; /* results of the current response read so far */
     uint64_t bytes_read; /* every packet read, headers included (a budget's measure) */
 
@@ -96,6 +97,7 @@ struct myl_conn {
     size_t nstmt_close, stmt_close_cap;
     int cmd_binary, cmd_cursor;
     struct myl_stmt *fetching;
+    struct myl_stmt *exec_stmt; /* the statement whose execute is being answered */
     int row_held;
     const uint8_t *held_row;
     size_t held_len;
@@ -166,6 +168,14 @@ void myl_stmt_rows_ended(myl_conn *c, unsigned flags);
  * -1 with the error set. */
 int myl_stmt_cursor_head(myl_conn *c, unsigned eof_status);
 void myl_stmt_detach_all(myl_conn *c);
+
+/* stmt.c: the columns of the executing statement's first result, which the
+ * server did not send again: *cols shares them (0), or -1 when there are
+ * none of that count (malformed).  Without DEPRECATE_EOF the EOF after the
+ * absent definitions is read here, its status into *eof_status.  And the
+ * columns the server did send become the statement's. */
+int myl_stmt_known_columns(myl_conn *c, size_t ncols, myl_columns **cols, unsigned *eof_status);
+void myl_stmt_learn_columns(myl_conn *c, myl_columns *cols);
 
 /* conn.c: reads ncols column definitions (and the EOF after them without
  * DEPRECATE_EOF, its status flags into *eof_status when not NULL) into one

@@ -205,7 +205,8 @@ static int negotiate(myl_conn *c, handshake_state *hs)
     /* MariaDB's own capabilities, which it offers only with CLIENT_MYSQL
      * (bit 0) clear. */
     if (!(hs->server_caps & MYL_CLIENT_LONG_PASSWORD))
-        c->caps |= hs->server_caps & MYL_MARIADB_CLIENT_STMT_BULK_OPERATIONS;
+        c->caps |= hs->server_caps &
+                   (MYL_MARIADB_CLIENT_STMT_BULK_OPERATIONS | MYL_MARIADB_CLIENT_CACHE_METADATA);
     if (opt->database && *opt->database && !(c->caps & MYL_CLIENT_CONNECT_WITH_DB))
         return myl_conn_broken(c, MYL_CR_VERSION_ERROR,
                                "Server cannot select a database at connect");

@@ -35,6 +35,10 @@
 #define MYL_CLIENT_DEPRECATE_EOF (1ull << 24)
 /* MariaDB's: COM_STMT_BULK_EXECUTE */
 #define MYL_MARIADB_CLIENT_STMT_BULK_OPERATIONS (1ull << 34)
+/* MariaDB's: a result's column count is followed by a byte saying whether
+ * the column definitions follow; a statement executed again gets none
+ * when they did not change. */
+#define MYL_MARIADB_CLIENT_CACHE_METADATA (1ull << 36)
 
 /* Server status flags. */
 #define MYL_STATUS_IN_TRANS 0x0001

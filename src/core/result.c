@@ -40,9 +40,11 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 
 /* Gives back what the doubling left unused, so a result holds about the
  * bytes it received. */
-static void *shrink(void *p, size_t size)
+static void *shrink(void *p, size_t size, size_t cap)
 {
-    if (!p || size == 0) return p;
+    /* a few hundred bytes of slack are cheaper than a realloc for each of
+     * many small results */
+    if (!p || size == 0 || cap - size < 1024) return p;
     void *q = realloc(p, size);
     return q ? q : p;
 }
@@ -83,8 +85,8 @@ static int store_rows(myl_conn *c, const void *owner, myl_result *r, size_t limi
         r->offs[++r->nrows] = data_len;
     }
     if (rc < 0) return -1;
-    r->data = shrink(r->data, data_len);
-    r->offs = shrink(r->offs, (r->nrows + 1) * sizeof *r->offs);
+    r->data = shrink(r->data, data_len, data_cap);
+    r->offs = shrink(r->offs, (r->nrows + 1) * sizeof *r->offs, offs_cap * sizeof *r->offs);
     return 0;
 oom:
     myl_conn_fail(c, MYL_CR_OUT_OF_MEMORY, "Client run out of memory");

@@ -76,6 +76,7 @@ void myl_stmt_free(myl_stmt *s)
     if (!s) return;
     myl_conn *c = s->c;
     if (c && c->fetching == s) c->fetching = NULL;
+    if (c && c->exec_stmt == s) c->exec_stmt = NULL;
     if (c && live(s)) {
         if (c->nstmt_close == c->stmt_close_cap) {
             size_t cap = c->stmt_close_cap ? c->stmt_close_cap * 2 : 16;
@@ -208,6 +209,7 @@ myl_stmt *myl_stmt_prepare(myl_conn *c, const char *sql, size_t len)
         s = NULL;
         goto out;
     }
+    if (s->cols) s->cols->binary = 1; /* they describe the executes' rows */
     myl_conn_clear_last(c);
     c->last.warnings = warnings;
     myl_conn_set_response_state(c, MYL_STATE_READY);
@@ -367,6 +369,34 @@ void myl_stmt_expect(myl_stmt *s, unsigned flags, const void *owner)
     c->cmd_binary = 1;
     c->cmd_cursor = (flags & MYL_EXEC_CURSOR) != 0;
     c->fetching = c->cmd_cursor ? s : NULL;
+    c->exec_stmt = s;
+}
+
+int myl_stmt_known_columns(myl_conn *c, size_t ncols, myl_columns **cols, unsigned *eof_status)
+{
+    myl_stmt *s = c->exec_stmt;
+    if (!s || !s->cols || s->cols->n != ncols || c->result_no != 1)
+        return myl_conn_malformed(c, "no column definitions, and none known for this result");
+    if (!(c->caps & MYL_CLIENT_DEPRECATE_EOF)) {
+        const uint8_t *p;
+        size_t n;
+        unsigned w;
+        if (myl_read_packet(c, &p, &n)) return -1;
+        myl_pkt kind = myl_classify(MYL_WAIT_COLUMNS_END, p, n, c->caps);
+        if (kind == MYL_PKT_ERR) return myl_conn_server_error(c, p, n);
+        if (kind != MYL_PKT_EOF || myl_parse_eof(p, n, &w, eof_status))
+            return myl_conn_malformed(c, "expected EOF after columns");
+    }
+    *cols = myl_columns_ref(s->cols);
+    return 0;
+}
+
+void myl_stmt_learn_columns(myl_conn *c, myl_columns *cols)
+{
+    myl_stmt *s = c->exec_stmt;
+    if (!s || s->cols == cols) return;
+    myl_columns_free(s->cols);
+    s->cols = myl_columns_ref(cols);
 }
 
 int myl_stmt_execute(myl_stmt *s, const myl_param *p, size_t n, unsigned flags,
