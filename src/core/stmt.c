@@ -227,46 +227,21 @@ int myl_param_is_long(const myl_param *p)
            p->len >= MYL_LONG_DATA_THRESHOLD;
 }
 
-unsigned myl_param_type(const myl_param *p)
-{
-    switch (p->kind) {
-    case MYL_PARAM_NULL: return MYL_TYPE_NULL;
-    case MYL_PARAM_INT:
-    case MYL_PARAM_UINT: return MYL_TYPE_LONGLONG;
-    case MYL_PARAM_DOUBLE: return MYL_TYPE_DOUBLE;
-    case MYL_PARAM_BOOL: return MYL_TYPE_TINY;
-    case MYL_PARAM_STRING: return MYL_TYPE_VAR_STRING;
-    case MYL_PARAM_BLOB: return MYL_TYPE_BLOB;
-    case MYL_PARAM_DECIMAL: return MYL_TYPE_NEWDECIMAL;
-    case MYL_PARAM_DATE: return MYL_TYPE_DATE;
-    case MYL_PARAM_DATETIME: return MYL_TYPE_DATETIME;
-    case MYL_PARAM_TIME: return MYL_TYPE_TIME;
-    }
-    return MYL_TYPE_NULL;
-}
-
-/* Bytes the value takes in a packet (an upper bound). */
-size_t myl_param_size(const myl_param *p)
-{
-    switch (p->kind) {
-    case MYL_PARAM_NULL: return 0;
-    case MYL_PARAM_BOOL: return 1;
-    case MYL_PARAM_INT:
-    case MYL_PARAM_UINT:
-    case MYL_PARAM_DOUBLE: return 8;
-    case MYL_PARAM_DATE:
-    case MYL_PARAM_DATETIME:
-    case MYL_PARAM_TIME: return 13;
-    default: return 9 + p->len;
-    }
-}
-
 static myl_bin_kind temporal_kind(myl_param_kind k)
 {
     return k == MYL_PARAM_DATE ? MYL_BIN_DATE : k == MYL_PARAM_TIME ? MYL_BIN_TIME : MYL_BIN_DATETIME;
 }
 
 /* Appends the value; room was reserved. */
+/* Eight bytes little-endian, through a local pointer: stores through
+ * b->data (bytes, which may alias b->len) would reload b->len each time. */
+static void put_u64(myl_buf *b, uint64_t u)
+{
+    uint8_t *d = b->data + b->len;
+    for (int k = 0; k < 8; k++) d[k] = (uint8_t)(u >> (8 * k));
+    b->len += 8;
+}
+
 void myl_param_put(myl_buf *b, const myl_param *p)
 {
     uint64_t u;
@@ -274,15 +249,10 @@ void myl_param_put(myl_buf *b, const myl_param *p)
     case MYL_PARAM_NULL: break;
     case MYL_PARAM_BOOL: myl_buf_put_u8(b, (uint8_t)(p->i != 0)); break;
     case MYL_PARAM_INT:
-    case MYL_PARAM_UINT:
-        u = (uint64_t)p->i;
-        myl_buf_put_u32(b, (uint32_t)u);
-        myl_buf_put_u32(b, (uint32_t)(u >> 32));
-        break;
+    case MYL_PARAM_UINT: put_u64(b, (uint64_t)p->i); break;
     case MYL_PARAM_DOUBLE:
         memcpy(&u, &p->d, 8);
-        myl_buf_put_u32(b, (uint32_t)u);
-        myl_buf_put_u32(b, (uint32_t)(u >> 32));
+        put_u64(b, u);
         break;
     case MYL_PARAM_DATE:
     case MYL_PARAM_DATETIME:

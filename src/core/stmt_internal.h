@@ -22,9 +22,42 @@ struct myl_stmt {
 };
 
 /* A value's wire type, an upper bound of its size, its bytes (room
- * reserved), and whether it goes as long data instead. */
-unsigned myl_param_type(const myl_param *p);
-size_t myl_param_size(const myl_param *p);
+ * reserved), and whether it goes as long data instead.  Inline: they run
+ * for every value of execute_many. */
+static inline unsigned myl_param_type(const myl_param *p)
+{
+    switch (p->kind) {
+    case MYL_PARAM_NULL: return MYL_TYPE_NULL;
+    case MYL_PARAM_INT:
+    case MYL_PARAM_UINT: return MYL_TYPE_LONGLONG;
+    case MYL_PARAM_DOUBLE: return MYL_TYPE_DOUBLE;
+    case MYL_PARAM_BOOL: return MYL_TYPE_TINY;
+    case MYL_PARAM_STRING: return MYL_TYPE_VAR_STRING;
+    case MYL_PARAM_BLOB: return MYL_TYPE_BLOB;
+    case MYL_PARAM_DECIMAL: return MYL_TYPE_NEWDECIMAL;
+    case MYL_PARAM_DATE: return MYL_TYPE_DATE;
+    case MYL_PARAM_DATETIME: return MYL_TYPE_DATETIME;
+    case MYL_PARAM_TIME: return MYL_TYPE_TIME;
+    }
+    return MYL_TYPE_NULL;
+}
+
+/* Bytes the value takes in a packet (an upper bound). */
+static inline size_t myl_param_size(const myl_param *p)
+{
+    switch (p->kind) {
+    case MYL_PARAM_NULL: return 0;
+    case MYL_PARAM_BOOL: return 1;
+    case MYL_PARAM_INT:
+    case MYL_PARAM_UINT:
+    case MYL_PARAM_DOUBLE: return 8;
+    case MYL_PARAM_DATE:
+    case MYL_PARAM_DATETIME:
+    case MYL_PARAM_TIME: return 13;
+    default: return 9 + p->len;
+    }
+}
+
 void myl_param_put(myl_buf *b, const myl_param *p);
 int myl_param_is_long(const myl_param *p);
 

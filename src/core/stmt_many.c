@@ -67,18 +67,23 @@ static int row_too_large(myl_conn *c, many *m)
     return -1;
 }
 
-/* 1 when the row's values can join a batch whose types are `types`: each
- * value has the batch's type, is NULL, or its column has been NULL so far. */
-static int fits_types(const many *m, const uint8_t *types)
+/* The bytes the row takes in a batch whose types are `types`, or 0 when
+ * it cannot join it: each value must have the batch's type, be NULL, or
+ * be in a column that has been NULL so far. */
+static size_t row_size(const many *m, const uint8_t *types)
 {
+    size_t size = 0;
     for (size_t j = 0; j < m->s->nparams; j++) {
         const myl_param *p = &m->params[j];
-        if (p->kind == MYL_PARAM_NULL || types[2 * j] == MYL_TYPE_NULL) continue;
-        if (types[2 * j] != myl_param_type(p) ||
-            types[2 * j + 1] != (p->kind == MYL_PARAM_UINT ? 0x80 : 0))
+        size += 1;
+        if (p->kind == MYL_PARAM_NULL) continue;
+        size += myl_param_size(p);
+        if (types[2 * j] != MYL_TYPE_NULL &&
+            (types[2 * j] != myl_param_type(p) ||
+             types[2 * j + 1] != (p->kind == MYL_PARAM_UINT ? 0x80 : 0)))
             return 0;
     }
-    return 1;
+    return size;
 }
 
 /* After a bulk batch failed with a server error: the row the server
@@ -129,9 +134,8 @@ static int bulk(many *m)
         }
         uint64_t first = m->index, rows = 0;
         while (m->have > 0) {
-            if (rows && !fits_types(m, b->data + types)) break;
-            size_t size = 0;
-            for (size_t j = 0; j < n; j++) size += 1 + myl_param_size(&m->params[j]);
+            size_t size = row_size(m, b->data + types);
+            if (size == 0) break; /* another type: the next batch says so (rows > 0 here) */
             if (rows && b->len - 4 + size > limit) break;
             if (c->max_packet && b->len - 4 + size > c->max_packet) return row_too_large(c, m);
             if (myl_buf_reserve(b, size)) return myl_conn_oom(c);

@@ -49,6 +49,10 @@ typedef struct stmt_ud {
     myl_guard g;    /* busy while its memory is decoded or a callback runs */
     unsigned execs; /* counts executions: a server cursor knows its own */
     uint64_t used;  /* when db:execute's cache last used it */
+    /* The columns whose names table (user value UV_NAMES) its last result
+     * got: results of the same columns share it instead of making their
+     * own each execute.  A holder of them, so the address stays theirs. */
+    myl_columns *names_for;
 } stmt_ud;
 
 /* A typed value (typed.c): mylua.decimal(s), date, datetime, time, blob.
@@ -151,6 +155,11 @@ void myl_lua_result_init(lua_State *L);
  * after it), call myl_lua_result_ready on the object. */
 myl_result **myl_lua_new_result(lua_State *L);
 void myl_lua_result_ready(lua_State *L, int idx);
+/* The same, giving the result the names table at names_idx (made for the
+ * same columns) rather than making one; 0: make it.  And the result's
+ * names table, pushed (nil when it has no result set). */
+void myl_lua_result_ready_names(lua_State *L, int idx, int names_idx);
+void myl_lua_result_push_names(lua_State *L, int idx);
 
 /* statement.c: db:prepare, db:execute, the statement object, and the
  * typed values mylua.decimal/date/datetime/time/blob (typed.c).  Also adds
@@ -161,10 +170,12 @@ void myl_lua_statement_init(lua_State *L);
 stmt_ud *myl_lua_check_stmt(lua_State *L, int idx);
 /* Ends a busy section of the statement, closing it if that was asked. */
 void myl_lua_stmt_unbusy(stmt_ud *st);
-/* Pushes a scratch block for n values (freed by the GC) and fills it from
- * the arguments first..first+n-1; a value that cannot be bound raises
- * naming its argument.  The values must stay on the stack while used. */
-myl_param *myl_lua_stmt_params(lua_State *L, int first, int n);
+/* Fills a block for n values from the arguments first..first+n-1: `small`
+ * (room for MYL_LUA_STACK_PARAMS) when they fit, else one pushed on the
+ * stack (freed by the GC); a value that cannot be bound raises naming its
+ * argument.  The values must stay on the stack while used. */
+#define MYL_LUA_STACK_PARAMS 16
+myl_param *myl_lua_stmt_params(lua_State *L, int first, int n, myl_param *small);
 
 /* typed.c */
 void myl_lua_typed_init(lua_State *L);

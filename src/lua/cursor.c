@@ -177,7 +177,8 @@ void myl_lua_new_stmt_cursor(lua_State *L, int stmt_idx, int conn_idx, stmt_ud *
 static int stmt_execute(lua_State *L)
 {
     int n = lua_gettop(L) - 1;
-    const myl_param *p = myl_lua_stmt_params(L, 2, n);
+    myl_param small[MYL_LUA_STACK_PARAMS];
+    const myl_param *p = myl_lua_stmt_params(L, 2, n, small);
     cursor_ud *cur = check_cursor(L, 1); /* a finalizer may have closed it meanwhile */
     conn_ud *cu = cur->conn;
     stmt_ud *st = cur->stmt;

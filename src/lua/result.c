@@ -45,17 +45,27 @@ myl_result **myl_lua_new_result(lua_State *L)
     return &ru->r;
 }
 
-void myl_lua_result_ready(lua_State *L, int idx)
+void myl_lua_result_ready(lua_State *L, int idx) { myl_lua_result_ready_names(L, idx, 0); }
+
+void myl_lua_result_ready_names(lua_State *L, int idx, int names_idx)
 {
     idx = lua_absindex(L, idx);
     result_ud *ru = lua_touserdata(L, idx);
     /* Column names are made once per result and shared by every row. */
-    if (ru->r->cols) {
+    if (names_idx) {
+        lua_pushvalue(L, names_idx);
+        lua_setiuservalue(L, idx, UV_NAMES);
+    } else if (ru->r->cols) {
         enter(ru);
         myl_lua_push_names(L, ru->r->cols);
         unbusy(ru);
         lua_setiuservalue(L, idx, UV_NAMES);
     }
+}
+
+void myl_lua_result_push_names(lua_State *L, int idx)
+{
+    lua_getiuservalue(L, idx, UV_NAMES);
 }
 
 /* Pushes row i (0-based) of the result at index 1; returns values pushed. */

@@ -10,7 +10,8 @@
 
 #include "binding.h"
 
-enum { UV_CONN = 1, UV_COUNT = UV_CONN };
+enum { UV_CONN = 1, UV_NAMES, UV_COUNT = UV_NAMES };
+
 
 /* Registry table, weak keys: connection object -> { [sql] = statement }
  * (db:execute's cache; the statements die with their connection). */
@@ -18,6 +19,8 @@ enum { UV_CONN = 1, UV_COUNT = UV_CONN };
 
 static void free_stmt(stmt_ud *st)
 {
+    myl_columns_free(st->names_for);
+    st->names_for = NULL;
     if (st->s) {
         myl_stmt_free(st->s);
         st->s = NULL;
@@ -63,9 +66,9 @@ static int bad_value(lua_State *L, int arg)
     return myl_lua_argerror(L, arg, lua_pushfstring(L, "cannot bind a %s value", luaL_typename(L, arg)));
 }
 
-myl_param *myl_lua_stmt_params(lua_State *L, int first, int n)
+myl_param *myl_lua_stmt_params(lua_State *L, int first, int n, myl_param *small)
 {
-    myl_param *p = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *p, 0);
+    myl_param *p = n <= MYL_LUA_STACK_PARAMS ? small : lua_newuserdatauv(L, (size_t)n * sizeof *p, 0);
     for (int i = 0; i < n; i++)
         if (myl_lua_to_param(L, first + i, &p[i]) < 0) bad_value(L, first + i);
     return p;
@@ -119,9 +122,25 @@ static int execute_values(lua_State *L, int stmt_idx, const myl_param *p, int n,
     myl_error e;
     myl_error_clear(&e);
     if (!*slot) e = *myl_conn_error(st->conn->c);
-    if (close_after) free_stmt(st); /* closed on the server before the next command */
-    if (!*slot) return myl_lua_raise(L, &e);
-    myl_lua_result_ready(L, -1);
+    if (!*slot) {
+        if (close_after) free_stmt(st); /* closed on the server before the next command */
+        return myl_lua_raise(L, &e);
+    }
+    myl_columns *cols = (*slot)->cols;
+    if (cols && cols == st->names_for) { /* the columns of the last execute: their names too */
+        lua_getiuservalue(L, stmt_idx, UV_NAMES);
+        myl_lua_result_ready_names(L, -2, lua_gettop(L));
+        lua_pop(L, 1);
+    } else {
+        myl_lua_result_ready(L, -1);
+        if (cols && !close_after) {
+            myl_lua_result_push_names(L, -1);
+            lua_setiuservalue(L, stmt_idx, UV_NAMES);
+            myl_columns_free(st->names_for);
+            st->names_for = myl_columns_ref(cols);
+        }
+    }
+    if (close_after) free_stmt(st);
     return 1;
 }
 
@@ -130,7 +149,8 @@ static int st_execute(lua_State *L)
 {
     myl_lua_check_stmt(L, 1);
     int n = lua_gettop(L) - 1;
-    const myl_param *p = myl_lua_stmt_params(L, 2, n);
+    myl_param small[MYL_LUA_STACK_PARAMS];
+    const myl_param *p = myl_lua_stmt_params(L, 2, n, small);
     return execute_values(L, 1, p, n, 0);
 }
 
@@ -177,6 +197,7 @@ typedef struct many_call {
     myl_param *params;
     size_t n;
     int failed;
+    int plain;          /* the rows are a table without a metatable: read raw */
 } many_call;
 
 /* Pushes error 2031 for row i and raises it. */
@@ -223,6 +244,27 @@ static int fill_row(lua_State *L)
     return 1;
 }
 
+/* The next row of a plain array, read raw with no call that can raise or
+ * allocate, so without lua_pcall: 1, 0 at the end, or -1 when the row is
+ * anything but an array of n bindable values (fill_row then says what). */
+static int plain_row(many_call *mc, myl_param *params, size_t n)
+{
+    lua_State *L = mc->L;
+    lua_Integer i = mc->row + 1;
+    if (i > mc->count) return 0;
+    int top = lua_gettop(L);
+    int ok = lua_rawgeti(L, mc->src, i) == LUA_TTABLE && lua_rawlen(L, top + 1) == n;
+    /* every value pushed, then one settop: the stack has room (st_execute_many) */
+    for (size_t k = 0; ok && k < n; k++) {
+        lua_rawgeti(L, top + 1, (lua_Integer)k + 1);
+        ok = myl_lua_to_param(L, top + 2 + (int)k, &params[k]) == 0; /* strings stay the row's */
+    }
+    lua_settop(L, top);
+    if (!ok) return -1;
+    mc->row = i;
+    return 1;
+}
+
 /* The core's `next`: runs fill_row under lua_pcall (guard.h's callback
  * rule: the error is kept and re-raised once the core has returned). */
 static int next_row(void *ud, myl_param *params, size_t n)
@@ -230,6 +272,10 @@ static int next_row(void *ud, myl_param *params, size_t n)
     many_call *mc = ud;
     lua_State *L = mc->L;
     if (mc->failed) return -1;
+    if (mc->plain) {
+        int r = plain_row(mc, params, n);
+        if (r >= 0) return r;
+    }
     mc->params = params;
     mc->n = n;
     lua_pushcfunction(L, fill_row);
@@ -257,18 +303,34 @@ static int st_execute_many(lua_State *L)
     myl_lua_check_stmt(L, 1);
     int ty = lua_type(L, 2);
     if (ty != LUA_TTABLE && ty != LUA_TFUNCTION) myl_lua_typeerror(L, 2, "table or function");
+    unsigned flags = 0;
+    if (!lua_isnoneornil(L, 3)) { /* { bulk = false }: pipelined executes even on MariaDB */
+        myl_lua_check_type(L, 3, LUA_TTABLE);
+        lua_pushnil(L);
+        while (lua_next(L, 3)) {
+            if (lua_type(L, -2) != LUA_TSTRING || strcmp(lua_tostring(L, -2), "bulk") != 0)
+                myl_lua_argerror(L, 3, "unknown option (expected bulk)");
+            if (!lua_isboolean(L, -1)) myl_lua_argerror(L, 3, "bulk must be a boolean");
+            if (!lua_toboolean(L, -1)) flags |= MYL_MANY_NO_BULK;
+            lua_pop(L, 1);
+        }
+    }
     lua_settop(L, 2);
     many_call mc;
     memset(&mc, 0, sizeof mc);
     mc.L = L;
     mc.src = 2;
-    if (ty == LUA_TTABLE) mc.count = luaL_len(L, 2);
+    if (ty == LUA_TTABLE) {
+        mc.count = luaL_len(L, 2);
+        mc.plain = !lua_getmetatable(L, 2);
+        if (!mc.plain) lua_pop(L, 1);
+    }
     lua_pushnil(L);
     mc.error_slot = lua_gettop(L);
     lua_pushnil(L);
     mc.row_slot = lua_gettop(L);
-    lua_checkstack(L, 8);
     stmt_ud *st = myl_lua_check_stmt(L, 1);
+    luaL_checkstack(L, (int)myl_stmt_param_count(st->s) + 8, "too many parameters");
     check_usable(L, st);
     conn_ud *cu = st->conn;
     /* The rows run Lua code: the statement and its connection are busy. */
@@ -278,7 +340,7 @@ static int st_execute_many(lua_State *L)
     myl_guard_enter(&cu->g);
     st->execs++;
     uint64_t affected = 0, failed_row = 0, batch_rows = 0;
-    int rc = myl_stmt_execute_many(st->s, next_row, &mc, 0, &affected, &failed_row, &batch_rows);
+    int rc = myl_stmt_execute_many(st->s, next_row, &mc, flags, &affected, &failed_row, &batch_rows);
     myl_error e;
     myl_error_clear(&e);
     if (rc < 0 && !mc.failed) e = *myl_conn_error(cu->c);
@@ -295,6 +357,8 @@ static int st_execute_many(lua_State *L)
                            e.code ? e.message : "Unknown client error");
         lua_pushinteger(L, (lua_Integer)failed_row + 1);
         lua_setfield(L, -2, "row");
+        myl_lua_push_u64(L, affected); /* what the batches before it changed */
+        lua_setfield(L, -2, "affected_rows");
         if (batch_rows > 1) {
             lua_pushinteger(L, (lua_Integer)batch_rows);
             lua_setfield(L, -2, "batch_rows");
@@ -422,7 +486,8 @@ static int conn_execute(lua_State *L)
     size_t len;
     const char *sql = check_sql(L, 2, &len);
     int nargs = lua_gettop(L) - 2;
-    const myl_param *p = myl_lua_stmt_params(L, 3, nargs); /* bad values raise before any I/O */
+    myl_param small[MYL_LUA_STACK_PARAMS];
+    const myl_param *p = myl_lua_stmt_params(L, 3, nargs, small); /* bad values raise before any I/O */
     lua_checkstack(L, 8);
     conn_ud *cu = myl_lua_check_conn(L, 1);
     if (cu->stmt_cache == 0) {

@@ -193,7 +193,8 @@ void myl_lua_typed_register(lua_State *L, int idx)
 
 int myl_lua_to_param(lua_State *L, int idx, myl_param *p)
 {
-    memset(p, 0, sizeof *p);
+    /* Only the fields the kind uses are set: this runs for every value of
+     * execute_many. */
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
         p->kind = MYL_PARAM_NULL;
