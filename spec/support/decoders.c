@@ -850,7 +850,11 @@ static int case_classify(void)
     static const uint8_t more[] = {0x01, 0x04};
     static const uint8_t row[] = {0x01, 'a'};
     static const uint8_t fe_row_short[] = {0xFE, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    static const uint8_t count2_meta[] = {0xFC, 0x10, 0x00, 0x01};
+    /* id 7, 1 column, 2 parameters, filler, no warnings */
+    static const uint8_t prep_ok[] = {0x00, 7, 0, 0, 0, 1, 0, 2, 0, 0, 0, 0};
     const uint64_t de = MYL_CLIENT_DEPRECATE_EOF;
+    const uint64_t cm = MYL_MARIADB_CLIENT_CACHE_METADATA;
     return expect_kind(MYL_WAIT_GREETING, greet, 3, 0, MYL_PKT_GREETING, "v10 greeting") &&
            expect_kind(MYL_WAIT_GREETING, ssh, 4, 0, MYL_PKT_MALFORMED, "an SSH banner") &&
            expect_kind(MYL_WAIT_GREETING, err, sizeof err, 0, MYL_PKT_ERR, "ERR") &&
@@ -880,7 +884,16 @@ static int case_classify(void)
                        "0xFE row shorter than 16 MiB") &&
            expect_kind(MYL_WAIT_ROW, err, sizeof err, 0, MYL_PKT_ERR, "ERR") &&
            expect_kind(MYL_WAIT_INFILE_DONE, ok, sizeof ok, 0, MYL_PKT_OK, "OK") &&
-           expect_kind(MYL_WAIT_INFILE_DONE, row, 2, 0, MYL_PKT_MALFORMED, "a row");
+           expect_kind(MYL_WAIT_INFILE_DONE, row, 2, 0, MYL_PKT_MALFORMED, "a row") &&
+           /* MariaDB's metadata cache: one byte more after the count */
+           expect_kind(MYL_WAIT_RESULT, count_bad, 2, cm, MYL_PKT_RESULT_SET, "count + metadata byte") &&
+           expect_kind(MYL_WAIT_RESULT, count1, 1, cm, MYL_PKT_MALFORMED, "count without it") &&
+           expect_kind(MYL_WAIT_RESULT, count2_meta, 4, cm, MYL_PKT_RESULT_SET, "count 16 + byte") &&
+           expect_kind(MYL_WAIT_RESULT, count2_meta, 4, 0, MYL_PKT_MALFORMED, "a byte not negotiated") &&
+           expect_kind(MYL_WAIT_PREPARE, prep_ok, sizeof prep_ok, 0, MYL_PKT_PREPARE_OK, "prepare OK") &&
+           expect_kind(MYL_WAIT_PREPARE, prep_ok, 11, 0, MYL_PKT_MALFORMED, "prepare OK cut short") &&
+           expect_kind(MYL_WAIT_PREPARE, err, sizeof err, 0, MYL_PKT_ERR, "prepare ERR") &&
+           expect_kind(MYL_WAIT_PREPARE, eof, sizeof eof, 0, MYL_PKT_MALFORMED, "prepare EOF");
 }
 
 /* ---- the row iterator ---------------------------------------------------- */
