@@ -555,6 +555,15 @@ static int parse_clock(const char *s, size_t n, size_t *i, myl_datetime *t)
     return 0;
 }
 
+/* The last day of the month; 31 for month 0 (a zero date's parts may be
+ * zero, as the server's zero-date modes allow). */
+static long days_in_month(long y, long mo)
+{
+    static const long days[] = {31, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
+    return days[mo];
+}
+
 int myl_parse_datetime(const char *s, size_t n, myl_bin_kind kind, myl_datetime *t)
 {
     size_t i = 0;
@@ -583,7 +592,7 @@ int myl_parse_datetime(const char *s, size_t n, myl_bin_kind kind, myl_datetime 
     long mo = fixed_field(s, n, &i, 2);
     if (!expect(s, n, &i, '-')) return -1;
     long d = fixed_field(s, n, &i, 2);
-    if (y < 0 || mo < 0 || mo > 12 || d < 0 || d > 31) return -1;
+    if (y < 0 || mo < 0 || mo > 12 || d < 0 || d > days_in_month(y, mo)) return -1;
     t->year = (unsigned)y;
     t->month = (unsigned)mo;
     t->day = (unsigned)d;

@@ -288,8 +288,7 @@ static int send_command(myl_conn *c, uint8_t cmd, const void *arg, size_t len,
     return 0;
 }
 
-/* Reads the OK (or ERR) answering a simple command. */
-static int read_ok(myl_conn *c)
+int myl_conn_read_ok(myl_conn *c)
 {
     const uint8_t *p;
     size_t n;
@@ -315,7 +314,7 @@ static int read_ok(myl_conn *c)
 static int simple_command(myl_conn *c, uint8_t cmd, const void *arg, size_t len)
 {
     if (send_command(c, cmd, arg, len, c)) return -1;
-    return read_ok(c);
+    return myl_conn_read_ok(c);
 }
 
 int myl_ping(myl_conn *c) { return simple_command(c, MYL_COM_PING, NULL, 0); }

@@ -177,6 +177,10 @@ void myl_stmt_detach_all(myl_conn *c);
 int myl_stmt_known_columns(myl_conn *c, size_t ncols, myl_columns **cols, unsigned *eof_status);
 void myl_stmt_learn_columns(myl_conn *c, myl_columns *cols);
 
+/* conn.c: reads the OK (or ERR) answering a simple command: 0, or -1
+ * with the error set; the connection is READY after either. */
+int myl_conn_read_ok(myl_conn *c);
+
 /* conn.c: reads ncols column definitions (and the EOF after them without
  * DEPRECATE_EOF, its status flags into *eof_status when not NULL) into one
  * allocation. */

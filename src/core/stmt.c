@@ -466,17 +466,7 @@ int myl_stmt_reset(myl_stmt *s)
     c->result_no = 0;
     if (myl_send_out(c)) return -1;
     s->cursor_open = 0;
-    const uint8_t *p;
-    size_t n;
-    if (myl_read_packet(c, &p, &n)) return -1;
-    switch (myl_classify(MYL_WAIT_OK, p, n, c->caps)) {
-    case MYL_PKT_ERR: return myl_conn_server_error(c, p, n);
-    case MYL_PKT_OK:
-        if (myl_conn_handle_ok(c, p, n)) return -1;
-        myl_conn_set_response_state(c, MYL_STATE_READY);
-        return 0;
-    default: return myl_conn_malformed(c, "expected an OK packet");
-    }
+    return myl_conn_read_ok(c);
 }
 
 myl_result *myl_stmt_query(myl_stmt *s, const myl_param *p, size_t n)

@@ -138,6 +138,10 @@ void myl_lua_push_columns(lua_State *L, const myl_columns *cols);
  * number of values pushed, or -1 for a malformed row (nothing pushed). */
 int myl_lua_push_row(lua_State *L, const myl_columns *cols, const uint8_t *p, size_t n, int mode,
                      int names_idx, int target, int checked);
+/* The table a row goes into, on top of the stack (the refilled `target`
+ * or a new one sized for the mode), its index returned; for ROW_VALUES
+ * room for the values and 0. */
+int myl_lua_row_target(lua_State *L, size_t ncols, int mode, int target);
 /* convert_bin.c: the same for a binary-protocol row (cols->binary);
  * myl_lua_push_row hands such rows to it.  Every value comes out exactly
  * as the text protocol's row of the same data would (FLOAT with the

@@ -174,6 +174,17 @@ static inline void push_value(lua_State *L, myl_value_class k, const uint8_t *s,
     }
 }
 
+int myl_lua_row_target(lua_State *L, size_t ncols, int mode, int target)
+{
+    if (mode == ROW_VALUES) {
+        luaL_checkstack(L, (int)ncols + 2, "too many columns");
+        return 0;
+    }
+    if (target) lua_pushvalue(L, target);
+    else lua_createtable(L, mode == ROW_ARRAY ? (int)ncols : 0, mode == ROW_KEYED ? (int)ncols : 0);
+    return lua_gettop(L);
+}
+
 int myl_lua_push_row(lua_State *L, const myl_columns *cols, const uint8_t *p, size_t n, int mode,
                      int names_idx, int target, int checked)
 {
@@ -182,16 +193,7 @@ int myl_lua_push_row(lua_State *L, const myl_columns *cols, const uint8_t *p, si
     myl_row_iter it;
     myl_row_begin(&it, p, n);
     int top = lua_gettop(L);
-    int t = 0;
-    if (mode == ROW_VALUES) {
-        luaL_checkstack(L, (int)ncols + 2, "too many columns");
-    } else if (target) {
-        lua_pushvalue(L, target);
-        t = lua_gettop(L);
-    } else {
-        lua_createtable(L, mode == ROW_ARRAY ? (int)ncols : 0, mode == ROW_KEYED ? (int)ncols : 0);
-        t = lua_gettop(L);
-    }
+    int t = myl_lua_row_target(L, ncols, mode, target);
     for (size_t i = 0; i < ncols; i++) {
         const uint8_t *v;
         size_t len;

@@ -119,16 +119,7 @@ int myl_lua_push_bin_row(lua_State *L, const myl_columns *cols, const uint8_t *p
     myl_bin_row_iter it;
     if (myl_bin_row_begin(&it, p, n, cols) != 0) return -1;
     int top = lua_gettop(L);
-    int t = 0;
-    if (mode == ROW_VALUES) {
-        luaL_checkstack(L, (int)ncols + 2, "too many columns");
-    } else if (target) {
-        lua_pushvalue(L, target);
-        t = lua_gettop(L);
-    } else {
-        lua_createtable(L, mode == ROW_ARRAY ? (int)ncols : 0, mode == ROW_KEYED ? (int)ncols : 0);
-        t = lua_gettop(L);
-    }
+    int t = myl_lua_row_target(L, ncols, mode, target);
     for (size_t i = 0; i < ncols; i++) {
         myl_bin_value v;
         int kind = myl_bin_row_next(&it, &v);
