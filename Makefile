@@ -40,7 +40,8 @@ HOST_OBJ = $(HOST_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
 .PHONY: all check sanitize clean fuzz test
 
 all: $(BUILD)/mylua $(BUILD)/mylua.so $(BUILD)/test-decoders $(BUILD)/test-framing \
-     $(BUILD)/test-compress $(BUILD)/test-infile $(BUILD)/test-binrow $(BUILD)/mylua_fault.so
+     $(BUILD)/test-compress $(BUILD)/test-infile $(BUILD)/test-binrow $(BUILD)/test-optfile \
+     $(BUILD)/mylua_fault.so
 
 $(BUILD)/mylua: $(BIND_OBJ) $(HOST_OBJ) $(CORE_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(BIND_OBJ) $(HOST_OBJ) $(CORE_LIB) $(LUA_LIB) $(SSL_LIB) -lm -pthread
@@ -82,6 +83,12 @@ $(BUILD)/test-infile: spec/support/test_infile.c $(CORE_OBJ) $(wildcard src/core
 $(BUILD)/test-binrow: spec/support/test_binrow.c spec/support/captured_binrows.h $(BIND_OBJ) $(CORE_OBJ) $(wildcard src/*/*.h)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BIND_OBJ) $(CORE_OBJ) $(LUA_LIB) $(SSL_LIB) -lm -pthread
 
+# Option files: the parser over literal text and the reader over a scratch
+# directory (spec/04-optfile_spec.lua runs it, and compares its print mode
+# with my_print_defaults).
+$(BUILD)/test-optfile: spec/support/test_optfile.c $(CORE_OBJ) $(wildcard src/core/*.h)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJ) $(SSL_LIB)
+
 # A test-only Lua module: fault.opener{...} for connect's `transport` option
 # (spec/55-fault_spec.lua).
 $(BUILD)/mylua_fault.so: spec/support/fault_module.c $(FAULT_SRC) spec/support/fault.h $(CORE_OBJ) $(wildcard src/core/*.h)
@@ -89,8 +96,8 @@ $(BUILD)/mylua_fault.so: spec/support/fault_module.c $(FAULT_SRC) spec/support/f
 
 # The tests that need no server, in seconds.
 test: $(BUILD)/test-decoders $(BUILD)/test-framing $(BUILD)/test-compress $(BUILD)/test-infile \
-      $(BUILD)/test-binrow
-	@for t in test-decoders test-framing test-compress test-infile test-binrow; do \
+      $(BUILD)/test-binrow $(BUILD)/test-optfile
+	@for t in test-decoders test-framing test-compress test-infile test-binrow test-optfile; do \
 	  $(BUILD)/$$t >$(BUILD)/$$t.out 2>&1 || { grep -v '^ok ' $(BUILD)/$$t.out; exit 1; }; \
 	  echo "$$t: $$(grep -c '^ok ' $(BUILD)/$$t.out) cases ok"; \
 	done
@@ -143,8 +150,12 @@ $(BUILD)/fuzz-binrows: spec/support/fuzz_binrows.c $(CORE_SRC) $(BIND_SRC) $(wil
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(BIND_SRC) $(LUA_LIB) $(SSL_LIB) -lm
 
-fuzz: $(BUILD)/fuzz-decoders $(BUILD)/fuzz-rows $(BUILD)/fuzz-binrows
-	@for t in decoders rows binrows; do \
+$(BUILD)/fuzz-optfile: spec/support/fuzz_optfile.c $(CORE_SRC) $(wildcard src/core/*.h) Makefile
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(SSL_LIB)
+
+fuzz: $(BUILD)/fuzz-decoders $(BUILD)/fuzz-rows $(BUILD)/fuzz-binrows $(BUILD)/fuzz-optfile
+	@for t in decoders rows binrows optfile; do \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$t && \
 	  FUZZ_WRITE_SEEDS=$(FUZZ_DIR)/corpus-$$t $(BUILD)/fuzz-$$t && \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS)s" && \
