@@ -344,6 +344,22 @@ int myl_send_query(myl_conn *c, const char *sql, size_t len, const void *owner)
     return send_command(c, MYL_COM_QUERY, sql, len, owner);
 }
 
+int myl_conn_read_columns_end(myl_conn *c, unsigned *eof_status)
+{
+    if (c->caps & MYL_CLIENT_DEPRECATE_EOF) return 0;
+    const uint8_t *p;
+    size_t n;
+    unsigned w, st;
+    if (myl_read_packet(c, &p, &n)) return -1;
+    myl_pkt kind = myl_classify(MYL_WAIT_COLUMNS_END, p, n, c->caps);
+    if (kind == MYL_PKT_ERR) return myl_conn_server_error(c, p, n);
+    if (kind != MYL_PKT_EOF) return myl_conn_malformed(c, "expected EOF after columns");
+    if (!eof_status) return 0;
+    if (myl_parse_eof(p, n, &w, &st)) return myl_conn_malformed(c, "EOF packet");
+    *eof_status = st;
+    return 0;
+}
+
 int myl_conn_read_columns(myl_conn *c, size_t ncols, myl_columns **out, unsigned *eof_status)
 {
     /* Scratch that lives as long as the connection, and arrays on the
@@ -404,21 +420,7 @@ int myl_conn_read_columns(myl_conn *c, size_t ncols, myl_columns **out, unsigned
         cols[i].decimals = d.decimals;
         cols[i].vclass = myl_value_class_of(d.type, d.flags);
     }
-    if (rc == 0 && !(c->caps & MYL_CLIENT_DEPRECATE_EOF)) {
-        const uint8_t *p;
-        size_t n;
-        myl_pkt kind = MYL_PKT_MALFORMED;
-        if (myl_read_packet(c, &p, &n)) rc = -1;
-        else if ((kind = myl_classify(MYL_WAIT_COLUMNS_END, p, n, c->caps)) == MYL_PKT_ERR)
-            rc = myl_conn_server_error(c, p, n);
-        else if (kind != MYL_PKT_EOF)
-            rc = myl_conn_malformed(c, "expected EOF after columns");
-        unsigned w, st;
-        if (rc == 0 && eof_status) {
-            if (myl_parse_eof(p, n, &w, &st)) rc = myl_conn_malformed(c, "EOF packet");
-            else *eof_status = st;
-        }
-    }
+    if (rc == 0) rc = myl_conn_read_columns_end(c, eof_status);
     myl_columns *res = NULL;
     if (rc == 0) {
         res = malloc(sizeof *res + ncols * sizeof *cols + strs.len);

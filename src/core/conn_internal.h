@@ -185,6 +185,9 @@ int myl_conn_read_ok(myl_conn *c);
  * DEPRECATE_EOF, its status flags into *eof_status when not NULL) into one
  * allocation. */
 int myl_conn_read_columns(myl_conn *c, size_t ncols, myl_columns **out, unsigned *eof_status);
+/* conn.c: the EOF after column definitions, read only without
+ * DEPRECATE_EOF (its status flags into *eof_status when not NULL). */
+int myl_conn_read_columns_end(myl_conn *c, unsigned *eof_status);
 
 /* handshake.c: opens the transport, reads the greeting, authenticates. */
 int myl_open_and_authenticate(myl_conn *c, const myl_options *opt);

@@ -53,4 +53,10 @@ void myl_infile_files(myl_infile_hooks *h, const char *dir);
  * or cannot be read (then no request is honoured). */
 long myl_sql_infile_name(const char *sql, size_t len, int no_backslash, char *out, size_t cap);
 
+/* 1 when the first word of `sql`, after blanks and comments (an executable
+ * comment's contents are code), is the keyword `kw` (upper case), in any
+ * case; read by the same scanner.  Prepared statements use it to tell an
+ * INSERT from other statements. */
+int myl_sql_first_keyword(const char *sql, size_t len, const char *kw);
+
 #endif

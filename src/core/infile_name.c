@@ -191,3 +191,10 @@ long myl_sql_infile_name(const char *sql, size_t len, int no_backslash, char *ou
         skip_token(&sc);
     }
 }
+
+int myl_sql_first_keyword(const char *sql, size_t len, const char *kw)
+{
+    scan sc = {(const unsigned char *)sql, sql ? len : 0, 0, 0, 0};
+    skip_blank(&sc);
+    return keyword(&sc, kw);
+}

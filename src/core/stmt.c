@@ -10,6 +10,7 @@
 
 #include "classify.h"
 #include "conn_internal.h"
+#include "infile.h"
 #include "rd.h"
 #include "stmt_internal.h"
 
@@ -123,46 +124,6 @@ int myl_stmt_usable(myl_stmt *s)
 /* ------------------------------------------------------------------ */
 /* Prepare */
 
-/* 1 when the statement's first word is INSERT or REPLACE (after spaces,
- * comments and opening parentheses; an executable comment counts as
- * something else). */
-static int starts_insert(const char *sql, size_t len)
-{
-    size_t i = 0;
-    for (;;) {
-        while (i < len && (sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\n' || sql[i] == '\r' ||
-                           sql[i] == '('))
-            i++;
-        if (i + 1 < len && sql[i] == '/' && sql[i + 1] == '*' && (i + 2 >= len || sql[i + 2] != '!')) {
-            const char *end = NULL;
-            for (size_t k = i + 2; k + 1 < len; k++)
-                if (sql[k] == '*' && sql[k + 1] == '/') {
-                    end = sql + k + 2;
-                    break;
-                }
-            if (!end) return 0;
-            i = (size_t)(end - sql);
-        } else if ((i < len && sql[i] == '#') ||
-                   (i + 2 < len && sql[i] == '-' && sql[i + 1] == '-' &&
-                    (sql[i + 2] == ' ' || sql[i + 2] == '\t'))) {
-            while (i < len && sql[i] != '\n') i++;
-        } else {
-            break;
-        }
-    }
-    static const char *const words[] = {"INSERT", "REPLACE"};
-    for (int w = 0; w < 2; w++) {
-        size_t k = 0, wl = strlen(words[w]);
-        while (k < wl && i + k < len && (sql[i + k] & ~0x20) == words[w][k]) k++;
-        if (k == wl && (i + k == len || !((sql[i + k] >= 'A' && sql[i + k] <= 'Z') ||
-                                          (sql[i + k] >= 'a' && sql[i + k] <= 'z') ||
-                                          (sql[i + k] >= '0' && sql[i + k] <= '9') ||
-                                          sql[i + k] == '_' || sql[i + k] == '$')))
-            return 1;
-    }
-    return 0;
-}
-
 myl_stmt *myl_stmt_prepare(myl_conn *c, const char *sql, size_t len)
 {
     if (myl_conn_begin(c) || myl_out_begin(c, 1 + len)) return NULL;
@@ -194,7 +155,8 @@ myl_stmt *myl_stmt_prepare(myl_conn *c, const char *sql, size_t len)
     }
     s->id = id;
     s->nparams = nparams;
-    s->bulk_safe = starts_insert(sql, len);
+    s->bulk_safe = myl_sql_first_keyword(sql, len, "INSERT") ||
+                   myl_sql_first_keyword(sql, len, "REPLACE");
     s->session = c->session;
     s->c = c;
     s->next = c->stmts;
@@ -347,16 +309,7 @@ int myl_stmt_known_columns(myl_conn *c, size_t ncols, myl_columns **cols, unsign
     myl_stmt *s = c->exec_stmt;
     if (!s || !s->cols || s->cols->n != ncols || c->result_no != 1)
         return myl_conn_malformed(c, "no column definitions, and none known for this result");
-    if (!(c->caps & MYL_CLIENT_DEPRECATE_EOF)) {
-        const uint8_t *p;
-        size_t n;
-        unsigned w;
-        if (myl_read_packet(c, &p, &n)) return -1;
-        myl_pkt kind = myl_classify(MYL_WAIT_COLUMNS_END, p, n, c->caps);
-        if (kind == MYL_PKT_ERR) return myl_conn_server_error(c, p, n);
-        if (kind != MYL_PKT_EOF || myl_parse_eof(p, n, &w, eof_status))
-            return myl_conn_malformed(c, "expected EOF after columns");
-    }
+    if (myl_conn_read_columns_end(c, eof_status)) return -1;
     *cols = myl_columns_ref(s->cols);
     return 0;
 }
