@@ -93,6 +93,10 @@ const char *myl_lua_check_lstring(lua_State *L, int arg, size_t *len);
 const char *myl_lua_opt_string(lua_State *L, int arg, const char *dflt);
 void myl_lua_check_type(lua_State *L, int arg, int t);
 void myl_lua_check_any(lua_State *L, int arg);
+/* The first key of the options table at idx that is not one of `keys`
+ * (NULL-terminated): the key, or the type name of a key that is no
+ * string; NULL when every key is known.  Callers word the error. */
+const char *myl_lua_unknown_key(lua_State *L, int idx, const char *const *keys);
 
 /* errors.c */
 void myl_lua_errors_init(lua_State *L);

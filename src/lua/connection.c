@@ -370,16 +370,10 @@ static int conn_change_user(lua_State *L)
     myl_lua_check_type(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
     static const char *const keys[] = {"user", "password", "database", "charset", "auth", NULL};
-    lua_pushnil(L);
-    while (lua_next(L, 2)) {
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-        int known = 0;
-        for (int i = 0; k && keys[i]; i++) known |= strcmp(k, keys[i]) == 0;
-        if (!known)
-            luaL_error(L, "change_user: unknown option '%s' (expected user, password, "
-                       "database, charset, auth)", k ? k : luaL_typename(L, -2));
-        lua_pop(L, 1);
-    }
+    const char *unknown = myl_lua_unknown_key(L, 2, keys);
+    if (unknown)
+        luaL_error(L, "change_user: unknown option '%s' (expected user, password, database, "
+                   "charset, auth)", unknown);
     myl_options o;
     myl_options_init(&o);
     o.password = "";

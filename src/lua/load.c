@@ -454,16 +454,10 @@ static void check_options(lua_State *L)
 {
     static const char *const keys[] = {"table", "database", "columns", "rows", "replace",
                                        "ignore", "set", "show_warnings", NULL};
-    lua_pushnil(L);
-    while (lua_next(L, 2)) {
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-        int known = 0;
-        for (int i = 0; k && keys[i]; i++) known |= strcmp(k, keys[i]) == 0;
-        if (!known)
-            luaL_error(L, "db:load: unknown option '%s' (expected table, database, columns, rows, "
-                       "replace, ignore, set, show_warnings)", k ? k : luaL_typename(L, -2));
-        lua_pop(L, 1);
-    }
+    const char *k = myl_lua_unknown_key(L, 2, keys);
+    if (k)
+        luaL_error(L, "db:load: unknown option '%s' (expected table, database, columns, rows, "
+                   "replace, ignore, set, show_warnings)", k);
 }
 
 static int flag(lua_State *L, const char *name)

@@ -161,13 +161,9 @@ static int st_cursor(lua_State *L)
     uint32_t fetch_size = 0;
     if (!lua_isnoneornil(L, 2)) {
         myl_lua_check_type(L, 2, LUA_TTABLE);
-        lua_pushnil(L);
-        while (lua_next(L, 2)) {
-            const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-            if (!k || (strcmp(k, "fetch_size") != 0 && strcmp(k, "stream") != 0))
-                myl_lua_argerror(L, 2, "unknown cursor option (expected fetch_size or stream)");
-            lua_pop(L, 1);
-        }
+        static const char *const keys[] = {"fetch_size", "stream", NULL};
+        if (myl_lua_unknown_key(L, 2, keys))
+            myl_lua_argerror(L, 2, "unknown cursor option (expected fetch_size or stream)");
         int stream = lua_getfield(L, 2, "stream") != LUA_TNIL;
         if (stream && !lua_toboolean(L, -1))
             myl_lua_argerror(L, 2, "stream must be true; use st:execute for buffered results");
@@ -306,14 +302,12 @@ static int st_execute_many(lua_State *L)
     unsigned flags = 0;
     if (!lua_isnoneornil(L, 3)) { /* { bulk = false }: pipelined executes even on MariaDB */
         myl_lua_check_type(L, 3, LUA_TTABLE);
-        lua_pushnil(L);
-        while (lua_next(L, 3)) {
-            if (lua_type(L, -2) != LUA_TSTRING || strcmp(lua_tostring(L, -2), "bulk") != 0)
-                myl_lua_argerror(L, 3, "unknown option (expected bulk)");
-            if (!lua_isboolean(L, -1)) myl_lua_argerror(L, 3, "bulk must be a boolean");
-            if (!lua_toboolean(L, -1)) flags |= MYL_MANY_NO_BULK;
-            lua_pop(L, 1);
-        }
+        static const char *const keys[] = {"bulk", NULL};
+        if (myl_lua_unknown_key(L, 3, keys)) myl_lua_argerror(L, 3, "unknown option (expected bulk)");
+        int ty3 = lua_getfield(L, 3, "bulk");
+        if (ty3 != LUA_TNIL && ty3 != LUA_TBOOLEAN) myl_lua_argerror(L, 3, "bulk must be a boolean");
+        if (ty3 == LUA_TBOOLEAN && !lua_toboolean(L, -1)) flags |= MYL_MANY_NO_BULK;
+        lua_pop(L, 1);
     }
     lua_settop(L, 2);
     many_call mc;

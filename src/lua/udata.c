@@ -11,6 +11,8 @@
  * (function -> name), and the binding's argument checks look the running
  * function up there.  A method counts its arguments after self however it
  * was called, as Lua does for db:query(...). */
+#include <string.h>
+
 #include "binding.h"
 
 #define NAMES_KEY "mylua.function_names"
@@ -147,4 +149,23 @@ void myl_lua_check_type(lua_State *L, int arg, int t)
 void myl_lua_check_any(lua_State *L, int arg)
 {
     if (lua_type(L, arg) == LUA_TNONE) myl_lua_argerror(L, arg, "value expected");
+}
+
+const char *myl_lua_unknown_key(lua_State *L, int idx, const char *const *keys)
+{
+    idx = lua_absindex(L, idx);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        int known = 0;
+        for (int i = 0; k && keys[i]; i++) known |= strcmp(k, keys[i]) == 0;
+        if (!known) {
+            /* the table still holds the key, so its string stays valid */
+            const char *what = k ? k : luaL_typename(L, -2);
+            lua_pop(L, 2);
+            return what;
+        }
+        lua_pop(L, 1);
+    }
+    return NULL;
 }
