@@ -75,18 +75,18 @@ $(BUILD)/test-compress: spec/support/test_compress.c spec/support/framer_cases.h
 
 # LOCAL INFILE's statement scanner and file source, on literal SQL and a
 # scratch directory (spec/67-infile_spec.lua runs it).
-$(BUILD)/test-infile: spec/support/test_infile.c $(CORE_OBJ) $(wildcard src/core/*.h)
+$(BUILD)/test-infile: spec/support/test_infile.c spec/support/cases.h $(CORE_OBJ) $(wildcard src/core/*.h)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJ) $(SSL_LIB)
 
 # The binary protocol's rows, the server's text of their values, and their
 # Lua values, from byte literals (spec/03-binrow_spec.lua runs it).
-$(BUILD)/test-binrow: spec/support/test_binrow.c spec/support/captured_binrows.h $(BIND_OBJ) $(CORE_OBJ) $(wildcard src/*/*.h)
+$(BUILD)/test-binrow: spec/support/test_binrow.c spec/support/cases.h spec/support/captured_binrows.h $(BIND_OBJ) $(CORE_OBJ) $(wildcard src/*/*.h)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BIND_OBJ) $(CORE_OBJ) $(LUA_LIB) $(SSL_LIB) -lm -pthread
 
 # Option files: the parser over literal text and the reader over a scratch
 # directory (spec/04-optfile_spec.lua runs it, and compares its print mode
 # with my_print_defaults).
-$(BUILD)/test-optfile: spec/support/test_optfile.c $(CORE_OBJ) $(wildcard src/core/*.h)
+$(BUILD)/test-optfile: spec/support/test_optfile.c spec/support/cases.h $(CORE_OBJ) $(wildcard src/core/*.h)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJ) $(SSL_LIB)
 
 # A test-only Lua module: fault.opener{...} for connect's `transport` option

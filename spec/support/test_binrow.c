@@ -26,30 +26,7 @@
 #include "../../src/lua/binding.h"
 #include "captured_binrows.h"
 
-static char why[1024];
-static int ncases, nfailed;
-
-static int fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, sizeof why, fmt, ap);
-    va_end(ap);
-    return 0;
-}
-
-static void run(const char *name, int (*fn)(void))
-{
-    why[0] = '\0';
-    ncases++;
-    if (fn()) {
-        printf("ok %s\n", name);
-    } else {
-        nfailed++;
-        printf("not ok %s: %s\n", name, why[0] ? why : "failed");
-    }
-    fflush(stdout);
-}
+#include "cases.h"
 
 /* ---- building rows --------------------------------------------------------- */
 
@@ -1348,6 +1325,5 @@ int main(int argc, char **argv)
     run("values of a server's binary rows in Lua", t_captured_values);
     lua_close(L);
     free(copy);
-    fprintf(stderr, "%d cases, %d failed\n", ncases, nfailed);
-    return nfailed ? 1 : 0;
+    return cases_summary();
 }

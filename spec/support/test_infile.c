@@ -22,32 +22,41 @@
 
 #include "../../src/core/infile.h"
 
-static char why[1024];
-static int ncases, nfailed;
-
-static int fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, sizeof why, fmt, ap);
-    va_end(ap);
-    return 0;
-}
-
-static void run(const char *name, int (*fn)(void))
-{
-    why[0] = '\0';
-    ncases++;
-    if (fn()) {
-        printf("ok %s\n", name);
-    } else {
-        nfailed++;
-        printf("not ok %s: %s\n", name, why[0] ? why : "failed");
-    }
-    fflush(stdout);
-}
+#include "cases.h"
 
 /* ---- the scanner --------------------------------------------------------- */
+
+/* myl_sql_first_keyword on an exact-size heap copy of sql. */
+static int first_is(const char *sql, const char *kw)
+{
+    size_t len = strlen(sql);
+    char *copy = malloc(len ? len : 1);
+    if (!copy) exit(2);
+    memcpy(copy, sql, len);
+    int r = myl_sql_first_keyword(copy, len, kw);
+    free(copy);
+    return r;
+}
+
+static int case_first_keyword(void)
+{
+    static const char *const yes[] = {
+        "INSERT INTO t VALUES (?)", "insert into t values (?)", "  \n\tInsert\n",
+        "/* a comment */ INSERT", "# a comment\nINSERT", "-- a comment\nINSERT",
+        "/*!40101 INSERT */ INTO t", "INSERT", "INSERT(a) VALUES (1)",
+    };
+    static const char *const no[] = {
+        "UPDATE t SET a = ?", "INSERTS", "INSERT_X", "`INSERT`", "'INSERT'", "--INSERT",
+        "/* INSERT */ UPDATE", "INSER", "", "-- INSERT", "SELECT 1; INSERT INTO t VALUES (1)",
+    };
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+        if (!first_is(yes[i], "INSERT")) return fail("\"%s\" not an INSERT", yes[i]);
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        if (first_is(no[i], "INSERT")) return fail("\"%s\" taken for an INSERT", no[i]);
+    if (!first_is(" replace into t values (1)", "REPLACE")) return fail("REPLACE not found");
+    if (myl_sql_first_keyword(NULL, 0, "INSERT")) return fail("NULL taken");
+    return 1;
+}
 
 /* The scanner on an exact-size heap copy of sql (so that ASan sees a read
  * past its end), with `cap` bytes of room: the result, and the name in out. */
@@ -503,6 +512,7 @@ int main(void)
     run("scanner: a name longer than the room is unreadable", case_scan_name_too_long);
     run("scanner: NULL text, empty name", case_scan_null_and_empty);
     run("scanner: every prefix", case_scan_every_prefix);
+    run("scanner: a statement's first keyword", case_first_keyword);
     run("scanner: random text", case_scan_random_text);
 
     make_tree();
@@ -511,6 +521,5 @@ int main(void)
     if (walking) files_cases("walking the name, without openat2");
     remove_tree();
 
-    fprintf(stderr, "%d cases, %d failed\n", ncases, nfailed);
-    return nfailed ? 1 : 0;
+    return cases_summary();
 }

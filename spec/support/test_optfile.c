@@ -19,30 +19,7 @@
 
 #include "../../src/core/optfile.h"
 
-static char why[1024];
-static int ncases, nfailed;
-
-static int fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, sizeof why, fmt, ap);
-    va_end(ap);
-    return 0;
-}
-
-static void run(const char *name, int (*fn)(void))
-{
-    why[0] = '\0';
-    ncases++;
-    if (fn()) {
-        printf("ok %s\n", name);
-    } else {
-        nfailed++;
-        printf("not ok %s: %s\n", name, why[0] ? why : "failed");
-    }
-    fflush(stdout);
-}
+#include "cases.h"
 
 /* ---- collecting options ---------------------------------------------------- */
 
@@ -339,6 +316,5 @@ int main(int argc, char **argv)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) return 2;
-    fprintf(stderr, "%d cases, %d failed\n", ncases, nfailed);
-    return nfailed ? 1 : 0;
+    return cases_summary();
 }
