@@ -12,6 +12,8 @@ LUA_LIB ?= $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
 # OpenSSL (TLS, SHA, RSA), zlib and zstd (protocol compression), libsodium
 # (ed25519 for the MariaDB auth plugins).
 SSL_LIB ?= -lssl -lcrypto -lz -lzstd -lsodium
+# libedit (BSD editline): line editing and history at the host's prompt.
+EDIT_LIB ?= -ledit
 
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wwrite-strings -Werror
@@ -44,7 +46,7 @@ all: $(BUILD)/mylua $(BUILD)/mylua.so $(BUILD)/test-decoders $(BUILD)/test-frami
      $(BUILD)/mylua_fault.so
 
 $(BUILD)/mylua: $(BIND_OBJ) $(HOST_OBJ) $(CORE_LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(BIND_OBJ) $(HOST_OBJ) $(CORE_LIB) $(LUA_LIB) $(SSL_LIB) -lm -pthread
+	$(CC) $(ALL_LDFLAGS) -o $@ $(BIND_OBJ) $(HOST_OBJ) $(CORE_LIB) $(LUA_LIB) $(SSL_LIB) $(EDIT_LIB) -lm -pthread
 
 # The module takes the Lua API from the interpreter that loads it; Lua finds
 # luaopen_mylua_core in build/mylua.so for require "mylua.core".

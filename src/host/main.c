@@ -25,6 +25,7 @@
 #include "../core/version.h"
 #include "auth_hook.h"
 #include "embedded.h"
+#include "exit_codes.h"
 #include "options.h"
 #include "prompt.h"
 
@@ -278,7 +279,7 @@ static int usage_error(const char *fmt, const char *what)
     fprintf(stderr, fmt, what);
     fputc('\n', stderr);
     usage(stderr, 0);
-    return 2;
+    return HOST_EXIT_USAGE;
 }
 
 /* Reads the options before the script into a; returns -1 when the program
@@ -319,7 +320,7 @@ static int parse_args(host_args *a)
     if (host_options_finish(&a->conn, err, sizeof err) < 0) return usage_error("%s", err);
     if (!a->script && !a->has_e && isatty(0)) {
         usage(stderr, 1);
-        return 2;
+        return HOST_EXIT_USAGE;
     }
     return -1;
 }
@@ -361,5 +362,5 @@ int main(int argc, char **argv)
     closing = 1;
     lua_close(L);
     free(a.is_code);
-    return a.failed ? 1 : 0;
+    return a.failed ? HOST_EXIT_ERROR : HOST_EXIT_OK;
 }
