@@ -15,8 +15,9 @@
 /* How long closing may wait to send its close_notify to a stalled peer. */
 #define CLOSE_NOTIFY_WAIT 0.2
 
-/* What one read from the layer below may bring: several TLS records. */
-#define RECEIVE_BUFFER (64 * 1024)
+/* A TLS record's header: OpenSSL asks for these 5 bytes, then for the
+ * record's body. */
+#define RECORD_HEADER 5
 
 typedef struct tls_transport {
     myl_transport base;
@@ -27,11 +28,11 @@ typedef struct tls_transport {
     int broken;       /* a TLS protocol error: nothing more can be read or written */
     int failed;       /* any failure: no close_notify any more */
     int trust_error, other_error, name_error; /* first of each the verify callback saw */
-    /* Bytes read from below that OpenSSL has not asked for yet.  OpenSSL
-     * asks for each record's 5-byte header and then for its body; served
-     * from here, one read below brings several records. */
-    uint8_t *received;
-    size_t received_pos, received_len;
+    /* The next record's header, read along with a body (read_two) and not
+     * asked for yet: bodies go straight into OpenSSL's buffer, and a
+     * stream of records costs one read below each, without a copy. */
+    uint8_t ahead[RECORD_HEADER];
+    size_t ahead_pos, ahead_len;
     char err[256];
 } tls_transport;
 
@@ -59,29 +60,29 @@ static int bio_read(BIO *b, char *data, size_t n, size_t *got)
     tls_transport *t = BIO_get_data(b);
     BIO_clear_retry_flags(b);
     *got = 0;
-    myl_transport *below = t->base.below;
-    if (t->received_pos == t->received_len) {
-        myl_io_status st;
-        size_t n_below = 0;
-        if (n >= RECEIVE_BUFFER || (!t->received && !(t->received = malloc(RECEIVE_BUFFER)))) {
-            /* a large request (or no memory for the buffer): read straight into it */
-            st = below->read(below, data, n, got, t->deadline);
-        } else {
-            st = below->read(below, t->received, RECEIVE_BUFFER, &n_below, t->deadline);
-            t->received_pos = 0;
-            t->received_len = st == MYL_IO_DONE ? n_below : 0;
-        }
-        if (st != MYL_IO_DONE) {
-            t->below_status = st;
-            return 0;
-        }
-        if (*got) return 1;
+    if (t->ahead_pos < t->ahead_len) {
+        size_t avail = t->ahead_len - t->ahead_pos;
+        if (n > avail) n = avail;
+        memcpy(data, t->ahead + t->ahead_pos, n);
+        t->ahead_pos += n;
+        *got = n;
+        return 1;
     }
-    size_t avail = t->received_len - t->received_pos;
-    if (n > avail) n = avail;
-    memcpy(data, t->received + t->received_pos, n);
-    t->received_pos += n;
-    *got = n;
+    myl_transport *below = t->base.below;
+    myl_io_status st;
+    if (below->read_two) {
+        size_t total = 0;
+        st = below->read_two(below, data, n, t->ahead, sizeof t->ahead, &total, t->deadline);
+        t->ahead_pos = 0;
+        t->ahead_len = st == MYL_IO_DONE && total > n ? total - n : 0;
+        *got = total - t->ahead_len;
+    } else {
+        st = below->read(below, data, n, got, t->deadline);
+    }
+    if (st != MYL_IO_DONE) {
+        t->below_status = st;
+        return 0;
+    }
     return 1;
 }
 
@@ -93,7 +94,7 @@ static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
     (void)ptr;
     if (cmd == BIO_CTRL_PENDING) {
         const tls_transport *t = BIO_get_data(b);
-        return t ? (long)(t->received_len - t->received_pos) : 0;
+        return t ? (long)(t->ahead_len - t->ahead_pos) : 0;
     }
     return cmd == BIO_CTRL_FLUSH ? 1 : 0;
 }
@@ -191,7 +192,6 @@ static void tls_free(tls_transport *t)
 {
     SSL_free(t->ssl); /* and the BIO */
     ERR_clear_error();
-    free(t->received);
     free(t);
 }
 
