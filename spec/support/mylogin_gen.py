@@ -73,7 +73,7 @@ def lines_of(spec):
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: mylogin_gen.py OUT < spec.json")
-    spec = json.load(sys.stdin)
+    spec = json.loads(sys.stdin.buffer.read().decode("utf-8"))
     key20 = bytes.fromhex(spec["key"]) if "key" in spec else bytes(b % 32 for b in os.urandom(20))
     if len(key20) != 20:
         sys.exit("the key must be 20 bytes")
