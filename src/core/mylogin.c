@@ -85,15 +85,18 @@ int myl_mylogin_parse(const unsigned char *data, size_t n, const char *name,
             break;
         }
         const unsigned char *p = data + pos;
-        int32_t clen = (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                                 (uint32_t)p[3] << 24);
-        if (clen <= 0 || clen > MYL_MYLOGIN_MAX_CHUNK || clen % AES_BLOCK != 0) {
+        uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                     (uint32_t)p[3] << 24;
+        if (u == 0 || u > MYL_MYLOGIN_MAX_CHUNK || u % AES_BLOCK != 0) {
+            /* MySQL reads the length as signed: show it so */
+            long long shown = u > INT32_MAX ? (long long)u - 4294967296LL : (long long)u;
             rc = bad_file(err, name,
                           "the chunk at byte %zu claims %lld bytes (not a multiple of 16 "
                           "from 16 to 4096): the file is damaged",
-                          pos, (long long)clen);
+                          pos, shown);
             break;
         }
+        int clen = (int)u;
         if (n - pos - LENGTH_BYTES < (size_t)clen) {
             rc = bad_file(err, name, "cut short in the chunk at byte %zu (it claims %lld bytes)",
                           pos, (long long)clen);

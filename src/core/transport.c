@@ -1,4 +1,5 @@
-/* Plain socket transport: TCP (IPv4/IPv6, names resolved) and Unix sockets.
+/* Plain socket transport: TCP (IPv4/IPv6, names resolved, optionally from
+ * a chosen local address) and Unix sockets.
  * The descriptor stays non-blocking; every wait goes through poll() bounded
  * by the caller's deadline, so no single slow peer can hold a call past it. */
 #define _DEFAULT_SOURCE /* TCP_KEEPIDLE & co. on glibc */
