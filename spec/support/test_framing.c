@@ -840,7 +840,7 @@ static int case_socket_tcp(void)
         if (lfd >= 0) close(lfd);
         return fail("no loopback listener");
     }
-    myl_connect_spec spec = {"127.0.0.1", ntohs(sa.sin_port), NULL, myl_now() + 5};
+    myl_connect_spec spec = {"127.0.0.1", ntohs(sa.sin_port), NULL, myl_now() + 5, NULL};
     char info[100];
     myl_error err;
     myl_transport *t = myl_socket_open(&spec, info, sizeof info, &err);
@@ -888,7 +888,7 @@ static int case_socket_unix(void)
         if (lfd >= 0) close(lfd);
         return fail("no Unix listener at %s", sa.sun_path);
     }
-    myl_connect_spec spec = {NULL, 0, sa.sun_path, myl_now() + 5};
+    myl_connect_spec spec = {NULL, 0, sa.sun_path, myl_now() + 5, NULL};
     char info[100];
     myl_error err;
     myl_transport *t = myl_socket_open(&spec, info, sizeof info, &err);

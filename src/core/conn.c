@@ -160,6 +160,19 @@ myl_escape_style myl_conn_escape_style(const myl_conn *c)
 
 static int run_simple_query(myl_conn *c, const char *sql);
 
+/* Runs the init command, reading and discarding every result; on failure
+ * the error is the server's (code, SQLSTATE, failing statement), its
+ * message prefixed with "init_command failed: ". */
+static int run_init_command(myl_conn *c, const char *sql)
+{
+    if (run_simple_query(c, sql) == 0) return 0;
+    myl_error *e = &c->err;
+    char msg[MYL_ERRMSG_SIZE];
+    snprintf(msg, sizeof msg, "init_command failed: %.490s", e->message);
+    memcpy(e->message, msg, sizeof msg);
+    return -1;
+}
+
 int myl_connect(myl_conn *c, const myl_options *opt)
 {
     if (c->state != MYL_STATE_CLOSED) myl_close(c);
@@ -207,7 +220,10 @@ int myl_connect(myl_conn *c, const myl_options *opt)
             rc = run_simple_query(c, sql);
         }
     }
+    /* The init command is a query like any other: bounded by the read and
+     * write timeouts, not by connect_timeout (as Connector/C). */
     c->op_deadline = 0;
+    if (rc == 0 && opt->init_command && *opt->init_command) rc = run_init_command(c, opt->init_command);
     if (rc) {
         myl_conn_close_transport(c);
         c->state = MYL_STATE_CLOSED;

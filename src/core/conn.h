@@ -56,6 +56,17 @@ typedef struct myl_options {
      * 2020; received, it also closes the connection).  0: 16 MiB, as the
      * mariadb client's max_allowed_packet; at most 1 GiB. */
     size_t max_packet;
+    /* SQL run right after the login, before connect returns (as
+     * Connector/C's MYSQL_INIT_COMMAND): every result read and discarded,
+     * several statements allowed when multi_statements is on.  When it
+     * fails, connect fails with the server's error and the connection is
+     * closed.  Not run again by change_user or reset_connection.  NULL or
+     * "": none. */
+    const char *init_command;
+    /* TCP: the local address to bind the socket to before connecting (the
+     * mariadb client's --bind-address); ignored for a Unix socket.  NULL:
+     * the kernel chooses. */
+    const char *bind_address;
     /* Opens the transport in place of the plain socket (NULL: the socket),
      * e.g. to stack a layer over it; called with open_ud.  Same contract as
      * myl_socket_open (transport.h). */

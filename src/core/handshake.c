@@ -62,6 +62,7 @@ static int open_transport(myl_conn *c, handshake_state *hs)
     spec.socket_path =
         use_socket ? (opt->socket_path ? opt->socket_path : MYL_DEFAULT_SOCKET) : NULL;
     spec.deadline = c->op_deadline;
+    spec.bind_address = opt->bind_address && *opt->bind_address ? opt->bind_address : NULL;
     /* a replaceable step: the caller may open (or wrap) the transport */
     c->t = opt->open_transport
                ? opt->open_transport(opt->open_ud, &spec, c->host_info, sizeof c->host_info, &c->err)

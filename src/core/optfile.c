@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,8 +170,13 @@ int myl_optfile_parse(const char *text, size_t n, const char *name, unsigned dep
         if (memchr(text + start, '\0', len)) return fail(err, name, line, "a NUL byte");
         memcpy(buf, text + start, len);
         buf[len] = '\0';
-        if (parse_line(buf, name, line, depth, group, sizeof group, &in_group, h, err)) return -1;
+        if (parse_line(buf, name, line, depth, group, sizeof group, &in_group, h, err)) {
+            OPENSSL_cleanse(buf, sizeof buf);
+            return -1;
+        }
     }
+    /* the lines may hold passwords (a login file's are decrypted) */
+    OPENSSL_cleanse(buf, sizeof buf);
     return 0;
 }
 
@@ -300,6 +306,7 @@ static int read_file(reader *r, const char *path, unsigned depth, myl_error *err
     close(fd);
     myl_optfile_hooks h = {forward_option, on_include, r};
     int rc = myl_optfile_parse(text, got, path, depth, &h, err);
+    OPENSSL_cleanse(text, size ? size : 1); /* passwords */
     free(text);
     return rc;
 }

@@ -100,6 +100,8 @@ const myl_option_info myl_option_table[] = {
     {"auth", MYL_OPT_FRONTEND, 0, 0, 0, "is not understood here"},
     {"local_infile", MYL_OPT_FRONTEND, 0, 0, 0, "must be a boolean or a function"},
     {"local_infile_dir", MYL_OPT_STRING, FIELD(local_infile_dir), 0, 0, "must be a string"},
+    {"init_command", MYL_OPT_STRING, FIELD(init_command), 0, 0, "must be a string"},
+    {"bind_address", MYL_OPT_STRING, FIELD(bind_address), 0, 0, "must be a string"},
     {NULL, MYL_OPT_FRONTEND, 0, 0, 0, NULL},
 };
 
@@ -107,7 +109,7 @@ const myl_option_info myl_option_table[] = {
  * option files, reconnect). */
 static const char *const planned[] = {
     "reconnect",
-    "read_default_file", "read_default_group", "bind_address", NULL,
+    "read_default_file", "read_default_group", NULL,
 };
 
 static int name_is(const char *known, const char *name, size_t len)

@@ -96,6 +96,8 @@ typedef struct myl_option_info {
  *   auth              frontend prompts and plugins written by the front end
  *   local_infile      frontend LOAD DATA LOCAL INFILE: true (files) or the front end's source
  *   local_infile_dir  string   serve only files under this directory
+ *   init_command      string   SQL run right after the login (see conn.h)
+ *   bind_address      string   TCP: the local address to connect from
  *
  * A front end applies them in this order, so a value that sets several
  * fields at once (ssl) comes after the ones it can override.

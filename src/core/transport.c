@@ -1,4 +1,5 @@
-/* Plain socket transport: TCP (IPv4/IPv6, names resolved) and Unix sockets.
+/* Plain socket transport: TCP (IPv4/IPv6, names resolved, optionally from
+ * a chosen local address) and Unix sockets.
  * The descriptor stays non-blocking; every wait goes through poll() bounded
  * by the caller's deadline, so no single slow peer can hold a call past it. */
 #define _DEFAULT_SOURCE /* TCP_KEEPIDLE & co. on glibc */
@@ -373,34 +374,75 @@ static int resolve(const char *host, const char *port, double deadline, struct a
     return rc;
 }
 
+/* Resolves host for a TCP connect, err set on failure; `what` names it in
+ * the message ("server host", "bind address"). */
+static int resolve_for(const char *host, const char *port, double deadline, const char *what,
+                       struct addrinfo **res, myl_error *err)
+{
+    int gai = resolve(host, port, deadline, res);
+    if (gai == 0) return 0;
+    if (gai == EAI_AGAIN && deadline > 0 && myl_now() >= deadline)
+        myl_error_set(err, MYL_CR_UNKNOWN_HOST, "Unknown %s '%s' (name resolution timed out)",
+                      what, host);
+    else
+        myl_error_set(err, MYL_CR_UNKNOWN_HOST, "Unknown %s '%s' (%d: %s)", what, host, gai,
+                      gai_strerror(gai));
+    return -1;
+}
+
+/* The first of the bind addresses of the given family, or NULL. */
+static const struct addrinfo *same_family(const struct addrinfo *local, int family)
+{
+    for (; local; local = local->ai_next)
+        if (local->ai_family == family) return local;
+    return NULL;
+}
+
+/* Why the last server address was not connected to. */
+typedef enum { FAILED_CONNECT, FAILED_BIND, FAILED_FAMILY } tcp_failure;
+
 static int open_tcp(const myl_connect_spec *spec, myl_error *err)
 {
     char port[16];
     snprintf(port, sizeof port, "%u", spec->port);
-    struct addrinfo *res = NULL;
-    int gai = resolve(spec->host, port, spec->deadline, &res);
-    if (gai != 0) {
-        if (gai == EAI_AGAIN && spec->deadline > 0 && myl_now() >= spec->deadline)
-            myl_error_set(err, MYL_CR_UNKNOWN_HOST,
-                          "Unknown server host '%s' (name resolution timed out)", spec->host);
-        else
-            myl_error_set(err, MYL_CR_UNKNOWN_HOST, "Unknown server host '%s' (%d: %s)",
-                          spec->host, gai, gai_strerror(gai));
+    struct addrinfo *res = NULL, *local = NULL;
+    if (resolve_for(spec->host, port, spec->deadline, "server host", &res, err)) return -1;
+    if (spec->bind_address &&
+        resolve_for(spec->bind_address, "0", spec->deadline, "bind address", &local, err)) {
+        freeaddrinfo(res);
         return -1;
     }
     int fd = -1, last = 0;
+    tcp_failure why = FAILED_CONNECT;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        /* a local address of the server address's family, or skip it */
+        const struct addrinfo *bind_to = local ? same_family(local, ai->ai_family) : NULL;
+        if (local && !bind_to) {
+            why = FAILED_FAMILY;
+            last = EAFNOSUPPORT;
+            continue;
+        }
         fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
         if (fd < 0) {
             last = errno;
+            why = FAILED_CONNECT;
             continue;
         }
         if (set_nonblocking(fd) < 0) {
             last = errno;
+            why = FAILED_CONNECT;
             close(fd);
             fd = -1;
             continue;
         }
+        if (bind_to && bind(fd, bind_to->ai_addr, bind_to->ai_addrlen) != 0) {
+            last = errno;
+            why = FAILED_BIND;
+            close(fd);
+            fd = -1;
+            continue;
+        }
+        why = FAILED_CONNECT;
         last = connect_fd(fd, ai->ai_addr, ai->ai_addrlen, spec->deadline);
         if (last == 0) break;
         close(fd);
@@ -408,9 +450,23 @@ static int open_tcp(const myl_connect_spec *spec, myl_error *err)
         if (last == ETIMEDOUT) break; /* the deadline is spent for every address */
     }
     freeaddrinfo(res);
+    if (local) freeaddrinfo(local);
     if (fd < 0) {
-        myl_error_set(err, MYL_CR_CONN_HOST_ERROR, "Can't connect to server on '%s' (%d)",
-                      spec->host, last);
+        char text[120];
+        if (strerror_r(last, text, sizeof text) != 0) snprintf(text, sizeof text, "error");
+        if (why == FAILED_BIND)
+            myl_error_set(err, MYL_CR_CONN_HOST_ERROR,
+                          "Can't connect to server on '%s': can't bind to local address '%s' "
+                          "(%d: %s)",
+                          spec->host, spec->bind_address, last, text);
+        else if (why == FAILED_FAMILY)
+            myl_error_set(err, MYL_CR_CONN_HOST_ERROR,
+                          "Can't connect to server on '%s': bind address '%s' has no address "
+                          "of the server address's family (IPv4/IPv6)",
+                          spec->host, spec->bind_address);
+        else
+            myl_error_set(err, MYL_CR_CONN_HOST_ERROR, "Can't connect to server on '%s' (%d)",
+                          spec->host, last);
         return -1;
     }
     tune_tcp(fd);

@@ -64,10 +64,17 @@ typedef struct myl_connect_spec {
     unsigned port;
     const char *socket_path; /* when set, a Unix socket is used */
     double deadline;
+    /* TCP only: the local address (name or IP) the socket is bound to
+     * before connecting; of its addresses, the one of the family of the
+     * server address being tried.  NULL: the kernel chooses.  Not used for
+     * a Unix socket. */
+    const char *bind_address;
 } myl_connect_spec;
 
 /* Opens a plain socket transport.  On failure returns NULL and fills err with
- * 2002 (socket), 2003 (TCP), 2005 (unknown host) or 2008.  `info` receives a
+ * 2002 (socket), 2003 (TCP; also a bind address that cannot be bound, or
+ * has no address of the server's family), 2005 (unknown host or bind
+ * address) or 2008.  `info` receives a
  * description such as "127.0.0.1 via TCP/IP".  A Unix socket is secure;
  * TCP is not.  TCP connections get keepalive tuned so that a peer that
  * vanished is noticed within about two minutes (see tune_tcp). */
