@@ -27,7 +27,7 @@ Progress.__name = "mylua.progress"
 local function check_count(n, fname)
   if math.type(n) == nil or n ~= n or n < 0 or n == math.huge then
     error(("bad argument #1 to '%s' (a count >= 0 expected, got %s)"):format(
-      fname, math.type(n) and tostring(n) or type(n)), 3)
+      fname, n ~= n and "NaN" or math.type(n) and tostring(n) or type(n)), 3)
   end
   return n
 end
