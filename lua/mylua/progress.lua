@@ -5,7 +5,7 @@
 --   p:done()                                    -- or let <close> call it
 --
 -- When stderr is a terminal: one line, redrawn at most ten times a second,
---   rows [########            ]  42%  4200/10000  1234/s  ETA 0:05
+--   rows  [########            ]   42%  4200/10000  1234/s  ETA 0:05
 -- and at done() the same line with the time taken, ending with a newline.
 -- Without a total: the count, the rate and the time so far.  When stderr is
 -- not a terminal (cron, a pipe): nothing while it runs, and at done() one
@@ -43,8 +43,9 @@ local function rate_text(rate)
   return ("%.1f/s"):format(rate)
 end
 
--- "0:05", "12:34", "1:02:03"
+-- "0:05", "12:34", "1:02:03"; past 9999 hours (an ETA at a crawl), "-:--".
 local function clock_text(seconds)
+  if not (seconds < 9999 * 3600) then return "-:--" end
   seconds = math.floor(seconds + 0.5)
   local h, m, s = seconds // 3600, seconds % 3600 // 60, seconds % 60
   if h > 0 then return ("%d:%02d:%02d"):format(h, m, s) end
@@ -58,7 +59,7 @@ local function line(self, final)
   local parts = { self.label_text }
   if self.total then
     local fraction = self.total > 0 and math.min(self.count / self.total, 1) or 1
-    local filled = math.floor(fraction * BAR_WIDTH + 0.5)
+    local filled = math.floor(fraction * BAR_WIDTH) -- full only when all is done
     parts[#parts + 1] = "[" .. ("#"):rep(filled) .. (" "):rep(BAR_WIDTH - filled) .. "]"
     parts[#parts + 1] = ("%3d%%"):format(math.floor(fraction * 100))
     parts[#parts + 1] = count_text(self.count) .. "/" .. count_text(self.total)
