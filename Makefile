@@ -2,6 +2,8 @@
 # build/mylua.so.  Knobs: CC, CFLAGS, LDFLAGS, LUA_INC, LUA_LIB, BUILD,
 # SANITIZE=1 (AddressSanitizer + UndefinedBehaviorSanitizer).
 # `make fuzz` (clang, not part of all or check) fuzzes the decoders.
+# `make install` (PREFIX, default /usr/local, and DESTDIR) installs the
+# program, its man page (doc/mylua.1) and the Lua module; `make uninstall`.
 
 CC ?= cc
 BUILD ?= build
@@ -32,14 +34,14 @@ AR ?= ar
 CORE_SRC = $(wildcard src/core/*.c)
 BIND_SRC = $(wildcard src/lua/*.c)
 HOST_SRC = $(wildcard src/host/*.c)
-LUA_MODULES = lua/mylua/init.lua lua/mylua/safe.lua
+LUA_MODULES = lua/mylua/init.lua lua/mylua/safe.lua lua/mylua/log.lua lua/mylua/progress.lua
 
 CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 CORE_LIB = $(BUILD)/libmylua_core.a
 BIND_OBJ = $(BIND_SRC:%.c=$(BUILD)/obj/%.o)
 HOST_OBJ = $(HOST_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
 
-.PHONY: all check sanitize clean fuzz test
+.PHONY: all check sanitize clean fuzz test install uninstall
 
 all: $(BUILD)/mylua $(BUILD)/mylua.so $(BUILD)/test-decoders $(BUILD)/test-framing \
      $(BUILD)/test-compress $(BUILD)/test-infile $(BUILD)/test-binrow $(BUILD)/test-optfile \
@@ -134,6 +136,31 @@ sanitize:
 
 clean:
 	rm -rf build build-san build-clang build-fuzz
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the program, its man page,
+# and the Lua module where Debian's lua5.4 looks under PREFIX (/usr/local
+# and /usr both: Lua files in share/lua/5.4, C modules in lib/lua/5.4), so
+# a plain lua5.4 finds require "mylua".  The C half goes in as mylua/core.so:
+# require "mylua.core" finds it there and calls its luaopen_mylua_core.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+LUA_LMOD ?= $(PREFIX)/share/lua/5.4
+LUA_CMOD ?= $(PREFIX)/lib/lua/5.4
+INSTALL ?= install
+
+install: $(BUILD)/mylua $(BUILD)/mylua.so
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(LUA_LMOD)/mylua $(DESTDIR)$(LUA_CMOD)/mylua
+	$(INSTALL) -m 755 $(BUILD)/mylua $(DESTDIR)$(BINDIR)/mylua
+	$(INSTALL) -m 644 doc/mylua.1 $(DESTDIR)$(MANDIR)/man1/mylua.1
+	$(INSTALL) -m 644 $(LUA_MODULES) $(DESTDIR)$(LUA_LMOD)/mylua/
+	$(INSTALL) -m 755 $(BUILD)/mylua.so $(DESTDIR)$(LUA_CMOD)/mylua/core.so
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/mylua $(DESTDIR)$(MANDIR)/man1/mylua.1 \
+	      $(addprefix $(DESTDIR)$(LUA_LMOD)/mylua/,$(notdir $(LUA_MODULES))) \
+	      $(DESTDIR)$(LUA_CMOD)/mylua/core.so
+	-rmdir $(DESTDIR)$(LUA_LMOD)/mylua $(DESTDIR)$(LUA_CMOD)/mylua 2>/dev/null
 
 # libFuzzer targets for the decoders (spec/support/fuzz_*.c), built from the
 # sources with their own flags, each run for FUZZ_SECONDS on a corpus under

@@ -15,6 +15,12 @@ local mylua = {
   datetime = core.datetime,
   time = core.time,
   blob = core.blob,
+  -- for scripts: time, which Lua lacks, and what a job says on stderr
+  now = core.now,
+  monotonic = core.monotonic,
+  sleep = core.sleep,
+  log = require "mylua.log",
+  progress = require("mylua.progress").new,
 }
 
 local methods = core.connection_methods

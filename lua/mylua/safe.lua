@@ -12,6 +12,12 @@ local safe = {
   null = mylua.null,
   is_error = mylua.is_error,
   new_error = mylua.new_error,
+  -- the helpers for scripts raise only for a bad argument, as Lua's own do
+  now = mylua.now,
+  monotonic = mylua.monotonic,
+  sleep = mylua.sleep,
+  log = mylua.log,
+  progress = mylua.progress,
 }
 
 local RAW = {} -- key under which a proxy keeps the object it wraps

@@ -3,7 +3,8 @@
  *   mylua [options] script.lua [args...]
  *   mylua -e 'code' [-e 'code' ...] [script.lua [args...]]
  *
- * Options before the script: -e, --traceback, and the connection options
+ * Options before the script: -e, --traceback, --verbose and --quiet (the
+ * level mylua.log starts at), and the connection options
  * of options.h (--ssl-mode, --compress, --auth-hook, ...), which
  * mylua.connect takes as defaults.  Everything after the script name is
  * the script's.
@@ -30,6 +31,7 @@
 #include "prompt.h"
 
 #include "../lua/mylua_core.h"
+#include "../lua/term.h"
 
 /* The registry name of the error objects' metatable (src/lua/binding.h). */
 #define ERROR_METATABLE "mylua.error"
@@ -45,6 +47,7 @@ typedef struct host_args {
     unsigned char *is_code; /* is_code[i]: argv[i] is the code of an -e (not an option's value) */
     host_options conn;      /* the connection options given */
     int traceback;
+    const char *log_level;  /* --verbose "debug", --quiet "error", NULL: mylua.log's default */
     int failed;    /* set by the protected main when a chunk failed */
 } host_args;
 
@@ -61,6 +64,8 @@ static void usage(FILE *out, int full)
             "usage: %s [options] [script.lua [args...]]\n"
             "  -e code        run code (may be given several times)\n"
             "  --traceback    print a traceback with an uncaught error\n"
+            "  --verbose      mylua.log writes debug lines too\n"
+            "  --quiet        only errors: no info or warn lines, no progress\n"
             "  -V, --version  print the version and exit\n"
             "  --help         print this help and exit\n"
             "  -              read the script from standard input\n"
@@ -102,46 +107,6 @@ static int msghandler(lua_State *L)
     return 1;
 }
 
-/* Pushes msg made safe for a terminal: control characters (and the C1
- * controls U+0080..U+009F in UTF-8) are shown as Lua decimal escapes, so
- * ESC arrives as "\27" and no escape sequence in a server's message reaches
- * the terminal; tabs are kept.  Line breaks become spaces (one line per
- * error), or stay when a traceback was asked for. */
-static const char *push_printable(lua_State *L, const char *msg, size_t len, int keep_newlines)
-{
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)msg[i];
-        if (c == '\n' || c == '\r') {
-            if (keep_newlines && c == '\n') {
-                luaL_addchar(&b, '\n');
-            } else if (keep_newlines) {
-                luaL_addstring(&b, "\\13");
-            } else {
-                if (c == '\r' && i + 1 < len && msg[i + 1] == '\n') i++;
-                luaL_addchar(&b, ' ');
-            }
-        } else if (c == '\t') {
-            luaL_addchar(&b, '\t');
-        } else if (c < 0x20 || c == 0x7f) {
-            char esc[8];
-            snprintf(esc, sizeof esc, "\\%u", (unsigned)c);
-            luaL_addstring(&b, esc);
-        } else if (c == 0xc2 && i + 1 < len && (unsigned char)msg[i + 1] >= 0x80 &&
-                   (unsigned char)msg[i + 1] <= 0x9f) {
-            char esc[16];
-            snprintf(esc, sizeof esc, "\\194\\%u", (unsigned)(unsigned char)msg[i + 1]);
-            luaL_addstring(&b, esc);
-            i++;
-        } else {
-            luaL_addchar(&b, (char)c);
-        }
-    }
-    luaL_pushresult(&b);
-    return lua_tostring(L, -1);
-}
-
 /* Prints the error of a failed chunk (the value on top, which the message
  * handler made a string): "mylua: " and one line, or the traceback. */
 static void report(lua_State *L, int traceback)
@@ -149,7 +114,7 @@ static void report(lua_State *L, int traceback)
     size_t len;
     const char *msg = lua_tolstring(L, -1, &len);
     if (!msg) msg = "(error object is not a string)", len = strlen(msg);
-    msg = push_printable(L, msg, len, traceback);
+    msg = myl_lua_push_printable(L, msg, len, traceback);
     fprintf(stderr, "%s: %s\n", progname, msg);
     fflush(stderr);
     lua_pop(L, 2);
@@ -238,6 +203,10 @@ static int pmain(lua_State *L)
     preload(L);
     create_arg_table(L, argv, argc, script);
     host_options_push(L, &a->conn);
+    if (a->log_level) {
+        lua_pushstring(L, a->log_level);
+        lua_setfield(L, LUA_REGISTRYINDEX, MYL_HOST_LOG_LEVEL);
+    }
     host_prompt_register(L, a->conn.prompt_timeout);
 
     /* The auth hook first: no chunk runs when it fails. */
@@ -298,6 +267,8 @@ static int parse_args(host_args *a)
             a->has_e = 1;
         } else if (strcmp(arg, "--traceback") == 0) {
             a->traceback = 1;
+        } else if (strcmp(arg, "--verbose") == 0 || strcmp(arg, "--quiet") == 0) {
+            a->log_level = arg[2] == 'v' ? "debug" : "error"; /* the last one given wins */
         } else if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0) {
             printf("mylua " MYL_VERSION " (%s)\n", LUA_RELEASE);
             return 0;

@@ -70,6 +70,8 @@ int luaopen_mylua_core(lua_State *L)
     luaL_newlib(L, functions);
     myl_lua_name_functions(L, -1, functions);
     myl_lua_typed_register(L, -1);
+    myl_lua_clock_register(L, -1);
+    myl_lua_term_register(L, -1);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
     lua_pushliteral(L, MYL_VERSION);
