@@ -6,7 +6,9 @@
  * log in again (where to, who, TLS, the authentication rules; not the
  * database, the charset, attributes or LOCAL INFILE); the password in it
  * is wiped when the connection is freed.  The copy never changes while
- * the connection lives, so another thread may read it. */
+ * the connection lives, so another thread may read it; it keeps the first
+ * login's user even after a change_user (which the caller does not run
+ * while it kills). */
 #ifndef MYL_SIDE_H
 #define MYL_SIDE_H
 

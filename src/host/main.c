@@ -191,6 +191,7 @@ static int host_exit(lua_State *L)
         status = (int)luaL_optinteger(L, 1, EXIT_SUCCESS);
     if (!closing) {
         closing = 1;
+        host_cancel_quiet(L); /* no stop hook on a state being closed */
         lua_close(L);
     }
     exit(status);
@@ -373,6 +374,7 @@ int main(int argc, char **argv)
     lua_pushcfunction(L, pmain);
     lua_pushlightuserdata(L, &a);
     int status = lua_pcall(L, 1, 0, 0);
+    host_cancel_quiet(L);
     if (status != LUA_OK) { /* setting up failed, or out of memory */
         const char *msg = lua_tostring(L, -1);
         fprintf(stderr, "%s: %s\n", progname, msg ? msg : "(error object is not a string)");
