@@ -321,6 +321,15 @@ describe("an unattended run of the host program", function()
       assert.truthy(err:find("^mylua: run timed out after 1 s[^\n]*\n$"), err)
     end)
 
+    it("ends the program itself when the script does not stop within 5 s (a loop in a coroutine)", function()
+      local path = script("coroutine.wrap(function() while true do end end)()\n")
+      local out, err, code, took = timed({ "--timeout", "0.5", path })
+      assert.are.equal(4, code)
+      assert.are.equal("", out)
+      assert.truthy(took >= 5 and took < 10, "took " .. took .. " s")
+      assert.are.equal("mylua: run timed out after 0.5 s, and the script did not stop within 5 s: exiting\n", err)
+    end)
+
     it("bounds the whole run: the time taken before counts", function()
       local path = script(([[
         local db = require("mylua").connect(%s)

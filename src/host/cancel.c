@@ -18,6 +18,7 @@ static lua_State *run_state;            /* the state the hook goes on */
 static volatile sig_atomic_t stop_sig;  /* SIGINT, SIGTERM, SIGALRM (the deadline) or 0 */
 static volatile sig_atomic_t quiet;     /* the script's part is over: no hook */
 static int worded;                      /* an error message gave the reason */
+static char raised[400];                /* what the hook raised, the first time */
 static double run_timeout;
 static int wake[2] = {-1, -1};          /* the handler's pipe to the canceller */
 static pthread_t canceller;
@@ -48,7 +49,8 @@ static int stop_status(void)
 
 /* Raises the reason, placed where the script was.  Only Lua instructions
  * count: a hook on calls would also fire as the message handler (a C
- * function) is called for this very error. */
+ * function) is called for this very error.  The first message is kept:
+ * the same one every time, and recognised when it comes back wrapped. */
 static void stop_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
@@ -56,12 +58,16 @@ static void stop_hook(lua_State *L, lua_Debug *ar)
         lua_sethook(L, NULL, 0, 0);
         return;
     }
-    lua_Debug here;
-    const char *reason = host_cancel_reason();
-    if (lua_getstack(L, 0, &here) && lua_getinfo(L, "Sl", &here) && here.currentline > 0)
-        lua_pushfstring(L, "%s (at %s:%d)", reason, here.short_src, here.currentline);
-    else
-        lua_pushstring(L, reason);
+    if (!raised[0]) {
+        lua_Debug here;
+        const char *reason = host_cancel_reason();
+        if (lua_getstack(L, 0, &here) && lua_getinfo(L, "Sl", &here) && here.currentline > 0)
+            snprintf(raised, sizeof raised, "%s (at %s:%d)", reason, here.short_src,
+                     here.currentline);
+        else
+            snprintf(raised, sizeof raised, "%s", reason);
+    }
+    lua_pushstring(L, raised);
     lua_error(L);
 }
 
@@ -178,8 +184,13 @@ void host_cancel_word_error(lua_State *L)
     if (!reason) return;
     worded = 1;
     const char *msg = lua_tostring(L, -1);
-    if (msg && strncmp(msg, reason, strlen(reason)) == 0) return; /* the hook's own */
-    lua_pushfstring(L, "%s (%s)", reason, msg ? msg : "?");
+    if (msg && raised[0] && strstr(msg, raised)) {
+        /* the hook's own, perhaps with a place put before it on its way
+         * out of a coroutine: where the script was stopped is in it */
+        lua_pushstring(L, raised);
+    } else {
+        lua_pushfstring(L, "%s (%s)", reason, msg ? msg : "?");
+    }
     lua_remove(L, -2);
 }
 

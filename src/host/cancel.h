@@ -9,10 +9,15 @@
  * open, so a script blocked in a long statement gets its error and stops
  * too; the connections stay open and are closed with COM_QUIT as always.
  *
+ * The hook goes on the main thread: a coroutine running then goes on
+ * until it yields or ends (a hook on from the start would reach it, as
+ * coroutines inherit their creator's hook, but any count hook makes the
+ * interpreter look at every instruction: twice as slow in a tight loop).
+ *
  * A second SIGINT or SIGTERM ends the program at once.  A run that has
  * not ended HOST_CANCEL_GRACE seconds after its statements were cancelled
  * (blocked somewhere no KILL QUERY reaches, or looping inside a
- * coroutine, where the hook is not installed) is ended by the canceller.
+ * coroutine) is ended by the canceller.
  * The exit status: HOST_EXIT_TIMEOUT for the deadline, 128 + the signal's
  * number for a signal. */
 #ifndef MYL_HOST_CANCEL_H
