@@ -99,10 +99,9 @@ int myl_kill_query_side(const myl_conn *c, myl_error *err)
         return -1;
     }
     if (s->cannot || c->frontend_auth) {
-        myl_error_set(err, MYL_CR_UNKNOWN_ERROR,
-                      "cannot cancel the statement of connection %u: %s", (unsigned)c->thread_id,
+        myl_error_set(err, MYL_CR_UNKNOWN_ERROR, "%s",
                       s->cannot ? s->cannot
-                                : "its login needed the script's authentication callbacks, "
+                                : "its login needed the front end's authentication callbacks, "
                                   "which cannot run from another thread");
         return -1;
     }

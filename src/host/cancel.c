@@ -71,6 +71,27 @@ static void stop_hook(lua_State *L, lua_Debug *ar)
     lua_error(L);
 }
 
+/* Ends the process by the stop's signal itself, default action, so that a
+ * calling shell sees the program was interrupted (and a shell loop stops,
+ * as it would for any program killed by ^C); 128 + the number when the
+ * signal does not kill it.  The timeout exits with its own status. */
+static void die_of_stop(int sig)
+{
+    if (sig == SIGINT || sig == SIGTERM) {
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        sigemptyset(&dfl.sa_mask);
+        sigaction(sig, &dfl, NULL);
+        kill(getpid(), sig); /* to whichever thread takes it: the main one */
+        sigset_t only;
+        sigemptyset(&only);
+        sigaddset(&only, sig);
+        pthread_sigmask(SIG_UNBLOCK, &only, NULL);
+    }
+    _exit(sig == SIGALRM ? HOST_EXIT_TIMEOUT : HOST_EXIT_SIGNAL_BASE + sig);
+}
+
 static void say_now(const char *msg)
 {
     ssize_t w = write(STDERR_FILENO, msg, strlen(msg));
@@ -84,7 +105,7 @@ static void on_signal(int sig)
     if (stop_sig && sig != SIGALRM) {
         say_now(sig == SIGINT ? "mylua: interrupted again by SIGINT, exiting now\n"
                               : "mylua: interrupted again by SIGTERM, exiting now\n");
-        _exit(HOST_EXIT_SIGNAL_BASE + sig);
+        die_of_stop(sig);
     }
     if (!stop_sig) {
         stop_sig = sig;
@@ -124,7 +145,7 @@ static void *cancel_main(void *arg)
             fprintf(stderr, "mylua: %s, and the script did not stop within %d s: exiting\n",
                     host_cancel_reason(), HOST_CANCEL_GRACE);
             fflush(NULL);
-            _exit(stop_status());
+            die_of_stop(stop_sig);
         }
         /* the run ended: the next read sees it */
     }
@@ -210,9 +231,8 @@ int host_cancel_finish(int status)
     wake[0] = wake[1] = -1;
     run_state = NULL;
     if (!stop_sig) return status;
-    if (!worded) {
-        fprintf(stderr, "mylua: %s\n", host_cancel_reason());
-        fflush(stderr);
-    }
+    if (!worded) fprintf(stderr, "mylua: %s\n", host_cancel_reason());
+    fflush(NULL);
+    if (stop_sig != SIGALRM) die_of_stop(stop_sig);
     return stop_status();
 }

@@ -18,8 +18,10 @@
  * not ended HOST_CANCEL_GRACE seconds after its statements were cancelled
  * (blocked somewhere no KILL QUERY reaches, or looping inside a
  * coroutine) is ended by the canceller.
- * The exit status: HOST_EXIT_TIMEOUT for the deadline, 128 + the signal's
- * number for a signal. */
+ * The exit status: HOST_EXIT_TIMEOUT for the deadline.  A signal ends the
+ * program by that signal itself, once the state is closed and the reason
+ * printed, so a calling shell reports 128 + its number (130, 143) and
+ * knows it was interrupted, as for any program killed by ^C. */
 #ifndef MYL_HOST_CANCEL_H
 #define MYL_HOST_CANCEL_H
 
@@ -48,7 +50,7 @@ void host_cancel_word_error(lua_State *L);
 
 /* After the state is closed: disarms the deadline, stops the canceller,
  * says why the run stopped when no error said it, and returns the exit
- * status: `status` unless the run was stopped. */
+ * status: `status` unless the run was stopped (a signal does not return). */
 int host_cancel_finish(int status);
 
 #endif
