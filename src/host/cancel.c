@@ -167,6 +167,9 @@ int host_cancel_start(lua_State *L, double timeout)
     int rc = pthread_create(&canceller, NULL, cancel_main, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
+        close(wake[0]);
+        close(wake[1]);
+        wake[0] = wake[1] = -1;
         fprintf(stderr, "mylua: cannot start the canceller: %s\n", strerror(rc));
         return -1;
     }

@@ -11,8 +11,9 @@
  * Exit codes (exit_codes.h): 0 success, 1 uncaught error (one line on
  * stderr; an --auth-hook file that fails counts as one), 2 usage error,
  * 3 --lock held by another run (lock.h), 4 --timeout passed, 128 + the
- * signal's number for SIGINT and SIGTERM (cancel.h); os.exit(n) as usual.  As lua.c does, everything that touches the
- * Lua state runs under lua_pcall, and the state is always closed before the
+ * signal's number for SIGINT and SIGTERM (cancel.h); os.exit(n) as
+ * usual.  As lua.c does, everything that touches the Lua state runs
+ * under lua_pcall, and the state is always closed before the
  * program exits (os.exit included), so every connection still open is
  * closed with COM_QUIT by its finalizer. */
 #include <lauxlib.h>
