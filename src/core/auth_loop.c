@@ -58,6 +58,7 @@ static int timed_prompt(void *ud, const char *q, size_t qlen, int echo, int last
 {
     login_run *run = ud;
     double t0 = myl_now();
+    run->c->frontend_auth = 1;
     int rc = run->user_hooks->prompt(run->user_hooks->ud, q, qlen, echo, last, answer, err);
     pause_deadline(run->c, t0);
     return rc;
@@ -258,6 +259,7 @@ static int front_end_run(login_run *run, const uint8_t *data, size_t n)
     myl_auth_exchange x = {run, data, n, myl_now()};
     const myl_auth_hooks *h = run->user_hooks;
     run->have_verdict = 0;
+    c->frontend_auth = 1;
     myl_error err;
     myl_error_clear(&err);
     int rc = h->run_plugin(h->ud, run->cur.name, &x, &err);

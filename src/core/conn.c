@@ -9,6 +9,7 @@
 #include "conn_internal.h"
 #include "options.h"
 #include "rd.h"
+#include "side.h"
 
 /* Tables hold at most 4096 columns, but a SELECT list may be longer (MariaDB
  * returns 5000 expressions); a count past this is a hostile or broken peer. */
@@ -122,6 +123,7 @@ void myl_conn_free(myl_conn *c)
     myl_buf_free(&c->col_text);
     forget_auth_options(c);
     myl_infile_forget(c);
+    myl_side_forget(c);
     free(c);
 }
 
@@ -191,7 +193,8 @@ int myl_connect(myl_conn *c, const myl_options *opt)
                       opt->max_packet, MAX_PACKET);
         return -1;
     }
-    if (keep_auth_options(c, opt) || myl_infile_setup(c, opt)) {
+    c->frontend_auth = 0;
+    if (keep_auth_options(c, opt) || myl_infile_setup(c, opt) || myl_side_keep(c, opt)) {
         myl_error_set(&c->err, MYL_CR_OUT_OF_MEMORY, "Client run out of memory");
         return -1;
     }

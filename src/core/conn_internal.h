@@ -70,6 +70,12 @@ struct myl_conn {
     char *server_public_key;
     int allow_cleartext, get_server_public_key;
 
+    /* A side connection's copy of the login options (side.c), and whether
+     * the login ran a front end's prompt or plugin (which a side
+     * connection in another thread cannot run). */
+    struct myl_side *side;
+    int frontend_auth;
+
     /* LOAD DATA LOCAL INFILE (infile.c).  The connection's source, copied
      * at connect (the file source's directory is owned here); the one-shot
      * source myl_next_infile gave, until the next command takes it; the

@@ -14,6 +14,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,7 +346,14 @@ static int resolve(const char *host, const char *port, double deadline, struct a
     pthread_attr_t ta;
     pthread_attr_init(&ta);
     pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+    /* The resolver takes no signal: a program's handlers run in its own
+     * threads (the host's stop hook goes on the Lua state of the thread
+     * the signal lands in). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     int started = pthread_create(&tid, &ta, resolve_thread, job) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&ta);
     if (!started) {
         resolve_job_free(job);

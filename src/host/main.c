@@ -9,10 +9,12 @@
  * mylua.connect takes as defaults.  Everything after the script name is
  * the script's.
  *
- * Exit codes: 0 success, 1 uncaught error (one line on stderr; an
- * --auth-hook file that fails counts as one), 2 usage error; os.exit(n)
- * as usual.  As lua.c does, everything that touches the
- * Lua state runs under lua_pcall, and the state is always closed before the
+ * Exit codes (exit_codes.h): 0 success, 1 uncaught error (one line on
+ * stderr; an --auth-hook file that fails counts as one), 2 usage error,
+ * 3 --lock held by another run (lock.h), 4 --timeout passed, 128 + the
+ * signal's number for SIGINT and SIGTERM (cancel.h); os.exit(n) as
+ * usual.  As lua.c does, everything that touches the Lua state runs
+ * under lua_pcall, and the state is always closed before the
  * program exits (os.exit included), so every connection still open is
  * closed with COM_QUIT by its finalizer. */
 #include <lauxlib.h>
@@ -25,10 +27,13 @@
 
 #include "../core/version.h"
 #include "auth_hook.h"
+#include "cancel.h"
 #include "embedded.h"
 #include "exit_codes.h"
+#include "lock.h"
 #include "options.h"
 #include "prompt.h"
+#include "run.h"
 
 #include "../lua/mylua_core.h"
 #include "../lua/term.h"
@@ -46,6 +51,8 @@ typedef struct host_args {
     int has_e;
     unsigned char *is_code; /* is_code[i]: argv[i] is the code of an -e (not an option's value) */
     host_options conn;      /* the connection options given */
+    host_run run;           /* --lock and --timeout */
+    int status;             /* set by the protected main when not 0 or 1 (the lock held) */
     int traceback;
     const char *log_level;  /* --verbose "debug", --quiet "error", NULL: mylua.log's default */
     int failed;    /* set by the protected main when a chunk failed */
@@ -69,8 +76,8 @@ static void usage(FILE *out, int full)
             "  -V, --version  print the version and exit\n"
             "  --help         print this help and exit\n"
             "  -              read the script from standard input\n"
-            "\n%s",
-            progname, host_options_help);
+            "%s\n%s",
+            progname, host_run_help, host_options_help);
 }
 
 static int is_mylua_error(lua_State *L, int idx)
@@ -103,6 +110,8 @@ static int msghandler(lua_State *L)
     } else {
         msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     }
+    host_cancel_word_error(L); /* a stop's reason first */
+    msg = lua_tostring(L, -1);
     if (traceback) luaL_traceback(L, L, msg, 1);
     return 1;
 }
@@ -148,6 +157,7 @@ static int host_exit(lua_State *L)
         status = (int)luaL_optinteger(L, 1, EXIT_SUCCESS);
     if (!closing) {
         closing = 1;
+        host_cancel_quiet(L); /* no stop hook on a state being closed */
         lua_close(L);
     }
     exit(status);
@@ -217,6 +227,10 @@ static int pmain(lua_State *L)
         status = docall(L, 1, traceback);
         if (status != LUA_OK) report(L, traceback);
     }
+    if (status == LUA_OK && a->run.lock) {
+        a->status = host_lock_take(L, a->run.lock);
+        if (a->status != HOST_EXIT_OK) status = LUA_ERRRUN; /* reported */
+    }
     for (int i = 1; i < (script ? script : argc) && status == LUA_OK; i++) {
         if (a->is_code[i]) {
             const char *code = argv[i];
@@ -237,6 +251,8 @@ static int pmain(lua_State *L)
         }
         if (status != LUA_OK) report(L, traceback);
     }
+    host_cancel_quiet(L);
+    host_lock_release(L);
     a->failed = status != LUA_OK;
     return 0;
 }
@@ -278,7 +294,8 @@ static int parse_args(host_args *a)
         } else if (strcmp(arg, "--") == 0) {
             if (i + 1 < argc) a->script = i + 1;
             break;
-        } else if ((got = host_options_parse(&a->conn, argc, argv, &i, err, sizeof err)) != 0) {
+        } else if ((got = host_options_parse(&a->conn, argc, argv, &i, err, sizeof err)) != 0 ||
+                   (got = host_run_parse(&a->run, argc, argv, &i, err, sizeof err)) != 0) {
             if (got < 0) return usage_error("%s", err);
         } else if (arg[0] == '-' && arg[1] != '\0') {
             return usage_error("unknown option '%s'", arg);
@@ -321,9 +338,15 @@ int main(int argc, char **argv)
         free(a.is_code);
         return 1;
     }
+    if (host_cancel_start(L, a.run.timeout) < 0) {
+        lua_close(L);
+        free(a.is_code);
+        return HOST_EXIT_ERROR;
+    }
     lua_pushcfunction(L, pmain);
     lua_pushlightuserdata(L, &a);
     int status = lua_pcall(L, 1, 0, 0);
+    host_cancel_quiet(L);
     if (status != LUA_OK) { /* setting up failed, or out of memory */
         const char *msg = lua_tostring(L, -1);
         fprintf(stderr, "%s: %s\n", progname, msg ? msg : "(error object is not a string)");
@@ -333,5 +356,6 @@ int main(int argc, char **argv)
     closing = 1;
     lua_close(L);
     free(a.is_code);
-    return a.failed ? HOST_EXIT_ERROR : HOST_EXIT_OK;
+    if (a.status) return host_cancel_finish(a.status);
+    return host_cancel_finish(a.failed ? HOST_EXIT_ERROR : HOST_EXIT_OK);
 }

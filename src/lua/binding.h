@@ -39,6 +39,9 @@ typedef struct conn_ud {
     lua_State *L; /* the thread of the call running now, for callbacks */
     unsigned stmt_cache; /* statement_cache = N: db:execute keeps N statements */
     uint64_t stmt_clock; /* counts db:execute calls, for the cache's LRU */
+    /* The list of open connections (live.c), under its mutex. */
+    struct conn_ud *live_prev, *live_next;
+    int live, live_left_out;
 } conn_ud;
 
 /* The statement object (statement.c).  It holds its connection object
@@ -107,6 +110,11 @@ void myl_lua_push_error(lua_State *L, int code, const char *sqlstate, const char
 /* Raises the error object for e.  Never returns. */
 int myl_lua_raise(lua_State *L, const myl_error *e);
 int myl_lua_raise_conn(lua_State *L, conn_ud *cu);
+
+/* live.c: a connection joins the list of open ones once connected, and
+ * leaves it before it is freed (live.h walks it). */
+void myl_lua_live_add(conn_ud *cu);
+void myl_lua_live_remove(conn_ud *cu);
 
 /* connection.c */
 void myl_lua_connection_init(lua_State *L);

@@ -23,6 +23,7 @@ conn_ud *myl_lua_check_conn(lua_State *L, int idx)
 static void free_conn(conn_ud *cu)
 {
     if (cu->c) {
+        myl_lua_live_remove(cu);
         myl_conn_free(cu->c);
         cu->c = NULL;
     }
@@ -357,6 +358,7 @@ int myl_lua_connect(lua_State *L)
         myl_lua_auth_finish(L, &auth); /* a callback's own error first */
         return myl_lua_raise(L, &e);
     }
+    myl_lua_live_add(cu);
     return 1;
 }
 

@@ -1,0 +1,56 @@
+/* Stopping a run: SIGINT and SIGTERM, and the run's deadline (--timeout).
+ *
+ * The signal handler only records why the run stops, installs a Lua hook
+ * on the main state and writes a byte to a pipe.  The hook raises at the
+ * next Lua instruction, and again at every instruction after it, so a
+ * script that catches errors with pcall still stops.  A canceller thread
+ * reads the pipe and sends KILL QUERY (over a side connection each, as the
+ * mariadb client does at Ctrl-C) for every connection the script has
+ * open, so a script blocked in a long statement gets its error and stops
+ * too; the connections stay open and are closed with COM_QUIT as always.
+ *
+ * The hook goes on the main thread: a coroutine running then goes on
+ * until it yields or ends (a hook on from the start would reach it, as
+ * coroutines inherit their creator's hook, but any count hook makes the
+ * interpreter look at every instruction: twice as slow in a tight loop).
+ *
+ * A second SIGINT or SIGTERM ends the program at once.  A run that has
+ * not ended HOST_CANCEL_GRACE seconds after its statements were cancelled
+ * (blocked somewhere no KILL QUERY reaches, or looping inside a
+ * coroutine) is ended by the canceller.
+ * The exit status: HOST_EXIT_TIMEOUT for the deadline.  A signal ends the
+ * program by that signal itself, once the state is closed and the reason
+ * printed, so a calling shell reports 128 + its number (130, 143) and
+ * knows it was interrupted, as for any program killed by ^C. */
+#ifndef MYL_HOST_CANCEL_H
+#define MYL_HOST_CANCEL_H
+
+#include <lua.h>
+
+#define HOST_CANCEL_GRACE 5
+
+/* Installs the handlers, starts the canceller and arms the deadline
+ * (timeout seconds, 0: none) for the run of the state L.  Returns 0, or
+ * -1 with a message printed when the canceller cannot start. */
+int host_cancel_start(lua_State *L, double timeout);
+
+/* Why the run was stopped ("interrupted by SIGINT", "run timed out after
+ * 2 s"), or NULL while it was not. */
+const char *host_cancel_reason(void);
+
+/* The script's part of the run is over (its error is being worded, or it
+ * returned): the hook is removed and no signal installs it again, so the
+ * program's own closing Lua (the lock's release, finalizers) runs. */
+void host_cancel_quiet(lua_State *L);
+
+/* For the message handler: the run is over (host_cancel_quiet), and when
+ * it was stopped, the error message on top of the stack, which is what
+ * the stop caused, is replaced by "<reason> (<message>)". */
+void host_cancel_word_error(lua_State *L);
+
+/* After the state is closed: disarms the deadline, stops the canceller,
+ * says why the run stopped when no error said it, and returns the exit
+ * status: `status` unless the run was stopped (a signal does not return). */
+int host_cancel_finish(int status);
+
+#endif

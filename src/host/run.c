@@ -1,0 +1,63 @@
+/* --lock and --timeout on the command line (run.h). */
+#include "run.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char host_run_help[] =
+    "  --lock NAME        run only when no other run holds the server lock NAME\n"
+    "                     (GET_LOCK); exit 3 when one does\n"
+    "  --timeout SECONDS  end the run after SECONDS with exit 4, cancelling the\n"
+    "                     statement in progress\n";
+
+/* The option's value: after '=' in the same argument, or the next one. */
+static const char *value_of(const char *opt, int argc, char **argv, int *i, char *err,
+                            size_t errsz)
+{
+    const char *arg = argv[*i];
+    size_t n = strlen(opt);
+    if (arg[n] == '=') return arg + n + 1;
+    if (*i + 1 >= argc) {
+        snprintf(err, errsz, "'%s' needs an argument", opt);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static int is_option(const char *arg, const char *opt)
+{
+    size_t n = strlen(opt);
+    return strncmp(arg, opt, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
+int host_run_parse(host_run *r, int argc, char **argv, int *i, char *err, size_t errsz)
+{
+    const char *arg = argv[*i];
+    if (is_option(arg, "--lock")) {
+        const char *name = value_of("--lock", argc, argv, i, err, errsz);
+        if (!name) return -1;
+        if (!*name || strlen(name) > HOST_LOCK_NAME_MAX) {
+            snprintf(err, errsz, "'--lock' needs a name of 1 to %d characters",
+                     HOST_LOCK_NAME_MAX);
+            return -1;
+        }
+        r->lock = name;
+        return 1;
+    }
+    if (is_option(arg, "--timeout")) {
+        const char *v = value_of("--timeout", argc, argv, i, err, errsz);
+        if (!v) return -1;
+        char *end;
+        double s = strtod(v, &end);
+        if (end == v || *end || !isfinite(s) || s <= 0 || s > HOST_TIMEOUT_MAX) {
+            snprintf(err, errsz, "'--timeout' must be a number of seconds above 0, at most "
+                     "%.0f (got '%.40s')", HOST_TIMEOUT_MAX, v);
+            return -1;
+        }
+        r->timeout = s;
+        return 1;
+    }
+    return 0;
+}

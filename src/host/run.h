@@ -1,0 +1,29 @@
+/* How the host program runs a script unattended: --lock NAME (one run at a
+ * time, across machines, through a named server-side lock) and --timeout
+ * SECONDS (a bound on the whole run).  The lock is lock.h's, the timeout
+ * and the signals cancel.h's. */
+#ifndef MYL_HOST_RUN_H
+#define MYL_HOST_RUN_H
+
+#include <stddef.h>
+
+/* The longest lock name: MySQL refuses longer ones, and MariaDB's own
+ * limit is not lower. */
+#define HOST_LOCK_NAME_MAX 64
+/* The longest --timeout: a year, as the connection timeouts. */
+#define HOST_TIMEOUT_MAX 31536000.0
+
+typedef struct host_run {
+    const char *lock; /* --lock NAME, or NULL */
+    double timeout;   /* --timeout SECONDS, 0: none */
+} host_run;
+
+/* Reads --lock and --timeout at argv[*i] (their value from the same
+ * argument after '=' or from the next, which moves *i on): 1 when it was
+ * one of them, 0 when not, -1 on a bad value, err then saying why. */
+int host_run_parse(host_run *r, int argc, char **argv, int *i, char *err, size_t errsz);
+
+/* The help text of these options. */
+extern const char host_run_help[];
+
+#endif
