@@ -2,6 +2,8 @@
  *
  *   mylua [options] script.lua [args...]
  *   mylua -e 'code' [-e 'code' ...] [script.lua [args...]]
+ *   mylua [-i]     the interactive prompt (repl.h): without a script when
+ *                  stdin is a terminal, or after the script and -e with -i
  *
  * Options before the script: -e, --traceback, and the connection options
  * of options.h (--ssl-mode, --compress, --auth-hook, ...), which
@@ -28,6 +30,7 @@
 #include "exit_codes.h"
 #include "options.h"
 #include "prompt.h"
+#include "repl.h"
 
 #include "../lua/mylua_core.h"
 
@@ -42,6 +45,7 @@ typedef struct host_args {
     char **argv;
     int script;    /* index of the script in argv, 0 when none */
     int has_e;
+    int interactive; /* -i, or no script with a terminal on stdin: the prompt */
     unsigned char *is_code; /* is_code[i]: argv[i] is the code of an -e (not an option's value) */
     host_options conn;      /* the connection options given */
     int traceback;
@@ -60,6 +64,8 @@ static void usage(FILE *out, int full)
     fprintf(out,
             "usage: %s [options] [script.lua [args...]]\n"
             "  -e code        run code (may be given several times)\n"
+            "  -i             the interactive prompt after the script and -e\n"
+            "                 (also without a script when stdin is a terminal)\n"
             "  --traceback    print a traceback with an uncaught error\n"
             "  -V, --version  print the version and exit\n"
             "  --help         print this help and exit\n"
@@ -256,7 +262,7 @@ static int pmain(lua_State *L)
             if (status != LUA_OK) report(L, traceback);
         }
     }
-    if (status == LUA_OK && (script || !a->has_e)) {
+    if (status == LUA_OK && (script || (!a->has_e && !a->interactive))) {
         const char *fname = script ? argv[script] : NULL;
         if (fname && strcmp(fname, "-") == 0) fname = NULL; /* stdin */
         status = luaL_loadfile(L, fname);
@@ -268,6 +274,7 @@ static int pmain(lua_State *L)
         }
         if (status != LUA_OK) report(L, traceback);
     }
+    if (status == LUA_OK && a->interactive) host_repl_run(L, traceback);
     a->failed = status != LUA_OK;
     return 0;
 }
@@ -296,6 +303,8 @@ static int parse_args(host_args *a)
             if (++i >= argc) return usage_error("'%s' needs an argument", "-e");
             a->is_code[i] = 1;
             a->has_e = 1;
+        } else if (strcmp(arg, "-i") == 0) {
+            a->interactive = 1;
         } else if (strcmp(arg, "--traceback") == 0) {
             a->traceback = 1;
         } else if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0) {
@@ -318,10 +327,7 @@ static int parse_args(host_args *a)
     }
     char err[256];
     if (host_options_finish(&a->conn, err, sizeof err) < 0) return usage_error("%s", err);
-    if (!a->script && !a->has_e && isatty(0)) {
-        usage(stderr, 1);
-        return HOST_EXIT_USAGE;
-    }
+    if (!a->script && !a->has_e && isatty(0)) a->interactive = 1;
     return -1;
 }
 
