@@ -114,15 +114,19 @@ static void on_line(char *line)
     line_done = 1;
 }
 
-/* Reads a line with libedit; *cancelled when Ctrl-C cleared it.  Returns
- * the line (malloc'd) or NULL at the end of input. */
-static char *read_edited(repl_state *r, const char *prompt, int *cancelled)
+/* Reads a line with libedit; *cancelled when Ctrl-C cleared it, *late
+ * when Ctrl-C came after Enter but before the line's disposition was back
+ * (it is meant for the line then).  Returns the line (malloc'd) or NULL at
+ * the end of input. */
+static char *read_edited(repl_state *r, const char *prompt, int *cancelled, int *late)
 {
     line_read = NULL;
     line_done = 0;
     interrupted = 0;
     *cancelled = 0;
+    *late = 0;
     sigaction(SIGINT, &r->read_action, NULL);
+    lua_sethook(r->L, NULL, 0, 0); /* an interrupt after the last line's end */
     rl_callback_handler_install(prompt, on_line);
     while (!line_done) {
         struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
@@ -140,6 +144,7 @@ static char *read_edited(repl_state *r, const char *prompt, int *cancelled)
     }
     rl_callback_handler_remove();
     sigaction(SIGINT, &r->run_action, NULL);
+    if (!*cancelled && interrupted && line_read) *late = 1;
     if (*cancelled) {
         free(line_read);
         line_read = NULL;
@@ -182,7 +187,6 @@ static int run_line(repl_state *r, const char *text, int *more)
 {
     lua_State *L = r->L;
     int quit = 0;
-    running_state = L;
     lua_getfield(L, r->session, "line");
     lua_pushvalue(L, r->session);
     lua_pushstring(L, text);
@@ -214,6 +218,7 @@ void host_repl_run(lua_State *L, int traceback)
     memset(&r, 0, sizeof r);
     r.L = L;
     r.editing = isatty(STDIN_FILENO);
+    running_state = L; /* before any SIGINT can reach on_sigint_running */
 
     lua_getglobal(L, "require");
     lua_pushliteral(L, "mylua.repl");
@@ -237,9 +242,10 @@ void host_repl_run(lua_State *L, int traceback)
     int more = 0;
     for (;;) {
         const char *prompt = more ? PROMPT_MORE : PROMPT;
-        int cancelled = 0;
-        char *line = r.editing ? read_edited(&r, prompt, &cancelled) : read_plain(prompt);
-        lua_sethook(L, NULL, 0, 0); /* an interrupt that came too late to stop anything */
+        int cancelled = 0, late = 0;
+        if (!r.editing) lua_sethook(L, NULL, 0, 0);
+        char *line = r.editing ? read_edited(&r, prompt, &cancelled, &late) : read_plain(prompt);
+        if (late) raise(SIGINT); /* to the line's disposition */
         if (cancelled) {
             cancel_chunk(&r);
             more = 0;
