@@ -31,7 +31,10 @@ SELECT 22222, 'zz', 'a longer text', NULL, NULL, NULL, NULL, NULL, NULL, NULL, N
 local EMPTY = "SELECT 1 AS a, 'x' AS b FROM DUAL WHERE 1 = 0"
 local NAMES = "SELECT 'x' AS `naïve name`, 2 AS `日本`, NULL AS `n`"
 
-local QUERIES = { mixed = MIXED, empty = EMPTY, names = NAMES }
+-- Past 1024 bytes the client stops padding a column.
+local LONG = "SELECT REPEAT('x', 1030) AS a, 1 AS b UNION ALL SELECT 'é', 22 UNION ALL SELECT REPEAT('é', 1100), 3"
+
+local QUERIES = { mixed = MIXED, empty = EMPTY, names = NAMES, long = LONG }
 
 local function mariadb(format, sql)
   local args = {
@@ -300,6 +303,18 @@ describe("the interactive prompt", function()
     assert.are.equal("0", status)
     assert(transcript:find("\nERROR 1146 %(42S02%): Table '[%w_]+%.no_such_table' doesn't exist\nmylua> "), transcript)
     assert(transcript:find("\nstdin:1: boom\nmylua> "), transcript)
+  end)
+
+  it("connects db again after its connection was lost", function()
+    local transcript, status = pty({ "-e", CONNECT_TO_TEST, "-i" }, {
+      PROMPT, send("first_id = db.thread_id\r"),
+      PROMPT, send("kill connection_id()\r"), expect("ERROR 1927 .*?\r\nmylua> "),
+      send("select 7 as seven\r"), expect("row in set.*?\r\n\r\n"),
+      PROMPT, send("db.thread_id ~= first_id\r"), expect("\ntrue\r\n"),
+      PROMPT, send("\4"), WAIT,
+    }, home)
+    assert.are.equal("0", status)
+    assert.truthy(transcript:find("|     7 |", 1, true), transcript)
   end)
 
   it("clears the line on Ctrl-C at the prompt, and drops an unfinished chunk", function()

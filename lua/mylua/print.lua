@@ -258,7 +258,7 @@ local function print_result(res, opts)
   end
   local out = opts.out or io.stdout
   local format = opts.format
-  if format == nil then format = core.isatty(out) and "table" or "batch" end
+  if format == nil then format = io.type(out) == "file" and core.isatty(out) and "table" or "batch" end
   local printer = PRINTERS[format]
   if not printer then
     error(("bad argument #2 to 'print' (format must be \"table\", \"batch\" or \"vertical\", got %s)"):format(

@@ -128,16 +128,29 @@ function repl.new(host)
 
   -- The global `db`: connected on first use, unless the script set one.
   local G = _G
+  local ours -- the connection the prompt made, while it is `db`
   if getmetatable(G) == nil then
     setmetatable(G, {
       __index = function(t, k)
         if k == "db" then
           local db = mylua.connect()
           rawset(t, "db", db)
+          ours = db
           return db
         end
       end,
     })
+  end
+
+  -- After a lost connection, the next use of `db` connects again, when
+  -- `db` is still the prompt's own connection.
+  local function forget_lost_db()
+    local db = rawget(G, "db")
+    if db ~= nil and db == ours and (db.closed or db.broken) then
+      pcall(db.close, db)
+      rawset(G, "db", nil)
+      ours = nil
+    end
   end
 
   local function run_sql(sql, vertical)
@@ -217,7 +230,11 @@ function repl.new(host)
       chunk = self.pending .. "\n" .. text
     elseif repl.is_sql(text) then
       local ok, res = xpcall(sql_line, handler, text)
-      if not ok then report(res) return nil end
+      if not ok then
+        report(res)
+        forget_lost_db()
+        return nil
+      end
       return res
     end
     local f, err = compile(chunk)

@@ -41,7 +41,8 @@ static void stop_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     lua_sethook(L, NULL, 0, 0);
-    luaL_error(L, "interrupted!");
+    lua_pushliteral(L, "interrupted!"); /* no position: it is wherever Ctrl-C found the code */
+    lua_error(L);
 }
 
 /* lua_sethook may be called from a signal handler (the Lua manual). */
