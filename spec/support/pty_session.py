@@ -58,6 +58,10 @@ def main():
     pid, fd = pty.fork()
     if pid == 0:
         try:
+            # as started from an interactive shell, whatever this driver
+            # inherited (a background start ignores SIGINT)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
             os.execvp(args[0], args)
         finally:
             os._exit(127)

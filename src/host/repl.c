@@ -6,8 +6,9 @@
  * The prompt's SIGINT disposition is installed only while a line is read.
  * While a line runs, the host's disposition is back in place (the handler
  * that interrupts a running statement, when the host has one), or, when
- * that is the default (which would end the program), lua.c's: a hook that
- * raises "interrupted!" in the running Lua code.  Either way the error
+ * that is the default (which would end the program) or ignored, lua.c's: a
+ * hook that raises "interrupted!" in the running Lua code.  SIGINT is
+ * unblocked while a line is read, whatever mask the program inherited.  Either way the error
  * reaches the line's pcall and the prompt goes on. */
 #include "repl.h"
 
@@ -17,6 +18,7 @@
 #include <lauxlib.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +68,10 @@ static void set_signals(repl_state *r)
 {
     sigaction(SIGINT, NULL, &r->host_action);
     r->run_action = r->host_action;
-    if (r->host_action.sa_handler == SIG_DFL && !(r->host_action.sa_flags & SA_SIGINFO)) {
+    /* the default would end the program, and an ignored SIGINT (inherited
+     * from a background start) would leave a runaway line unstoppable */
+    if (!(r->host_action.sa_flags & SA_SIGINFO) &&
+        (r->host_action.sa_handler == SIG_DFL || r->host_action.sa_handler == SIG_IGN)) {
         memset(&r->run_action, 0, sizeof r->run_action);
         sigemptyset(&r->run_action.sa_mask);
         r->run_action.sa_handler = on_sigint_running;
@@ -126,7 +131,11 @@ static char *read_edited(repl_state *r, const char *prompt, int *cancelled, int 
     interrupted = 0;
     *cancelled = 0;
     *late = 0;
+    sigset_t sigint, old_mask;
+    sigemptyset(&sigint);
+    sigaddset(&sigint, SIGINT);
     sigaction(SIGINT, &r->read_action, NULL);
+    pthread_sigmask(SIG_UNBLOCK, &sigint, &old_mask);
     lua_sethook(r->L, NULL, 0, 0); /* an interrupt after the last line's end */
     rl_callback_handler_install(prompt, on_line);
     while (!line_done) {
@@ -144,6 +153,7 @@ static char *read_edited(repl_state *r, const char *prompt, int *cancelled, int 
         else if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) break; /* the terminal is gone */
     }
     rl_callback_handler_remove();
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     sigaction(SIGINT, &r->run_action, NULL);
     if (!*cancelled && interrupted && line_read) *late = 1;
     if (*cancelled) {
@@ -193,7 +203,7 @@ static int run_line(repl_state *r, const char *text, int *more)
     lua_pushstring(L, text);
     if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
-        fprintf(stderr, "mylua: %s\n", msg ? msg : "(error object is not a string)");
+        fprintf(stderr, "%s\n", msg ? msg : "(error object is not a string)");
         fflush(stderr);
         *more = 0;
     } else {
