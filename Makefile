@@ -34,7 +34,8 @@ AR ?= ar
 CORE_SRC = $(wildcard src/core/*.c)
 BIND_SRC = $(wildcard src/lua/*.c)
 HOST_SRC = $(wildcard src/host/*.c)
-LUA_MODULES = lua/mylua/init.lua lua/mylua/safe.lua lua/mylua/log.lua lua/mylua/progress.lua
+LUA_MODULES = lua/mylua/init.lua lua/mylua/safe.lua lua/mylua/log.lua lua/mylua/progress.lua \
+              lua/mylua/print.lua lua/mylua/repl.lua
 
 CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 CORE_LIB = $(BUILD)/libmylua_core.a

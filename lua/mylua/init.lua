@@ -4,6 +4,7 @@ local core = require "mylua.core"
 
 local mylua = {
   version = core.version,
+  print = require "mylua.print",
   null = core.null,
   connect = core.connect,
   is_error = core.is_error,

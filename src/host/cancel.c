@@ -17,6 +17,7 @@
 static lua_State *run_state;            /* the state the hook goes on */
 static volatile sig_atomic_t stop_sig;  /* SIGINT, SIGTERM, SIGALRM (the deadline) or 0 */
 static volatile sig_atomic_t quiet;     /* the script's part is over: no hook */
+static volatile sig_atomic_t interactive; /* the prompt runs: SIGINT stops one line */
 static int worded;                      /* an error message gave the reason */
 static char raised[400];                /* what the hook raised, the first time */
 static double run_timeout;
@@ -71,6 +72,19 @@ static void stop_hook(lua_State *L, lua_Debug *ar)
     lua_error(L);
 }
 
+/* At the prompt, a SIGINT stops the line that runs, once: the prompt
+ * catches the error and goes on. */
+static void line_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    lua_Debug here;
+    if (lua_getstack(L, 0, &here) && lua_getinfo(L, "Sl", &here) && here.currentline > 0)
+        luaL_error(L, "interrupted (at %s:%d)", here.short_src, here.currentline);
+    lua_pushliteral(L, "interrupted");
+    lua_error(L);
+}
+
 /* Ends the process by the stop's signal itself, default action, so that a
  * calling shell sees the program was interrupted (and a shell loop stops,
  * as it would for any program killed by ^C); 128 + the number when the
@@ -102,6 +116,15 @@ static void say_now(const char *msg)
 static void on_signal(int sig)
 {
     int saved_errno = errno;
+    if (interactive && sig == SIGINT && !stop_sig) {
+        /* the prompt's line: cancel its statement, stop its Lua, go on */
+        if (run_state) lua_sethook(run_state, line_hook, LUA_MASKCOUNT, 1);
+        char b = 1;
+        ssize_t w = write(wake[1], &b, 1);
+        (void)w; /* a full pipe holds cancels enough */
+        errno = saved_errno;
+        return;
+    }
     if (stop_sig && sig != SIGALRM) {
         say_now(sig == SIGINT ? "mylua: interrupted again by SIGINT, exiting now\n"
                               : "mylua: interrupted again by SIGTERM, exiting now\n");
@@ -137,6 +160,7 @@ static void *cancel_main(void *arg)
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return NULL;
         myl_lua_live_kill_queries(report_not_cancelled, NULL);
+        if (!stop_sig) continue; /* a line at the prompt was interrupted, not the run */
         struct pollfd p = {wake[0], POLLIN, 0};
         int r;
         do r = poll(&p, 1, HOST_CANCEL_GRACE * 1000);
@@ -193,6 +217,11 @@ int host_cancel_start(lua_State *L, double timeout)
         setitimer(ITIMER_REAL, &it, NULL);
     }
     return 0;
+}
+
+void host_cancel_interactive(int on)
+{
+    interactive = on;
 }
 
 void host_cancel_quiet(lua_State *L)

@@ -38,6 +38,12 @@ int host_cancel_start(lua_State *L, double timeout);
  * 2 s"), or NULL while it was not. */
 const char *host_cancel_reason(void);
 
+/* The interactive prompt runs (on) or is over (0): meanwhile a SIGINT
+ * cancels the statements and stops the Lua of the line running, once
+ * (the prompt catches that error and goes on); it does not end the run.
+ * SIGTERM and the deadline still do. */
+void host_cancel_interactive(int on);
+
 /* The script's part of the run is over (its error is being worded, or it
  * returned): the hook is removed and no signal installs it again, so the
  * program's own closing Lua (the lock's release, finalizers) runs. */

@@ -2,6 +2,8 @@
  *
  *   mylua [options] script.lua [args...]
  *   mylua -e 'code' [-e 'code' ...] [script.lua [args...]]
+ *   mylua [-i]     the interactive prompt (repl.h): without a script when
+ *                  stdin is a terminal, or after the script and -e with -i
  *
  * Options before the script: -e, --traceback, --verbose and --quiet (the
  * level mylua.log starts at), and the connection options
@@ -33,6 +35,7 @@
 #include "lock.h"
 #include "options.h"
 #include "prompt.h"
+#include "repl.h"
 #include "run.h"
 
 #include "../lua/mylua_core.h"
@@ -49,6 +52,7 @@ typedef struct host_args {
     char **argv;
     int script;    /* index of the script in argv, 0 when none */
     int has_e;
+    int interactive; /* -i, or no script with a terminal on stdin: the prompt */
     unsigned char *is_code; /* is_code[i]: argv[i] is the code of an -e (not an option's value) */
     host_options conn;      /* the connection options given */
     host_run run;           /* --lock and --timeout */
@@ -70,6 +74,8 @@ static void usage(FILE *out, int full)
     fprintf(out,
             "usage: %s [options] [script.lua [args...]]\n"
             "  -e code        run code (may be given several times)\n"
+            "  -i             the interactive prompt after the script and -e\n"
+            "                 (also without a script when stdin is a terminal)\n"
             "  --traceback    print a traceback with an uncaught error\n"
             "  --verbose      mylua.log writes debug lines too\n"
             "  --quiet        only errors: no info or warn lines, no progress\n"
@@ -239,7 +245,7 @@ static int pmain(lua_State *L)
             if (status != LUA_OK) report(L, traceback);
         }
     }
-    if (status == LUA_OK && (script || !a->has_e)) {
+    if (status == LUA_OK && (script || (!a->has_e && !a->interactive))) {
         const char *fname = script ? argv[script] : NULL;
         if (fname && strcmp(fname, "-") == 0) fname = NULL; /* stdin */
         status = luaL_loadfile(L, fname);
@@ -251,6 +257,7 @@ static int pmain(lua_State *L)
         }
         if (status != LUA_OK) report(L, traceback);
     }
+    if (status == LUA_OK && a->interactive) host_repl_run(L, traceback);
     host_cancel_quiet(L);
     host_lock_release(L);
     a->failed = status != LUA_OK;
@@ -281,6 +288,8 @@ static int parse_args(host_args *a)
             if (++i >= argc) return usage_error("'%s' needs an argument", "-e");
             a->is_code[i] = 1;
             a->has_e = 1;
+        } else if (strcmp(arg, "-i") == 0) {
+            a->interactive = 1;
         } else if (strcmp(arg, "--traceback") == 0) {
             a->traceback = 1;
         } else if (strcmp(arg, "--verbose") == 0 || strcmp(arg, "--quiet") == 0) {
@@ -306,10 +315,7 @@ static int parse_args(host_args *a)
     }
     char err[256];
     if (host_options_finish(&a->conn, err, sizeof err) < 0) return usage_error("%s", err);
-    if (!a->script && !a->has_e && isatty(0)) {
-        usage(stderr, 1);
-        return HOST_EXIT_USAGE;
-    }
+    if (!a->script && !a->has_e && isatty(0)) a->interactive = 1;
     return -1;
 }
 
