@@ -119,8 +119,6 @@ void myl_lua_live_remove(conn_ud *cu);
 /* connection.c */
 void myl_lua_connection_init(lua_State *L);
 int myl_lua_connect(lua_State *L);
-/* core.isatty(fd | file) (tty.c). */
-int myl_lua_isatty(lua_State *L);
 conn_ud *myl_lua_check_conn(lua_State *L, int idx);
 /* Ends a busy section of the connection, closing it if that was asked. */
 void myl_lua_conn_unbusy(conn_ud *cu);

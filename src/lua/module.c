@@ -24,7 +24,6 @@ static const luaL_Reg functions[] = {
     {"connect", myl_lua_connect},
     {"is_error", is_error},
     {"new_error", new_error},
-    {"isatty", myl_lua_isatty},
     {NULL, NULL},
 };
 
