@@ -338,6 +338,20 @@ describe("the interactive prompt", function()
     assert.truthy(transcript:find("interrupted!", 1, true))
   end)
 
+  it("cancels a running statement on Ctrl-C (KILL QUERY) and keeps the connection", function()
+    local start = os.time()
+    local transcript, status = pty({ "-e", CONNECT_TO_TEST, "-i" }, {
+      PROMPT, send("id = db.thread_id\r"),
+      PROMPT, send("io.write('go\\n') io.flush() db:query('select sleep(20)')\r"), expect("\ngo\r\n"),
+      send("\3"), expect("ERROR 1317 .*?\r\nmylua> "),
+      send("db.thread_id == id, db:query('select 7 as n'):row(1).n\r"), expect("\ntrue\t7\r\n"),
+      PROMPT, send("\4"), WAIT,
+    }, home)
+    assert.are.equal("0", status)
+    assert(transcript:find("ERROR 1317 (70100): Query execution was interrupted", 1, true), transcript)
+    assert(os.time() - start < 15, "the statement was not cancelled: " .. transcript)
+  end)
+
   it("sees the globals of the script run before it with -i", function()
     local path = helpers.temp_script("answer = 42\nlocal hidden = 1\n")
     local _, status = pty({ "-i", path }, {

@@ -125,6 +125,9 @@ local BACKSLASH = {
 function repl.new(host)
   local session = { pending = nil }
   local now = host.now
+  -- xpcall that keeps a Ctrl-C's error as the line's (the host's, when it
+  -- has one: see src/host/repl.c)
+  local xpcall = host.xpcall or xpcall
 
   -- The global `db`: connected on first use, unless the script set one.
   local G = _G

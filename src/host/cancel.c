@@ -78,10 +78,7 @@ static void line_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     lua_sethook(L, NULL, 0, 0);
-    lua_Debug here;
-    if (lua_getstack(L, 0, &here) && lua_getinfo(L, "Sl", &here) && here.currentline > 0)
-        luaL_error(L, "interrupted (at %s:%d)", here.short_src, here.currentline);
-    lua_pushliteral(L, "interrupted");
+    lua_pushliteral(L, "interrupted!"); /* as lua's prompt says it */
     lua_error(L);
 }
 

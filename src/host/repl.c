@@ -193,6 +193,36 @@ static int host_now(lua_State *L)
     return 1;
 }
 
+/* The message handler of host.xpcall: the interrupt hook goes first, so
+ * the error that ends the line is the one that ended it (a statement's
+ * ERROR 1317 after Ctrl-C cancelled it), not the hook's on the handler's
+ * first instruction; then the line's own Lua handler. */
+static int clear_hook_then_handle(lua_State *L)
+{
+    lua_sethook(L, NULL, 0, 0);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+/* host.xpcall(f, handler, ...): xpcall, with the hook cleared as above
+ * and when f returns. */
+static int guarded_xpcall(lua_State *L)
+{
+    int n = lua_gettop(L);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, clear_hook_then_handle, 1);
+    lua_remove(L, 2);
+    lua_insert(L, 1); /* handler, f, arguments */
+    int status = lua_pcall(L, n - 2, LUA_MULTRET, 1);
+    lua_sethook(L, NULL, 0, 0);
+    lua_pushboolean(L, status == LUA_OK);
+    lua_replace(L, 1);
+    return lua_gettop(L);
+}
+
 /* session:line(text) under a pcall: "more", "quit" or nothing.  The
  * session prints the errors of the line itself; what reaches here is a
  * failure of the prompt's own code (out of memory). */
@@ -237,9 +267,11 @@ void host_repl_run(lua_State *L, int traceback)
     lua_pushliteral(L, "mylua.repl");
     lua_call(L, 1, 1);
     lua_getfield(L, -1, "new");
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 3);
     lua_pushcfunction(L, host_now);
     lua_setfield(L, -2, "now");
+    lua_pushcfunction(L, guarded_xpcall);
+    lua_setfield(L, -2, "xpcall");
     lua_pushboolean(L, traceback);
     lua_setfield(L, -2, "traceback");
     lua_call(L, 1, 1);
