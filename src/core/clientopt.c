@@ -132,33 +132,46 @@ const char *myl_clientopt_suggest(const char *name, size_t len)
     return best;
 }
 
-/* "  -u, --user=NAME", padded to the help column; a longer one gets its
- * own line. */
+/* "  -u, --user=NAME" and the help from column COLUMN, its words wrapped
+ * to 80 columns (a head too long for the column gets a line of its own). */
 static void help_one(FILE *out, const myl_clientopt *c)
 {
-    enum { COLUMN = 30 };
-    char head[80];
-    int n = snprintf(head, sizeof head, "  %s%c%s--%s%s%s", c->letter ? "-" : "",
-                     c->letter ? c->letter : ' ', c->letter ? ", " : "  ", c->name,
-                     c->value && c->value[0] != '[' ? "=" : "", c->value ? c->value : "");
-    if (!c->letter) n = snprintf(head, sizeof head, "  --%s%s%s", c->name,
-                                 c->value && c->value[0] != '[' ? "=" : "",
-                                 c->value ? c->value : "");
-    if (c->arg == MYL_CLI_ARG_NONE && c->kind == MYL_CLI_CORE)
-        n += snprintf(head + n, sizeof head - (size_t)n, "[=0|1]");
+    enum { COLUMN = 28, WIDTH = 80 };
+    char letter[8] = "";
+    if (c->letter) snprintf(letter, sizeof letter, "-%c, ", c->letter);
+    char head[96];
+    int n = snprintf(head, sizeof head, "  %s--%s%s%s%s", letter, c->name,
+                     c->value && c->value[0] != '[' ? "=" : "", c->value ? c->value : "",
+                     c->arg == MYL_CLI_ARG_NONE && c->kind == MYL_CLI_CORE ? "[=0|1]" : "");
     fputs(head, out);
-    const char *line = c->help;
-    int pad = n < COLUMN ? COLUMN - n : 0;
-    if (n >= COLUMN) fprintf(out, "\n%*s", COLUMN, "");
-    else fprintf(out, "%*s", pad, "");
-    for (;;) {
-        const char *nl = strchr(line, '\n');
-        size_t len = nl ? (size_t)(nl - line) : strlen(line);
-        fprintf(out, "%.*s\n", (int)len, line);
-        if (!nl) break;
-        line = nl + 1;
-        fprintf(out, "%*s", COLUMN, "");
+    int col = n;
+    if (col >= COLUMN - 1) {
+        fputc('\n', out);
+        col = 0;
     }
+    int line_start = 1;
+    for (const char *w = c->help; *w;) {
+        while (*w == ' ' || *w == '\n') w++;
+        size_t len = strcspn(w, " \n");
+        if (!len) break;
+        if (!line_start && col + 1 + (int)len > WIDTH) {
+            fputc('\n', out);
+            col = 0;
+            line_start = 1;
+        }
+        if (line_start) {
+            fprintf(out, "%*s", COLUMN - col, "");
+            col = COLUMN;
+        } else {
+            fputc(' ', out);
+            col++;
+        }
+        fprintf(out, "%.*s", (int)len, w);
+        col += (int)len;
+        line_start = 0;
+        w += len;
+    }
+    fputc('\n', out);
 }
 
 void myl_clientopt_help(FILE *out)
