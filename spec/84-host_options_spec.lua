@@ -507,6 +507,14 @@ sys.exit(os.waitstatus_to_exitcode(status))
       assert.falsy(out:find("mysql-home", 1, true), out)
     end)
 
+    it("prints the same when MYSQL_HOME names a directory read already (read once, later)", function()
+      local home = scratch()
+      write(home .. "/.my.cnf", "[client]\nuser=home\n")
+      same_as_mariadb({}, { HOME = home, MYSQL_HOME = "/etc/mysql" })
+      same_as_mariadb({}, { HOME = home, MYSQL_HOME = "/etc" })
+      same_as_mariadb({}, { HOME = home, MYSQL_HOME = home })
+    end)
+
     it("prints the same with --defaults-file, a group suffix, and includes", function()
       local dir = scratch()
       write(dir .. "/inc.cnf", "[client_s]\nhost=included\n")
@@ -598,7 +606,7 @@ sys.exit(os.waitstatus_to_exitcode(status))
       db:close()
       -- without the group, [myapp] is not read
       db = mylua_lib.connect{ read_default_file = file }
-      assert.are.equal(nil, db:query("SELECT DATABASE()"):row(1, "a")[1])
+      assert.are.equal(mylua_lib.null, db:query("SELECT DATABASE()"):row(1, "a")[1])
       db:close()
     end)
 

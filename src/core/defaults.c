@@ -17,6 +17,7 @@ enum { MAX_DIRS = 6, MAX_PATH = 4096 };
 typedef struct reading {
     const myl_defaults *d;
     const char *suffix;
+    const char *const *groups; /* the shared groups of the files being read */
     myl_error *err;
 } reading;
 
@@ -49,8 +50,8 @@ static int on_option(void *ud, const char *group, const char *key, const char *v
     const myl_defaults *d = r->d;
     int own = d->own_group && is_group(r, group, d->own_group);
     int shared = 0;
-    for (size_t i = 0; !own && !shared && d->groups && d->groups[i]; i++)
-        shared = is_group(r, group, d->groups[i]);
+    for (size_t i = 0; !own && !shared && r->groups && r->groups[i]; i++)
+        shared = is_group(r, group, r->groups[i]);
     if (!own && !shared) return 0;
     return d->option(d->ud, key, value, file, line, own, r->err);
 }
@@ -108,9 +109,33 @@ static int join(char *out, size_t size, const char *dir, const char *name)
     return 0;
 }
 
+/* MySQL's login path file, last (MySQL reads it after ~/.my.cnf): the
+ * groups [client], [mysql], the program's own and the login path's. */
+static int read_login_file(reading *r)
+{
+    const myl_defaults *d = r->d;
+    if (!d->login_reader) return 0;
+    char path[MAX_PATH + 16];
+    const char *file = getenv("MYSQL_TEST_LOGIN_FILE");
+    const char *home = getenv("HOME");
+    if (!file || !*file) {
+        if (!home || !*home || join(path, sizeof path, home, "/.mylogin.cnf") < 0) return 0;
+        file = path;
+    }
+    struct stat st;
+    if (stat(file, &st) != 0) return 0;
+    const char *groups[] = {"client", "mysql", d->login_path ? d->login_path : "client", NULL};
+    r->groups = groups;
+    myl_optfile_hooks h = {on_option, NULL, r};
+    int rc = d->login_reader(file, &h, r->err);
+    r->groups = d->groups;
+    return rc;
+}
+
 int myl_defaults_read(const myl_defaults *d, myl_error *err)
 {
-    reading r = {d, d->group_suffix ? d->group_suffix : getenv("MYSQL_GROUP_SUFFIX"), err};
+    reading r = {d, d->group_suffix ? d->group_suffix : getenv("MYSQL_GROUP_SUFFIX"), d->groups,
+                 err};
     if (d->no_defaults) return 0;
     if (d->defaults_file) return read_one(&r, d->defaults_file, 1);
 
@@ -140,8 +165,5 @@ int myl_defaults_read(const myl_defaults *d, myl_error *err)
         }
         if (rc) return rc;
     }
-    /* MySQL's login path file (~/.mylogin.cnf) is read last, with the
-     * groups [client], [mysql], the program's own and the login path's
-     * (d->login_path, "client" when none): its reader plugs in here. */
-    return 0;
+    return read_login_file(&r);
 }

@@ -19,6 +19,7 @@
 #define MYL_DEFAULTS_H
 
 #include "error.h"
+#include "optfile.h"
 
 typedef struct myl_defaults {
     int no_defaults;
@@ -32,6 +33,11 @@ typedef struct myl_defaults {
      * form).  Non-zero stops the reading (the callback sets err). */
     int (*option)(void *ud, const char *key, const char *value, const char *file,
                   unsigned line, int own, myl_error *err);
+    /* The reader of MySQL's login path file (~/.mylogin.cnf, or
+     * $MYSQL_TEST_LOGIN_FILE), read last with the groups [client],
+     * [mysql], own_group and login_path's; NULL: not read.  Same contract
+     * as myl_optfile_read. */
+    int (*login_reader)(const char *path, const myl_optfile_hooks *h, myl_error *err);
     /* A warning (a file skipped); NULL: none shown. */
     void (*warn)(void *ud, const char *message);
     void *ud;

@@ -22,6 +22,8 @@ void host_options_init(host_options *h)
     myl_settings_init(&h->all, HOST_FROM_ENV);
     h->files.groups = myl_defaults_client_groups;
     h->files.own_group = OWN_GROUP;
+    /* ~/.mylogin.cnf: set h->files.login_reader to its reader (src/core/
+     * mylogin.h) and --login-path takes effect. */
     h->prompt_timeout = HOST_PROMPT_TIMEOUT;
 }
 
