@@ -440,6 +440,7 @@ sys.exit(os.waitstatus_to_exitcode(status))
         "option '--defaults-file' must come first")
       usage_error({ "-C", "--no-defaults" }, nil, "option '--no-defaults' must come first")
       usage_error({ "-C", "--print-defaults" }, nil, "option '--print-defaults' must come first")
+      usage_error({ "--defaults-file", file }, nil, "option '--defaults-file' takes its value after '='")
       assert.are.equal("user=string:u", defaults({ "--defaults-group-suffix=_q", "--defaults-file=" .. file }))
     end)
 
@@ -465,6 +466,22 @@ sys.exit(os.waitstatus_to_exitcode(status))
       assert.are.equal("host=string:env-host port=integer:3003 socket=string:/env.sock",
         defaults({ "--no-defaults" }, { MYSQL_HOST = "env-host", MYSQL_TCP_PORT = "3003",
                                         MYSQL_UNIX_PORT = "/env.sock" }))
+    end)
+
+    it("ranks a file's password above MYSQL_PWD, as the mariadb client does", function()
+      local dir = scratch()
+      local file = write(dir .. "/f.cnf", ("[client]\nhost=%s\nport=%d\nuser=%s\npassword=%s\n")
+        :format(P.host, P.port, P.user, P.password))
+      local env = env_prefix({ MYSQL_PWD = "wrong" })
+      local out, err, code = helpers.run(env .. " " .. command("mariadb",
+        { "--defaults-file=" .. file, "-N", "-e", "SELECT 1" }))
+      assert.are.equal(0, code, err)
+      assert.are.equal("1\n", out)
+      out, err, code = helpers.run(env .. " " .. command(q(bin),
+        { "--defaults-file=" .. file, "-e", "print(require('mylua').connect():query('SELECT 1'):row(1, 'a')[1])" }))
+      assert.are.equal("", err)
+      assert.are.equal(0, code)
+      assert.are.equal("1\n", out)
     end)
 
     it("lets the last of an option given twice win, in files as on the command line", function()

@@ -372,6 +372,10 @@ static int parse_args(host_args *a)
         } else if (host_options_is_leading(arg)) {
             char name[32];
             snprintf(name, sizeof name, "%.*s", (int)strcspn(arg, "="), arg);
+            int needs_value = strcmp(name, "--no-defaults") && strcmp(name, "--print-defaults");
+            if (needs_value && !strchr(arg, '='))
+                return usage_error("option '%s' takes its value after '=' (as the mariadb "
+                                   "client), and comes first on the command line", name);
             return usage_error("option '%s' must come first on the command line, before the "
                                "other options (see --help)", name);
         } else if ((got = host_options_parse(&a->conn, argc, argv, &i, err, sizeof err)) != 0) {
