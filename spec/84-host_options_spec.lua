@@ -289,7 +289,7 @@ if pid == 0:
     os.execvp(sys.argv[1], sys.argv[1:])
 seen = b""
 answered = False
-deadline = time.time() + 20
+deadline = time.time() + 60
 while time.time() < deadline:
     r, _, _ = select.select([fd], [], [], 0.2)
     if r:
@@ -303,6 +303,8 @@ while time.time() < deadline:
     if not answered and b"Enter password: " in seen:
         os.write(fd, sys.stdin.buffer.read())
         answered = True
+if time.time() >= deadline:
+    os.kill(pid, 9)  # a prompt never seen or never ended fails, not hangs
 _, status = os.waitpid(pid, 0)
 sys.stdout.buffer.write(seen)
 sys.exit(os.waitstatus_to_exitcode(status))
