@@ -138,9 +138,11 @@ io.write(table.concat(names, " "), "\n")
 ]]
 
 -- What connect gets from the host program's options `...`, as
--- SHOW_HOST_DEFAULTS prints it.
+-- SHOW_HOST_DEFAULTS prints it (no option file read, so the machine's own
+-- my.cnf files add nothing).
 function helpers.host_defaults(...)
-  local out, err, code = helpers.run_host(helpers.append({ ... }, "-e", helpers.SHOW_HOST_DEFAULTS))
+  local out, err, code = helpers.run_host(helpers.append({ "--no-defaults", ... }, "-e",
+    helpers.SHOW_HOST_DEFAULTS))
   assert(err == "", "stderr: " .. err)
   assert(code == 0, "exit status " .. tostring(code))
   return (out:gsub("\n$", ""))

@@ -109,7 +109,7 @@ const myl_option_info myl_option_table[] = {
  * option files, reconnect). */
 static const char *const planned[] = {
     "reconnect",
-    "read_default_file", "read_default_group", NULL,
+    NULL,
 };
 
 static int name_is(const char *known, const char *name, size_t len)
@@ -131,9 +131,7 @@ int myl_option_planned(const char *name, size_t len)
     return 0;
 }
 
-/* Edit distance (insertions, deletions, substitutions, swaps of neighbours)
- * between a and b, or more than `limit` once it is certain to exceed it. */
-static size_t distance(const char *a, size_t na, const char *b, size_t nb, size_t limit)
+size_t myl_option_distance(const char *a, size_t na, const char *b, size_t nb, size_t limit)
 {
     enum { MAXN = 32 };
     if (na >= MAXN || nb >= MAXN) return limit + 1;
@@ -160,7 +158,7 @@ const char *myl_option_suggest(const char *name, size_t len)
     const char *best = NULL;
     size_t best_d = 3; /* farther than 2 edits is not a typo */
     for (const myl_option_info *opt = myl_option_table; opt->name; opt++) {
-        size_t d = distance(name, len, opt->name, strlen(opt->name), 2);
+        size_t d = myl_option_distance(name, len, opt->name, strlen(opt->name), 2);
         if (d < best_d) {
             best_d = d;
             best = opt->name;

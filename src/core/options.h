@@ -114,6 +114,11 @@ int myl_option_planned(const char *name, size_t len);
 /* The known option nearest to an unknown name (a typo), or NULL. */
 const char *myl_option_suggest(const char *name, size_t len);
 
+/* Edit distance (insertions, deletions, substitutions, swaps of neighbours)
+ * between a[0..na) and b[0..nb), or more than `limit` once it is certain to
+ * exceed it: what the suggestions for a mistyped name measure. */
+size_t myl_option_distance(const char *a, size_t na, const char *b, size_t nb, size_t limit);
+
 /* Setters: each stores a value of the option's kind into its field and
  * returns NULL, or returns what is wrong with the value (e.g. "must be a
  * whole number from 1 to 65535", "contains a NUL byte") for the caller to

@@ -1,24 +1,28 @@
 /* mylua: runs a Lua script with the mylua driver preloaded.
  *
  *   mylua [options] script.lua [args...]
- *   mylua -e 'code' [-e 'code' ...] [script.lua [args...]]
- *   mylua [-i]     the interactive prompt (repl.h): without a script when
- *                  stdin is a terminal, or after the script and -e with -i
+ *   mylua [options] -e 'code' [-l mod] ... [script.lua [args...]]
+ *   mylua [options] - [args...]         (the script on standard input)
+ *   mylua [options] [-i]   the interactive prompt (repl.h): without a script
+ *                          when stdin is a terminal, or after the script and
+ *                          -e with -i
  *
- * Options before the script: -e, --traceback, --verbose and --quiet (the
- * level mylua.log starts at), and the connection options
- * of options.h (--ssl-mode, --compress, --auth-hook, ...), which
- * mylua.connect takes as defaults.  Everything after the script name is
- * the script's.
+ * Options before the script: -e, -l and --traceback as lua's, -i,
+ * --verbose and --quiet (the level mylua.log starts at), --lock and
+ * --timeout (run.h), and the connection options of options.h (-h, -u, -p,
+ * --ssl-mode, --compress, --auth-hook, ...), which mylua.connect takes as
+ * defaults together with the option files' and the environment's.
+ * Everything after the script name is the script's, which sees `arg` as
+ * under lua.
  *
  * Exit codes (exit_codes.h): 0 success, 1 uncaught error (one line on
- * stderr; an --auth-hook file that fails counts as one), 2 usage error,
- * 3 --lock held by another run (lock.h), 4 --timeout passed, 128 + the
- * signal's number for SIGINT and SIGTERM (cancel.h); os.exit(n) as
- * usual.  As lua.c does, everything that touches the Lua state runs
- * under lua_pcall, and the state is always closed before the
- * program exits (os.exit included), so every connection still open is
- * closed with COM_QUIT by its finalizer. */
+ * stderr; an --auth-hook file that fails counts as one), 2 usage error (a
+ * bad option, option file or argument), 3 --lock held by another run
+ * (lock.h), 4 --timeout passed, 128 + the signal's number for SIGINT and
+ * SIGTERM (cancel.h); os.exit(n) as usual.  As lua.c does, everything that
+ * touches the Lua state runs under lua_pcall, and the state is always
+ * closed before the program exits (os.exit included), so every connection
+ * still open is closed with COM_QUIT by its finalizer. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -53,7 +57,8 @@ typedef struct host_args {
     int script;    /* index of the script in argv, 0 when none */
     int has_e;
     int interactive; /* -i, or no script with a terminal on stdin: the prompt */
-    unsigned char *is_code; /* is_code[i]: argv[i] is the code of an -e (not an option's value) */
+    unsigned char *is_code; /* is_code[i]: argv[i] is what an -e or -l gives (ARG_CODE,
+                               ARG_LIBRARY), not another option's value */
     host_options conn;      /* the connection options given */
     host_run run;           /* --lock and --timeout */
     int status;             /* set by the protected main when not 0 or 1 (the lock held) */
@@ -61,6 +66,9 @@ typedef struct host_args {
     const char *log_level;  /* --verbose "debug", --quiet "error", NULL: mylua.log's default */
     int failed;    /* set by the protected main when a chunk failed */
 } host_args;
+
+/* What an argument is; the _JOINED forms are "-eCODE", "-lNAME". */
+enum { ARG_OTHER, ARG_CODE, ARG_LIBRARY, ARG_CODE_JOINED, ARG_LIBRARY_JOINED };
 
 /* The usage line; with the options when `full` (--help), else with a
  * pointer to --help, so a mistake is not buried under the whole list. */
@@ -73,17 +81,20 @@ static void usage(FILE *out, int full)
     }
     fprintf(out,
             "usage: %s [options] [script.lua [args...]]\n"
-            "  -e code        run code (may be given several times)\n"
-            "  -i             the interactive prompt after the script and -e\n"
-            "                 (also without a script when stdin is a terminal)\n"
-            "  --traceback    print a traceback with an uncaught error\n"
-            "  --verbose      mylua.log writes debug lines too\n"
-            "  --quiet        only errors: no info or warn lines, no progress\n"
-            "  -V, --version  print the version and exit\n"
-            "  --help         print this help and exit\n"
-            "  -              read the script from standard input\n"
-            "%s\n%s",
-            progname, host_run_help, host_options_help);
+            "  -e CODE                   run CODE (may be given several times)\n"
+            "  -l NAME, -l G=NAME        require module NAME into global NAME (or G)\n"
+            "  -i                        the interactive prompt after the script and -e\n"
+            "                            (also without a script when stdin is a terminal)\n"
+            "  --traceback               print a traceback with an uncaught error\n"
+            "  --verbose                 mylua.log writes debug lines too\n"
+            "  --quiet                   only errors: no info or warn lines, no progress\n"
+            "  -V, --version             print the version and exit\n"
+            "  -?, --help                print this help and exit\n"
+            "  -                         read the script from standard input\n"
+            "  --                        the next argument is the script\n"
+            "%s\n",
+            progname, host_run_help);
+    host_options_help(out);
 }
 
 static int is_mylua_error(lua_State *L, int idx)
@@ -135,16 +146,40 @@ static void report(lua_State *L, int traceback)
     lua_pop(L, 2);
 }
 
-/* Calls the chunk below its nargs arguments; on failure reports it and
- * returns the status. */
-static int docall(lua_State *L, int nargs, int traceback)
+/* Calls the chunk below its nargs arguments, keeping nresults results;
+ * returns the status (the error on top when it failed). */
+static int docall_results(lua_State *L, int nargs, int nresults, int traceback)
 {
     int base = lua_gettop(L) - nargs;
     lua_pushboolean(L, traceback);
     lua_pushcclosure(L, msghandler, 1);
     lua_insert(L, base);
-    int status = lua_pcall(L, nargs, 0, base);
+    int status = lua_pcall(L, nargs, nresults, base);
     lua_remove(L, base);
+    return status;
+}
+
+static int docall(lua_State *L, int nargs, int traceback)
+{
+    return docall_results(L, nargs, 0, traceback);
+}
+
+/* -l NAME or -l G=NAME, as lua 5.4 takes it: G = require(NAME), G being
+ * NAME up to a '-' when not given ("-l mod-v2" sets mod). */
+static int dolibrary(lua_State *L, const char *spec, int traceback)
+{
+    const char *eq = strchr(spec, '=');
+    const char *modname = eq ? eq + 1 : spec;
+    size_t globlen = eq ? (size_t)(eq - spec) : strcspn(spec, "-");
+    lua_getglobal(L, "require");
+    lua_pushstring(L, modname);
+    int status = docall_results(L, 1, 1, traceback);
+    if (status == LUA_OK) {
+        lua_pushlstring(L, spec, globlen);
+        lua_insert(L, -2);
+        lua_setglobal(L, lua_tostring(L, -2));
+        lua_pop(L, 1);
+    }
     return status;
 }
 
@@ -238,10 +273,14 @@ static int pmain(lua_State *L)
         if (a->status != HOST_EXIT_OK) status = LUA_ERRRUN; /* reported */
     }
     for (int i = 1; i < (script ? script : argc) && status == LUA_OK; i++) {
-        if (a->is_code[i]) {
-            const char *code = argv[i];
-            status = luaL_loadbuffer(L, code, strlen(code), "=(command line)");
+        int kind = a->is_code[i];
+        const char *text = argv[i] + (kind >= ARG_CODE_JOINED ? 2 : 0);
+        if (kind == ARG_CODE || kind == ARG_CODE_JOINED) {
+            status = luaL_loadbuffer(L, text, strlen(text), "=(command line)");
             if (status == LUA_OK) status = docall(L, 0, traceback);
+            if (status != LUA_OK) report(L, traceback);
+        } else if (kind == ARG_LIBRARY || kind == ARG_LIBRARY_JOINED) {
+            status = dolibrary(L, text, traceback);
             if (status != LUA_OK) report(L, traceback);
         }
     }
@@ -274,20 +313,45 @@ static int usage_error(const char *fmt, const char *what)
     return HOST_EXIT_USAGE;
 }
 
+/* -e CODE / -eCODE and -l NAME / -lNAME: marks the argument that is the
+ * code or the module.  1, 0 when arg is neither, or a usage error's status. */
+static int code_or_library(host_args *a, int *i, int *status)
+{
+    char **argv = a->argv;
+    const char *arg = argv[*i];
+    if (arg[0] != '-' || (arg[1] != 'e' && arg[1] != 'l')) return 0;
+    int kind = arg[1] == 'e' ? ARG_CODE : ARG_LIBRARY;
+    if (arg[2] != '\0') {
+        kind += ARG_CODE_JOINED - ARG_CODE; /* lua's own "-eCODE" */
+    } else if (++*i >= a->argc) {
+        *status = usage_error("option '%s' needs an argument", arg);
+        return 1;
+    }
+    a->is_code[*i] = (unsigned char)kind;
+    if (kind == ARG_CODE || kind == ARG_CODE_JOINED) a->has_e = 1;
+    return 1;
+}
+
 /* Reads the options before the script into a; returns -1 when the program
- * goes on, or the exit status (--help, --version, a usage error). */
+ * goes on, or the exit status (--help, --version, --print-defaults, a usage
+ * error).  Options of the program come before the connection options, so
+ * a new one goes in the chain below. */
 static int parse_args(host_args *a)
 {
     int argc = a->argc;
     char **argv = a->argv;
-    for (int i = 1; i < argc; i++) {
+    char err[512];
+    int first = 1 + host_options_leading(&a->conn, argc, argv);
+    if (a->conn.print_defaults) {
+        if (host_options_print_defaults(&a->conn, argc, argv, first, err, sizeof err) < 0)
+            return usage_error("%s", err);
+        return 0;
+    }
+    for (int i = first; i < argc; i++) {
         const char *arg = argv[i];
-        char err[256];
-        int got;
-        if (strcmp(arg, "-e") == 0) {
-            if (++i >= argc) return usage_error("'%s' needs an argument", "-e");
-            a->is_code[i] = 1;
-            a->has_e = 1;
+        int got, status = -1;
+        if (code_or_library(a, &i, &status)) {
+            if (status >= 0) return status;
         } else if (strcmp(arg, "-i") == 0) {
             a->interactive = 1;
         } else if (strcmp(arg, "--traceback") == 0) {
@@ -297,25 +361,41 @@ static int parse_args(host_args *a)
         } else if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0) {
             printf("mylua " MYL_VERSION " (%s)\n", LUA_RELEASE);
             return 0;
-        } else if (strcmp(arg, "--help") == 0) {
+        } else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-?") == 0) {
             usage(stdout, 1);
             return 0;
         } else if (strcmp(arg, "--") == 0) {
             if (i + 1 < argc) a->script = i + 1;
             break;
+        } else if (host_options_is_leading(arg)) {
+            char name[32];
+            snprintf(name, sizeof name, "%.*s", (int)strcspn(arg, "="), arg);
+            int needs_value = strcmp(name, "--no-defaults") && strcmp(name, "--print-defaults");
+            if (needs_value && !strchr(arg, '='))
+                return usage_error("option '%s' takes its value after '=' (as the mariadb "
+                                   "client), and comes first on the command line", name);
+            return usage_error("option '%s' must come first on the command line, before the "
+                               "other options (see --help)", name);
         } else if ((got = host_options_parse(&a->conn, argc, argv, &i, err, sizeof err)) != 0 ||
                    (got = host_run_parse(&a->run, argc, argv, &i, err, sizeof err)) != 0) {
             if (got < 0) return usage_error("%s", err);
         } else if (arg[0] == '-' && arg[1] != '\0') {
-            return usage_error("unknown option '%s'", arg);
+            char near[96];
+            fprintf(stderr, "%s: unknown option '%s'%s\n", progname, arg,
+                    host_options_suggest(arg, near, sizeof near));
+            usage(stderr, 0);
+            return HOST_EXIT_USAGE;
         } else {
             a->script = i;
             break;
         }
     }
-    char err[256];
     if (host_options_finish(&a->conn, err, sizeof err) < 0) return usage_error("%s", err);
     if (!a->script && !a->has_e && isatty(0)) a->interactive = 1;
+    if (host_options_ask_password(&a->conn, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: %s\n", progname, err);
+        return HOST_EXIT_ERROR;
+    }
     return -1;
 }
 
@@ -334,6 +414,7 @@ int main(int argc, char **argv)
     }
     int done = parse_args(&a);
     if (done >= 0) {
+        host_options_free(&a.conn);
         free(a.is_code);
         return done;
     }
@@ -341,6 +422,7 @@ int main(int argc, char **argv)
     lua_State *L = luaL_newstate();
     if (!L) {
         fprintf(stderr, "%s: cannot create a Lua state: not enough memory\n", progname);
+        host_options_free(&a.conn);
         free(a.is_code);
         return 1;
     }
@@ -361,6 +443,7 @@ int main(int argc, char **argv)
     }
     closing = 1;
     lua_close(L);
+    host_options_free(&a.conn);
     free(a.is_code);
     if (a.status) return host_cancel_finish(a.status);
     return host_cancel_finish(a.failed ? HOST_EXIT_ERROR : HOST_EXIT_OK);

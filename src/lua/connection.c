@@ -3,10 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/defaults.h"
 #include "../core/options.h"
+#include "../core/settings.h"
 #include "auth_hooks.h"
 #include "binding.h"
 #include "infile_call.h"
+#include "settings_push.h"
 
 #define MAX_ATTRS 32
 
@@ -73,7 +76,55 @@ static int unknown_option(lua_State *L, const char *k, size_t len)
 /* Options of the binding alone (the core never sees them). */
 static int is_binding_option(const char *k, size_t len)
 {
-    return len == 15 && memcmp(k, "statement_cache", 15) == 0;
+    return (len == 15 && memcmp(k, "statement_cache", 15) == 0) ||
+           (len == 17 && memcmp(k, "read_default_file", 17) == 0) ||
+           (len == 18 && memcmp(k, "read_default_group", 18) == 0);
+}
+
+/* An option of read_default_file / read_default_group: a string without
+ * NUL bytes, or NULL when not given. */
+static const char *read_default_name(lua_State *L, const char *name)
+{
+    int ty = lua_getfield(L, 1, name);
+    const char *v = NULL;
+    size_t len = 0;
+    if (ty == LUA_TSTRING) v = lua_tolstring(L, -1, &len);
+    else if (ty != LUA_TNIL) luaL_error(L, "option '%s' must be a string", name);
+    if (v && (len == 0 || memchr(v, 0, len)))
+        luaL_error(L, "option '%s' must be a %s", name, len ? "string without NUL bytes"
+                                                            : "non-empty string");
+    lua_pop(L, 1); /* the table keeps the string alive */
+    return v;
+}
+
+/* Pushes the options the option files give when the table asks for them
+ * (read_default_file = path: only that file; read_default_group = name:
+ * that group with [client], from the file or else from the files the
+ * mariadb client reads), as Connector/C's MYSQL_READ_DEFAULT_FILE and
+ * _GROUP do; an empty table otherwise.  Below the host's and the table's
+ * own options (DESIGN "Seams" 8). */
+static void push_file_defaults(lua_State *L)
+{
+    const char *file = read_default_name(L, "read_default_file");
+    const char *group = read_default_name(L, "read_default_group");
+    if (!file && !group) {
+        lua_newtable(L);
+        return;
+    }
+    static const char *const client_only[] = {"client", NULL};
+    myl_defaults d;
+    memset(&d, 0, sizeof d);
+    d.defaults_file = file;
+    d.groups = client_only;
+    d.own_group = group && strcmp(group, "client") != 0 ? group : NULL;
+    myl_settings s;
+    myl_settings_init(&s, 0);
+    myl_error err;
+    memset(&err, 0, sizeof err);
+    int rc = myl_settings_read_files(&s, &d, &err);
+    if (rc == 0) myl_lua_push_settings(L, &s);
+    myl_settings_free(&s);
+    if (rc < 0) luaL_error(L, "%s", err.message);
 }
 
 /* statement_cache = N: how many statements db:execute keeps prepared. */
@@ -293,6 +344,8 @@ int myl_lua_connect(lua_State *L)
         lua_pop(L, 1);
         lua_newtable(L);
     }
+    /* Index 3: what read_default_file / read_default_group read, below both. */
+    push_file_defaults(L);
 
     /* The defaults, then each option the table gives.  Values read stay on
      * the stack until connect returns: an __index function may have made
@@ -304,20 +357,25 @@ int myl_lua_connect(lua_State *L)
     for (const myl_option_info *opt = myl_option_table; opt->name; opt++) {
         luaL_checkstack(L, 2, "too many options");
         int ty = lua_getfield(L, 1, opt->name);
-        if (ty == LUA_TNIL) {
-            /* not in the script's table: the host program's value, if any */
+        int layer = 1;
+        /* not in the script's table: the host program's value, then the
+         * option files' */
+        while (ty == LUA_TNIL && layer < 3) {
             lua_pop(L, 1);
-            ty = lua_getfield(L, 2, opt->name);
-            if (ty == LUA_TNIL) {
-                lua_pop(L, 1);
-                continue;
-            }
+            ty = lua_getfield(L, ++layer, opt->name);
+        }
+        if (ty == LUA_TNIL) {
+            lua_pop(L, 1);
+            continue;
         }
         read_option(L, &o, opt, ty, attrs, &ssl_mode_given, &auth_idx, &infile_idx);
-        if (strcmp(opt->name, "socket") == 0) socket_given = 1;
+        if (strcmp(opt->name, "socket") == 0 && layer == 1) socket_given = 1;
         if (opt->kind == MYL_OPT_PROTOCOL) protocol_given = 1;
     }
-    /* A socket path given selects the socket unless a protocol says otherwise. */
+    /* A socket path the table gives selects the socket unless a protocol
+     * says otherwise.  One from the command line, the option files or the
+     * environment is used, as by the mariadb client, when the host is
+     * localhost (or none is given), so a script's own host still wins. */
     if (socket_given && !protocol_given) o.protocol = MYL_PROTOCOL_SOCKET;
     /* A CA given without a mode means "check the server against it" (as
      * MySQL 8's client does), and so does a pinned fingerprint: neither is
