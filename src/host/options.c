@@ -10,7 +10,6 @@
 #include "../core/mylogin.h"
 #include "../lua/binding.h"
 #include "../lua/settings_push.h"
-#include "password.h"
 #include "prompt.h"
 
 /* The program's own group in the option files. */
@@ -235,8 +234,13 @@ int host_options_ask_password(host_options *h, char *err, size_t errsz)
 {
     if (!h->all.ask_password) return 0;
     char buf[1024];
-    long n = host_read_password("Enter password: ", buf, sizeof buf, err, errsz);
-    if (n < 0) return -1;
+    char why[160];
+    long n = host_prompt_ask("Enter password:", 0, h->prompt_timeout, buf, sizeof buf, why,
+                             sizeof why);
+    if (n < 0) {
+        snprintf(err, errsz, "cannot read the password (-p): %s", why);
+        return -1;
+    }
     int rc = myl_settings_set_password(&h->all, buf, (size_t)n, HOST_FROM_TERMINAL);
     volatile char *wipe = buf;
     for (size_t k = 0; k < sizeof buf; k++) wipe[k] = 0;

@@ -260,6 +260,54 @@ static ask_status ask_terminal(ask *a)
     return status;
 }
 
+/* What went wrong with a question, in words, for status (not ANSWERED). */
+static void ask_failure(const ask *a, ask_status status, char *why, size_t size)
+{
+    switch (status) {
+    case ASK_NO_TERMINAL:
+        snprintf(why, size, "no terminal to ask on");
+        break;
+    case ASK_TIMED_OUT:
+        snprintf(why, size, "no answer within %d s (--prompt-timeout)", a->timeout);
+        break;
+    case ASK_END_OF_INPUT:
+        snprintf(why, size, "end of input on the terminal");
+        break;
+    case ASK_TOO_LONG:
+        snprintf(why, size, "the answer is longer than %d bytes", HOST_PROMPT_MAX_ANSWER);
+        break;
+    case ASK_INTERRUPTED:
+        snprintf(why, size, "interrupted");
+        break;
+    default:
+        snprintf(why, size, "the terminal failed: %s", strerror(a->error));
+        break;
+    }
+}
+
+long host_prompt_ask(const char *question, int echo, int timeout, char *buf, size_t size,
+                     char *err, size_t errsz)
+{
+    ask a;
+    memset(&a, 0, sizeof a);
+    a.echo = echo;
+    a.timeout = timeout;
+    a.question = question;
+    ask_status status = ask_terminal(&a);
+    long n = -1;
+    if (status == ASK_ANSWERED && a.len < size) {
+        memcpy(buf, a.answer, a.len);
+        buf[a.len] = '\0';
+        n = (long)a.len;
+    } else if (status == ASK_ANSWERED) {
+        snprintf(err, errsz, "the answer is longer than %zu bytes", size - 1);
+    } else {
+        ask_failure(&a, status, err, errsz);
+    }
+    OPENSSL_cleanse(a.answer, sizeof a.answer);
+    return n;
+}
+
 /* function(prompt, echo, last) -> answer, or nil and why when there is no
  * terminal to ask on (the login then fails as without any prompt; every
  * other failure raises).  `last` (no question follows)
@@ -289,23 +337,7 @@ static int terminal_prompt(lua_State *L)
         return 2;
     }
     char why[160];
-    switch (status) {
-    case ASK_TIMED_OUT:
-        snprintf(why, sizeof why, "no answer within %d s (--prompt-timeout)", a.timeout);
-        break;
-    case ASK_END_OF_INPUT:
-        snprintf(why, sizeof why, "end of input on the terminal");
-        break;
-    case ASK_TOO_LONG:
-        snprintf(why, sizeof why, "the answer is longer than %d bytes", HOST_PROMPT_MAX_ANSWER);
-        break;
-    case ASK_INTERRUPTED:
-        snprintf(why, sizeof why, "interrupted");
-        break;
-    default:
-        snprintf(why, sizeof why, "the terminal failed: %s", strerror(a.error));
-        break;
-    }
+    ask_failure(&a, status, why, sizeof why);
     return luaL_error(L, "cannot answer the server's question \"%s\" (dialog plugin): %s", shown,
                       why);
 }

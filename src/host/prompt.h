@@ -25,4 +25,14 @@
  * raises an error naming the question when asking fails or gets no answer. */
 void host_prompt_register(lua_State *L, int timeout);
 
+/* Asks `question` (a space follows it) on the controlling terminal, with
+ * or without echo, waiting at most `timeout` seconds, as the dialog
+ * questions are asked: the terminal and the signal dispositions are given
+ * back whatever happens (a SIGINT then takes its course with echo on).
+ * Returns the answer's length, in buf (size bytes, NUL-terminated), or -1
+ * with err saying why (no terminal, no answer in time, end of input, an
+ * answer too long). */
+long host_prompt_ask(const char *question, int echo, int timeout, char *buf, size_t size,
+                     char *err, size_t errsz);
+
 #endif
