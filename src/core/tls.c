@@ -18,6 +18,8 @@
 /* A TLS record's header: OpenSSL asks for these 5 bytes, then for the
  * record's body. */
 #define RECORD_HEADER 5
+/* What one read below may bring past the body OpenSSL asked for. */
+#define AHEAD_BUFFER (64 * 1024)
 
 typedef struct tls_transport {
     myl_transport base;
@@ -28,11 +30,16 @@ typedef struct tls_transport {
     int broken;       /* a TLS protocol error: nothing more can be read or written */
     int failed;       /* any failure: no close_notify any more */
     int trust_error, other_error, name_error; /* first of each the verify callback saw */
-    /* The next record's header, read along with a body (read_two) and not
-     * asked for yet: bodies go straight into OpenSSL's buffer, and a
-     * stream of records costs one read below each, without a copy. */
-    uint8_t ahead[RECORD_HEADER];
-    size_t ahead_pos, ahead_len;
+    /* What was read along with a body (read_two) and not asked for yet.
+     * A body goes straight into OpenSSL's buffer; the bytes the socket
+     * already holds past it (the next header, more records when the
+     * client is behind) come in the same read, so a stream costs one read
+     * below per record at most, and fewer when data is queued; only those
+     * queued bytes are copied.  AHEAD_BUFFER bytes, allocated on first
+     * use (ahead_small when that fails). */
+    uint8_t *ahead;
+    size_t ahead_cap, ahead_pos, ahead_len;
+    uint8_t ahead_small[RECORD_HEADER];
     char err[256];
 } tls_transport;
 
@@ -71,8 +78,13 @@ static int bio_read(BIO *b, char *data, size_t n, size_t *got)
     myl_transport *below = t->base.below;
     myl_io_status st;
     if (below->read_two) {
+        if (!t->ahead) {
+            t->ahead = malloc(AHEAD_BUFFER);
+            t->ahead_cap = AHEAD_BUFFER;
+            if (!t->ahead) t->ahead = t->ahead_small, t->ahead_cap = sizeof t->ahead_small;
+        }
         size_t total = 0;
-        st = below->read_two(below, data, n, t->ahead, sizeof t->ahead, &total, t->deadline);
+        st = below->read_two(below, data, n, t->ahead, t->ahead_cap, &total, t->deadline);
         t->ahead_pos = 0;
         t->ahead_len = st == MYL_IO_DONE && total > n ? total - n : 0;
         *got = total - t->ahead_len;
@@ -192,6 +204,7 @@ static void tls_free(tls_transport *t)
 {
     SSL_free(t->ssl); /* and the BIO */
     ERR_clear_error();
+    if (t->ahead != t->ahead_small) free(t->ahead);
     free(t);
 }
 
