@@ -80,6 +80,9 @@ static int case_lexer_tokens(void)
            token_is("# c\nx", 0, MYL_SQLTOK_LINE_COMMENT, 3, 0) &&
            token_is("-- c\nx", 0, MYL_SQLTOK_LINE_COMMENT, 4, 0) &&
            token_is("--", 0, MYL_SQLTOK_LINE_COMMENT, 2, 0) && token_is("--1", 0, MYL_SQLTOK_OTHER, 1, 0) &&
+           token_is("--\x7f;\n", 0, MYL_SQLTOK_LINE_COMMENT, 4, 0) &&
+           token_is("--\x01;\n", 0, MYL_SQLTOK_LINE_COMMENT, 4, 0) &&
+           token_is("--\xc3\xa9", 0, MYL_SQLTOK_OTHER, 1, 0) &&
            token_is("/* a */x", 0, MYL_SQLTOK_BLOCK_COMMENT, 7, 0) &&
            token_is("/* a *", 0, MYL_SQLTOK_BLOCK_COMMENT, 6, 1) &&
            token_is("/*!50003 x", 0, MYL_SQLTOK_EXEC_OPEN, 8, 0) &&

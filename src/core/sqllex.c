@@ -48,9 +48,10 @@ myl_sqltok_kind myl_sqllex_next(const char *sql, size_t len, size_t pos, unsigne
     } else if (myl_sqllex_is_blank((unsigned char)ch)) {
         while (end < len && myl_sqllex_is_blank(s[end])) end++;
         kind = MYL_SQLTOK_BLANK;
-    } else if (ch == '#' || (ch == '-' && at(s, len, pos + 1) == '-' && at(s, len, pos + 2) <= ' ')) {
-        /* "--" starts a comment before a blank, a control character or the
-         * end; "--1" is minus minus one */
+    } else if (ch == '#' || (ch == '-' && at(s, len, pos + 1) == '-' &&
+                             (at(s, len, pos + 2) <= ' ' || at(s, len, pos + 2) == 0x7F))) {
+        /* "--" starts a comment before a blank, a control character (DEL
+         * too) or the end; "--1" is minus minus one */
         while (end < len && s[end] != '\n') end++;
         kind = MYL_SQLTOK_LINE_COMMENT;
     } else if (ch == '/' && at(s, len, pos + 1) == '*') {

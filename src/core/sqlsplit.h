@@ -34,6 +34,12 @@
  * A string or comment left open at the end makes the last statement run
  * to the end of the text, marked unterminated (the server will say what is
  * wrong with it).
+ * Not read as the client does: a charset whose multibyte characters may
+ * hold a backslash or a quote byte (sjis, big5, gbk, cp932): the text is
+ * read byte by byte, as in utf8mb4 and latin1 scripts; ANSI_QUOTES (a
+ * backslash inside "..." is then an ordinary byte): no_backslash covers
+ * only NO_BACKSLASH_ESCAPES; the argument of DELIMITER also ends at a tab
+ * or a CR, where the client ends it at a space only.
  *
  * Pure: reads text[0..len), which must outlive the splitter, and writes
  * nothing else; every index is checked against len. */
