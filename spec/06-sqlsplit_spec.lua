@@ -6,5 +6,5 @@
 local helpers = require "helpers"
 
 describe("script splitter", function()
-  for _, case in ipairs(helpers.c_cases("test-sqlsplit", 18)) do it(case.name, case.check) end
+  for _, case in ipairs(helpers.c_cases("test-sqlsplit", 20)) do it(case.name, case.check) end
 end)

@@ -2,7 +2,8 @@
  * (src/core/sqlsplit.c), and the lexer under it.  `make fuzz` builds and
  * runs it.
  *
- * Input: a first byte of flags (bit 0: NO_BACKSLASH_ESCAPES), then the
+ * Input: a first byte of flags (bit 0: NO_BACKSLASH_ESCAPES, bits 1-2: the
+ * multibyte kind, 0 to 3, as in charset.h), then the
  * script, copied into an exact-size heap buffer.  Checked, with abort() on
  * a violation:
  *   - statements lie inside the text, in order, without overlap, are not
@@ -47,8 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     for (size_t pos = 0; pos < size; pos++) {
         myl_sqltok t;
-        for (unsigned flags = 0; flags < 4; flags++) {
-            myl_sqllex_next(text, size, pos, flags, &t);
+        for (unsigned flags = 0; flags < 16; flags++) {
+            myl_sqllex_next(text, size, pos, flags, (myl_mb_kind)(flags & 3), &t);
             if (t.kind == MYL_SQLTOK_END || t.len == 0 || t.start != pos || t.len > size - pos)
                 violated("a token empty or outside the text");
         }
@@ -57,6 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     myl_sqlsplit s;
     myl_sql_statement st;
     myl_sqlsplit_init(&s, text, size, no_backslash);
+    s.mb = (myl_mb_kind)((data[-1] >> 1) & 3);
     size_t last_end = 0, calls = 0;
     unsigned long last_line = 1;
     int rc;

@@ -67,7 +67,7 @@ static int splits(const char *sql, const char *want) { return splits_nb(sql, 0, 
 static int token_is(const char *sql, unsigned flags, myl_sqltok_kind kind, size_t len, int unterminated)
 {
     myl_sqltok t;
-    myl_sqllex_next(sql, strlen(sql), 0, flags, &t);
+    myl_sqllex_next(sql, strlen(sql), 0, flags, MYL_MB_NONE, &t);
     if (t.kind != kind || t.len != len || t.unterminated != unterminated)
         return fail("\"%s\": kind %d len %zu unterminated %d, want %d %zu %d", sql, (int)t.kind, t.len,
                     t.unterminated, (int)kind, len, unterminated);
@@ -102,9 +102,44 @@ static int case_lexer_tokens(void)
 static int case_lexer_null(void)
 {
     myl_sqltok t;
-    if (myl_sqllex_next(NULL, 5, 0, 0, &t) != MYL_SQLTOK_END) return fail("NULL text gave a token");
-    if (myl_sqllex_next("abc", 3, 7, 0, &t) != MYL_SQLTOK_END || t.len) return fail("pos past end gave a token");
+    if (myl_sqllex_next(NULL, 5, 0, 0, MYL_MB_NONE, &t) != MYL_SQLTOK_END) return fail("NULL text gave a token");
+    if (myl_sqllex_next("abc", 3, 7, 0, MYL_MB_NONE, &t) != MYL_SQLTOK_END || t.len) return fail("pos past end gave a token");
     return 1;
+}
+
+/* Two-byte characters: a trail byte like a backslash or a backtick is
+ * none. */
+static int case_lexer_multibyte(void)
+{
+    static const char gbk_string[] = "'\x81\\' x";
+    static const char gbk_word[] = "\x81`x` y";
+    myl_sqltok t;
+    myl_sqllex_next(gbk_string, strlen(gbk_string), 0, 0, MYL_MB_GBK, &t);
+    if (t.kind != MYL_SQLTOK_STRING || t.len != 4 || t.unterminated) return fail("gbk string: len %zu", t.len);
+    myl_sqllex_next(gbk_string, strlen(gbk_string), 0, 0, MYL_MB_NONE, &t);
+    if (!t.unterminated) return fail("byte by byte, the backslash should escape the quote");
+    myl_sqllex_next(gbk_word, strlen(gbk_word), 0, 0, MYL_MB_GBK, &t);
+    if (t.kind != MYL_SQLTOK_WORD || t.len != 3) return fail("gbk word: kind %d len %zu", (int)t.kind, t.len);
+    myl_sqllex_next(gbk_word, strlen(gbk_word), 0, 0, MYL_MB_NONE, &t);
+    if (t.kind != MYL_SQLTOK_WORD || t.len != 1) return fail("byte by byte word: len %zu", t.len);
+    /* a lone lead byte at the end */
+    myl_sqllex_next("'\x81", 2, 0, 0, MYL_MB_SJIS, &t);
+    if (t.len != 2 || !t.unterminated) return fail("lone lead byte: len %zu", t.len);
+    myl_sqlsplit s;
+    myl_sql_statement st;
+    static const char script[] = "SELECT '\x81\\'; SELECT 2";
+    myl_sqlsplit_init(&s, script, strlen(script), 0);
+    s.mb = MYL_MB_GBK;
+    if (myl_sqlsplit_next(&s, &st) != 1 || st.len != 11) return fail("gbk split: first len %zu", st.len);
+    if (myl_sqlsplit_next(&s, &st) != 1 || st.len != 8) return fail("gbk split: second len %zu", st.len);
+    return 1;
+}
+
+static int case_lexer_modes(void)
+{
+    return token_is("\"a\\\"b\" x", MYL_SQLLEX_ANSI_QUOTES, MYL_SQLTOK_STRING, 4, 0) &&
+           token_is("'a\\'b' x", MYL_SQLLEX_ANSI_QUOTES, MYL_SQLTOK_STRING, 6, 0) &&
+           token_is("--\xc3\xa9\n", MYL_SQLLEX_DASH_HIGH, MYL_SQLTOK_LINE_COMMENT, 4, 0);
 }
 
 /* ---- the splitter ------------------------------------------------------------ */
@@ -298,6 +333,8 @@ int main(void)
 {
     run("lexer: each token kind, its extent, unterminated ones", case_lexer_tokens);
     run("lexer: no text, a position past the end", case_lexer_null);
+    run("lexer: two-byte characters of gbk and sjis read whole", case_lexer_multibyte);
+    run("lexer: ANSI_QUOTES and -- before a non-ASCII byte", case_lexer_modes);
     run("statements split at ';', trimmed, empty ones skipped", case_plain);
     run("';' inside '...', \"...\" and `...` and escaped quotes", case_quotes);
     run("NO_BACKSLASH_ESCAPES: a backslash ends no quote", case_no_backslash_escapes);

@@ -34,7 +34,7 @@ static void skip_blank(scan *sc)
 {
     myl_sqltok tok;
     for (;;) {
-        switch (myl_sqllex_next((const char *)sc->s, sc->len, sc->pos, lex_flags(sc), &tok)) {
+        switch (myl_sqllex_next((const char *)sc->s, sc->len, sc->pos, lex_flags(sc), MYL_MB_NONE, &tok)) {
         case MYL_SQLTOK_BLANK:
         case MYL_SQLTOK_LINE_COMMENT:
         case MYL_SQLTOK_BLOCK_COMMENT: break;
@@ -50,7 +50,7 @@ static void skip_blank(scan *sc)
 static void skip_token(scan *sc)
 {
     myl_sqltok tok;
-    myl_sqllex_next((const char *)sc->s, sc->len, sc->pos, lex_flags(sc), &tok);
+    myl_sqllex_next((const char *)sc->s, sc->len, sc->pos, lex_flags(sc), MYL_MB_NONE, &tok);
     sc->pos += tok.len;
 }
 

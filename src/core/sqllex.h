@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include "charset.h"
+
 typedef enum myl_sqltok_kind {
     MYL_SQLTOK_END,           /* pos is at or past the end: len 0 */
     MYL_SQLTOK_BLANK,         /* spaces, tabs, line ends (CR and LF) */
@@ -30,6 +32,8 @@ typedef enum myl_sqltok_kind {
 /* Flags */
 #define MYL_SQLLEX_NO_BACKSLASH 1u /* sql_mode NO_BACKSLASH_ESCAPES */
 #define MYL_SQLLEX_IN_EXEC 2u      /* inside an executable comment: star-slash closes it */
+#define MYL_SQLLEX_ANSI_QUOTES 4u  /* sql_mode ANSI_QUOTES: a backslash is an ordinary byte in "..." */
+#define MYL_SQLLEX_DASH_HIGH 8u    /* "--" before a byte >= 0x80 starts a comment (charset's ctype) */
 
 typedef struct myl_sqltok {
     myl_sqltok_kind kind;
@@ -37,8 +41,12 @@ typedef struct myl_sqltok {
     int unterminated; /* a string, identifier or C comment that reaches the end of the text */
 } myl_sqltok;
 
-/* The token of sql[0..len) that starts at pos, into *tok; returns its kind. */
-myl_sqltok_kind myl_sqllex_next(const char *sql, size_t len, size_t pos, unsigned flags, myl_sqltok *tok);
+/* The token of sql[0..len) that starts at pos, into *tok; returns its kind.
+ * mb: the connection charset's kind; its two-byte characters are read
+ * whole, in words and inside quotes, so that a trail byte that looks like
+ * a backslash or a quote is none (MYL_MB_NONE: byte by byte). */
+myl_sqltok_kind myl_sqllex_next(const char *sql, size_t len, size_t pos, unsigned flags, myl_mb_kind mb,
+                                myl_sqltok *tok);
 
 /* Whether the byte is a blank, or a part of a word (as the lexer reads them). */
 int myl_sqllex_is_blank(unsigned char ch);

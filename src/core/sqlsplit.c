@@ -14,6 +14,7 @@ void myl_sqlsplit_init(myl_sqlsplit *s, const char *text, size_t len, int no_bac
     s->text = text;
     s->len = text ? len : 0;
     s->lex_flags = no_backslash ? MYL_SQLLEX_NO_BACKSLASH : 0u;
+    s->mb = MYL_MB_NONE;
     s->line = 1;
     s->delimiter[0] = ';';
     s->delimiter_len = 1;
@@ -117,7 +118,7 @@ int myl_sqlsplit_next(myl_sqlsplit *s, myl_sql_statement *out)
             continue; /* nothing between two delimiters */
         }
         myl_sqltok t;
-        myl_sqllex_next(s->text, s->len, s->pos, s->lex_flags, &t);
+        myl_sqllex_next(s->text, s->len, s->pos, s->lex_flags, s->mb, &t);
         size_t tok_end = t.start + t.len;
         switch (t.kind) {
         case MYL_SQLTOK_BLANK:

@@ -34,12 +34,13 @@
  * A string or comment left open at the end makes the last statement run
  * to the end of the text, marked unterminated (the server will say what is
  * wrong with it).
- * Not read as the client does: a charset whose multibyte characters may
- * hold a backslash or a quote byte (sjis, big5, gbk, cp932): the text is
- * read byte by byte, as in utf8mb4 and latin1 scripts; ANSI_QUOTES (a
- * backslash inside "..." is then an ordinary byte): no_backslash covers
- * only NO_BACKSLASH_ESCAPES; the argument of DELIMITER also ends at a tab
- * or a CR, where the client ends it at a space only.
+ * A script in big5, gbk or sjis (cp932), whose two-byte characters may
+ * hold a byte that looks like a backslash or a backtick, needs s->mb set
+ * to the charset's kind after myl_sqlsplit_init, as the client reads it
+ * with its --default-character-set.  Not read as the client does:
+ * ANSI_QUOTES (a backslash inside "..." is then an ordinary byte), and the
+ * argument of DELIMITER also ends at a tab or a CR, where the client ends
+ * it at a space only.
  *
  * Pure: reads text[0..len), which must outlive the splitter, and writes
  * nothing else; every index is checked against len. */
@@ -47,6 +48,8 @@
 #define MYL_SQLSPLIT_H
 
 #include <stddef.h>
+
+#include "charset.h"
 
 #define MYL_SQLSPLIT_MAX_DELIMITER 15 /* the client's limit too */
 
@@ -60,6 +63,7 @@ typedef struct myl_sqlsplit {
     const char *text;
     size_t len, pos;
     unsigned lex_flags;   /* sqllex.h flags: backslash escapes, inside an executable comment */
+    myl_mb_kind mb;       /* the script's two-byte characters: MYL_MB_NONE after init */
     unsigned long line;   /* of pos */
     char delimiter[MYL_SQLSPLIT_MAX_DELIMITER + 1];
     size_t delimiter_len;
