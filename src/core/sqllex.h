@@ -3,7 +3,8 @@
  * escapes in strings unless NO_BACKSLASH_ESCAPES, doubled quotes), comments
  * (# and "-- " to the end of the line, C comments), and the executable
  * comments opened by slash-star-bang or slash-star-M-bang, whose contents
- * are code.  The scanners of the core (infile_name.c, sqlsplit.c) read SQL
+ * are code.  The LOCAL INFILE scanner (infile_name.c), the script splitter
+ * (sqlsplit.c) and the binding's placeholders (src/lua/sql.c) read SQL
  * through it, so they agree on where a quote or a comment ends.
  *
  * Pure and stateless: the caller keeps the one piece of state, whether it
