@@ -167,7 +167,8 @@ int myl_sqlsplit_next(myl_sqlsplit *s, myl_sql_statement *out)
                     out->unterminated = 0;
                     continue;
                 }
-                if (cmd == 'd' && !code) {
+                if (cmd == 'd') {
+                    if (code) return failed(s, s->line, "\\d (DELIMITER) in the middle of a statement");
                     if (delimiter_command(s, tok_end + 1)) return -1;
                     continue;
                 }
