@@ -46,7 +46,7 @@ HOST_OBJ = $(HOST_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
 
 all: $(BUILD)/mylua $(BUILD)/mylua.so $(BUILD)/test-decoders $(BUILD)/test-framing \
      $(BUILD)/test-compress $(BUILD)/test-infile $(BUILD)/test-binrow $(BUILD)/test-optfile \
-     $(BUILD)/test-mylogin $(BUILD)/mylua_fault.so
+     $(BUILD)/test-mylogin $(BUILD)/test-sqlsplit $(BUILD)/mylua_fault.so
 
 $(BUILD)/mylua: $(BIND_OBJ) $(HOST_OBJ) $(CORE_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(BIND_OBJ) $(HOST_OBJ) $(CORE_LIB) $(LUA_LIB) $(SSL_LIB) $(EDIT_LIB) -lm -pthread
@@ -100,6 +100,11 @@ $(BUILD)/test-optfile: spec/support/test_optfile.c spec/support/cases.h $(CORE_O
 $(BUILD)/test-mylogin: spec/support/test_mylogin.c spec/support/cases.h $(CORE_OBJ) $(wildcard src/core/*.h)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJ) $(SSL_LIB)
 
+# The script splitter and the SQL lexer under it, on literal scripts
+# (spec/06-sqlsplit_spec.lua runs it).
+$(BUILD)/test-sqlsplit: spec/support/test_sqlsplit.c spec/support/cases.h $(CORE_OBJ) $(wildcard src/core/*.h)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJ) $(SSL_LIB)
+
 # A test-only Lua module: fault.opener{...} for connect's `transport` option
 # (spec/55-fault_spec.lua).
 $(BUILD)/mylua_fault.so: spec/support/fault_module.c $(FAULT_SRC) spec/support/fault.h $(CORE_OBJ) $(wildcard src/core/*.h)
@@ -107,8 +112,9 @@ $(BUILD)/mylua_fault.so: spec/support/fault_module.c $(FAULT_SRC) spec/support/f
 
 # The tests that need no server, in seconds.
 test: $(BUILD)/test-decoders $(BUILD)/test-framing $(BUILD)/test-compress $(BUILD)/test-infile \
-      $(BUILD)/test-binrow $(BUILD)/test-optfile $(BUILD)/test-mylogin
-	@for t in test-decoders test-framing test-compress test-infile test-binrow test-optfile test-mylogin; do \
+      $(BUILD)/test-binrow $(BUILD)/test-optfile $(BUILD)/test-mylogin $(BUILD)/test-sqlsplit
+	@for t in test-decoders test-framing test-compress test-infile test-binrow test-optfile test-mylogin \
+	          test-sqlsplit; do \
 	  $(BUILD)/$$t >$(BUILD)/$$t.out 2>&1 || { grep -v '^ok ' $(BUILD)/$$t.out; exit 1; }; \
 	  echo "$$t: $$(grep -c '^ok ' $(BUILD)/$$t.out) cases ok"; \
 	done
@@ -194,9 +200,13 @@ $(BUILD)/fuzz-mylogin: spec/support/fuzz_mylogin.c $(CORE_SRC) $(wildcard src/co
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(SSL_LIB)
 
+$(BUILD)/fuzz-sqlsplit: spec/support/fuzz_sqlsplit.c $(CORE_SRC) $(wildcard src/core/*.h) Makefile
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRC) $(SSL_LIB)
+
 fuzz: $(BUILD)/fuzz-decoders $(BUILD)/fuzz-rows $(BUILD)/fuzz-binrows $(BUILD)/fuzz-optfile \
-      $(BUILD)/fuzz-mylogin
-	@for t in decoders rows binrows optfile mylogin; do \
+      $(BUILD)/fuzz-mylogin $(BUILD)/fuzz-sqlsplit
+	@for t in decoders rows binrows optfile mylogin sqlsplit; do \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$t && \
 	  FUZZ_WRITE_SEEDS=$(FUZZ_DIR)/corpus-$$t $(BUILD)/fuzz-$$t && \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS)s" && \

@@ -2,11 +2,8 @@
  * first LOAD DATA | XML [LOW_PRIORITY | CONCURRENT] LOCAL INFILE 'name' of
  * a query's text, read the way the server's lexer reads it.
  *
- * The scanner follows the lexer's rules that decide what is code: '...',
- * "..." and `...` quoting (backslash escapes unless NO_BACKSLASH_ESCAPES,
- * doubled quotes), comments (# and "-- " to the end of the line, C
- * comments, except that the executable ones, opened by slash-star-bang or
- * slash-star-M-bang, hold code), and statements
+ * The scanner reads tokens with sqllex.h, which follows the server's rules
+ * on what is code (quotes, comments, executable comments), and statements
  * separated by ';'.  LOAD only counts where a statement starts.  Where it
  * and the server could disagree (a multibyte charset whose second bytes
  * look like a backslash, a character_set_filesystem other than binary),
@@ -15,6 +12,7 @@
  * Pure: reads sql[0..len) and writes out[0..cap), nothing else; every
  * index is checked against len, so any input is safe. */
 #include "infile.h"
+#include "sqllex.h"
 
 typedef struct scan {
     const unsigned char *s;
@@ -23,81 +21,37 @@ typedef struct scan {
     int in_exec_comment; /* inside an executable comment: its end is no code */
 } scan;
 
-static int is_space(unsigned char ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v';
-}
-
-/* Characters of unquoted identifiers and keywords (bytes >= 0x80 are parts
- * of multibyte letters). */
-static int is_word(unsigned char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           ch == '_' || ch == '$' || ch >= 0x80;
-}
-
 static int at(const scan *sc, size_t off) { return sc->pos + off < sc->len ? sc->s[sc->pos + off] : -1; }
+
+static unsigned lex_flags(const scan *sc)
+{
+    return (sc->no_backslash ? MYL_SQLLEX_NO_BACKSLASH : 0u) | (sc->in_exec_comment ? MYL_SQLLEX_IN_EXEC : 0u);
+}
 
 /* Skips whitespace and comments; the markers of executable comments are
  * skipped too, their contents are code. */
 static void skip_blank(scan *sc)
 {
-    while (sc->pos < sc->len) {
-        int ch = at(sc, 0);
-        if (is_space((unsigned char)ch)) {
-            sc->pos++;
-        } else if (ch == '#' || (ch == '-' && at(sc, 1) == '-' && at(sc, 2) <= ' ')) {
-            /* "--" starts a comment before a blank, a control character
-             * or the end; "--1" is minus minus one */
-            while (sc->pos < sc->len && sc->s[sc->pos] != '\n') sc->pos++;
-        } else if (ch == '/' && at(sc, 1) == '*') {
-            if (at(sc, 2) == '!' || (at(sc, 2) == 'M' && at(sc, 3) == '!')) {
-                sc->pos += at(sc, 2) == '!' ? 3 : 4;
-                while (sc->pos < sc->len && sc->s[sc->pos] >= '0' && sc->s[sc->pos] <= '9')
-                    sc->pos++; /* the version the comment needs */
-                sc->in_exec_comment = 1;
-                continue;
-            }
-            sc->pos += 2;
-            while (sc->pos < sc->len && !(at(sc, 0) == '*' && at(sc, 1) == '/')) sc->pos++;
-            sc->pos = sc->pos < sc->len ? sc->pos + 2 : sc->len;
-        } else if (sc->in_exec_comment && ch == '*' && at(sc, 1) == '/') {
-            sc->pos += 2;
-            sc->in_exec_comment = 0;
-        } else {
-            return;
+    myl_sqltok tok;
+    for (;;) {
+        switch (myl_sqllex_next((const char *)sc->s, sc->len, sc->pos, lex_flags(sc), MYL_MB_NONE, &tok)) {
+        case MYL_SQLTOK_BLANK:
+        case MYL_SQLTOK_LINE_COMMENT:
+        case MYL_SQLTOK_BLOCK_COMMENT: break;
+        case MYL_SQLTOK_EXEC_OPEN: sc->in_exec_comment = 1; break;
+        case MYL_SQLTOK_EXEC_CLOSE: sc->in_exec_comment = 0; break;
+        default: return;
         }
+        sc->pos += tok.len;
     }
-}
-
-/* Skips a quoted string or identifier starting at pos (its quote).
- * Returns 0, or -1 when it does not end. */
-static int skip_quoted(scan *sc)
-{
-    unsigned char q = sc->s[sc->pos++];
-    while (sc->pos < sc->len) {
-        unsigned char ch = sc->s[sc->pos++];
-        if (ch == '\\' && q != '`' && !sc->no_backslash) {
-            if (sc->pos < sc->len) sc->pos++;
-        } else if (ch == q) {
-            if (at(sc, 0) != q) return 0;
-            sc->pos++; /* a doubled quote stands for one */
-        }
-    }
-    return -1;
 }
 
 /* Skips one token: a quoted string, a word, or one character. */
 static void skip_token(scan *sc)
 {
-    int ch = at(sc, 0);
-    if (ch == '\'' || ch == '"' || ch == '`') {
-        if (skip_quoted(sc)) sc->pos = sc->len;
-    } else if (is_word((unsigned char)ch)) {
-        while (sc->pos < sc->len && is_word(sc->s[sc->pos])) sc->pos++;
-    } else {
-        sc->pos++;
-    }
+    myl_sqltok tok;
+    myl_sqllex_next((const char *)sc->s, sc->len, sc->pos, lex_flags(sc), MYL_MB_NONE, &tok);
+    sc->pos += tok.len;
 }
 
 /* Whether the word at pos is `kw` (upper case, ASCII), case-insensitively;
@@ -109,7 +63,7 @@ static int keyword(scan *sc, const char *kw)
         int ch = at(sc, i);
         if (ch < 0 || (ch >= 'a' && ch <= 'z' ? ch - 32 : ch) != kw[i]) return 0;
     }
-    if (sc->pos + i < sc->len && is_word(sc->s[sc->pos + i])) return 0;
+    if (sc->pos + i < sc->len && myl_sqllex_is_word(sc->s[sc->pos + i])) return 0;
     sc->pos += i;
     return 1;
 }

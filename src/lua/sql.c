@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "binding.h"
+#include "../core/sqllex.h"
 
 /* Appends the literal for the string s (see myl_quote: the same in every
  * sql_mode, so a stale NO_BACKSLASH_ESCAPES flag cannot change it). */
@@ -125,68 +126,28 @@ static const struct {
     int single, dbl;
 } readings[] = {{1, 1}, {0, 0}, {1, 0}};
 
-/* Returns the offset of the next placeholder, or n when none is left.
- * Skipped: '...' and "..." (a doubled quote stays inside; a backslash
- * takes the next byte if the reading says so), `...` (a doubled backtick
- * stays inside, a backslash is an ordinary byte), # and -- comments to the
- * end of the line (-- followed by a control byte, a space or the end), and
- * regular comments.  The text of an executable comment, slash-star-! or
- * slash-star-M-! with or without a version number, is SQL the server runs:
- * it is scanned, and its closing star-slash is skipped.  A two-byte
+/* Returns the offset of the next placeholder, or n when none is left: a
+ * '?' the server reads as code, token by token through the core's SQL
+ * lexer (sqllex.h) in this reading.  Skipped: quoted strings and
+ * identifiers, comments; the text of an executable comment, slash-star-!
+ * or slash-star-M-! with or without a version number, is SQL the server
+ * runs: it is scanned, and its closing star-slash is skipped.  A two-byte
  * character of the connection's charset is stepped over whole. */
 static size_t next_placeholder(scan *sc)
 {
-    const unsigned char *s = (const unsigned char *)sc->s;
-    size_t n = sc->n, i = sc->i, l;
-    while (i < n) {
-        unsigned c = s[i];
-        if (c >= 0x80 && (l = myl_mb_charlen((const char *)s + i, n - i, sc->mb))) {
-            i += l;
-        } else if (c == '\'' || c == '"' || c == '`') {
-            int escapes = c == '\'' ? sc->escapes_single : c == '"' ? sc->escapes_double : 0;
-            i++;
-            while (i < n) {
-                if (s[i] >= 0x80 && (l = myl_mb_charlen((const char *)s + i, n - i, sc->mb))) {
-                    i += l;
-                } else if (s[i] == '\\' && escapes && i + 1 < n) {
-                    i += 2;
-                } else if (s[i] == c) {
-                    if (i + 1 < n && s[i + 1] == c) i += 2; /* doubled quote */
-                    else break;
-                } else {
-                    i++;
-                }
-            }
-            i++;
-        } else if (c == '#' ||
-                   (c == '-' && i + 1 < n && s[i + 1] == '-' &&
-                    (i + 2 == n || s[i + 2] <= 0x20 || s[i + 2] == 0x7F ||
-                     (sc->dash_high && s[i + 2] >= 0x80)))) {
-            while (i < n && s[i] != '\n') i++; /* comment to end of line */
-        } else if (c == '/' && i + 1 < n && s[i + 1] == '*') {
-            if (i + 2 < n && s[i + 2] == '!') {
-                sc->in_exec = 1;
-                i += 3;
-            } else if (i + 3 < n && s[i + 2] == 'M' && s[i + 3] == '!') {
-                sc->in_exec = 1;
-                i += 4;
-            } else {
-                size_t k = i + 2; /* a regular comment ends at the first star-slash */
-                while (k + 1 < n && !(s[k] == '*' && s[k + 1] == '/')) k++;
-                i = k + 1 < n ? k + 2 : n;
-            }
-        } else if (c == '*' && sc->in_exec && i + 1 < n && s[i + 1] == '/') {
-            sc->in_exec = 0;
-            i += 2;
-        } else if (c == '?') {
-            sc->i = i + 1;
-            return i;
-        } else {
-            i++;
-        }
+    unsigned flags = (sc->escapes_single ? 0u : MYL_SQLLEX_NO_BACKSLASH) |
+                     (sc->escapes_double ? 0u : MYL_SQLLEX_ANSI_QUOTES) |
+                     (sc->dash_high ? MYL_SQLLEX_DASH_HIGH : 0u);
+    myl_sqltok t;
+    while (sc->i < sc->n) {
+        myl_sqllex_next(sc->s, sc->n, sc->i, flags | (sc->in_exec ? MYL_SQLLEX_IN_EXEC : 0u), sc->mb, &t);
+        sc->i += t.len;
+        if (t.kind == MYL_SQLTOK_EXEC_OPEN) sc->in_exec = 1;
+        else if (t.kind == MYL_SQLTOK_EXEC_CLOSE) sc->in_exec = 0;
+        else if (t.kind == MYL_SQLTOK_OTHER && sc->s[t.start] == '?') return t.start;
     }
-    sc->i = n;
-    return n;
+    sc->i = sc->n;
+    return sc->n;
 }
 
 void myl_lua_build_sql(lua_State *L, myl_escape_style st, int sql_idx, int first, int last)
