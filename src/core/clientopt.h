@@ -12,6 +12,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* The longest --prompt-timeout, in seconds (a day): a question nobody
+ * answers must not hold an unattended run for ever. */
+#define MYL_PROMPT_TIMEOUT_MAX 86400
+
 typedef enum {
     MYL_CLI_CORE,     /* sets the core option `core` */
     MYL_CLI_PASSWORD, /* sets "password"; given without a value: ask on the terminal */

@@ -1,6 +1,7 @@
 /* Settings read from text (see settings.h). */
 #include "settings.h"
 
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,14 +14,9 @@ static const char *const modes[] = {"disabled", "preferred", "required", "verify
 enum { MODE_DISABLED, MODE_PREFERRED, MODE_REQUIRED, MODE_VERIFY_CA, MODE_VERIFY_IDENTITY,
        NMODES };
 
-/* The bounds of the host's --prompt-timeout (src/host/prompt.h says why). */
-#define PROMPT_TIMEOUT_MAX 86400
-
 static void wipe(char *p)
 {
-    if (!p) return;
-    volatile char *v = p;
-    while (*v) *v++ = 0;
+    if (p) OPENSSL_cleanse(p, strlen(p));
 }
 
 static void free_value(myl_setting *v)
@@ -157,10 +153,10 @@ static int set_host_value(myl_settings *s, const myl_clientopt *c, const char *v
 {
     if (strcmp(c->name, "prompt-timeout") == 0) {
         double n;
-        if (parse_number(value, &n) < 0 || n < 1 || n > PROMPT_TIMEOUT_MAX) {
+        if (parse_number(value, &n) < 0 || n < 1 || n > MYL_PROMPT_TIMEOUT_MAX) {
             myl_error_set(err, 2000,
                           "option '%s' must be a whole number of seconds from 1 to %d, not '%.200s'",
-                          shown, PROMPT_TIMEOUT_MAX, value);
+                          shown, MYL_PROMPT_TIMEOUT_MAX, value);
             return -1;
         }
     } else if (*value == '\0') {

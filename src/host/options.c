@@ -4,6 +4,7 @@
 #include "options.h"
 
 #include <lauxlib.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,8 +243,7 @@ int host_options_ask_password(host_options *h, char *err, size_t errsz)
         return -1;
     }
     int rc = myl_settings_set_password(&h->all, buf, (size_t)n, HOST_FROM_TERMINAL);
-    volatile char *wipe = buf;
-    for (size_t k = 0; k < sizeof buf; k++) wipe[k] = 0;
+    OPENSSL_cleanse(buf, sizeof buf);
     if (rc < 0) snprintf(err, errsz, "out of memory");
     return rc;
 }

@@ -11,9 +11,8 @@
 #include <lua.h>
 
 /* How long a question waits for its answer unless --prompt-timeout says
- * otherwise, in seconds; and the bounds of that option. */
+ * otherwise, in seconds (at most MYL_PROMPT_TIMEOUT_MAX, core/clientopt.h). */
 #define HOST_PROMPT_TIMEOUT 300
-#define HOST_PROMPT_TIMEOUT_MAX 86400
 
 /* The longest answer taken, in bytes (a longer one is refused, not cut). */
 #define HOST_PROMPT_MAX_ANSWER 4095
