@@ -35,7 +35,8 @@ CORE_SRC = $(wildcard src/core/*.c)
 BIND_SRC = $(wildcard src/lua/*.c)
 HOST_SRC = $(wildcard src/host/*.c)
 LUA_MODULES = lua/mylua/init.lua lua/mylua/safe.lua lua/mylua/log.lua lua/mylua/progress.lua \
-              lua/mylua/print.lua lua/mylua/repl.lua
+              lua/mylua/print.lua lua/mylua/repl.lua lua/mylua/script.lua lua/mylua/migrate.lua \
+              lua/mylua/batch.lua
 
 CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 CORE_LIB = $(BUILD)/libmylua_core.a

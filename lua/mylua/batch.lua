@@ -1,0 +1,2 @@
+-- mylua.batch: being written (issue 11).
+return {}

@@ -1,0 +1,2 @@
+-- mylua.migrate: being written (issue 11).
+return {}

@@ -1,0 +1,2 @@
+-- mylua.script: being written (issue 11).
+return {}
