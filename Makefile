@@ -36,7 +36,10 @@ BIND_SRC = $(wildcard src/lua/*.c)
 HOST_SRC = $(wildcard src/host/*.c)
 LUA_MODULES = lua/mylua/init.lua lua/mylua/safe.lua lua/mylua/log.lua lua/mylua/progress.lua \
               lua/mylua/print.lua lua/mylua/repl.lua lua/mylua/script.lua lua/mylua/migrate.lua \
-              lua/mylua/batch.lua
+              lua/mylua/batch.lua $(LUA_MIGRATE_MODULES)
+# mylua.migrate's parts, installed in their own directory (mylua/migrate/)
+LUA_MIGRATE_MODULES = lua/mylua/migrate/files.lua lua/mylua/migrate/classify.lua \
+                      lua/mylua/migrate/sha256.lua lua/mylua/migrate/cli.lua
 
 CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 CORE_LIB = $(BUILD)/libmylua_core.a
@@ -161,14 +164,17 @@ install: $(BUILD)/mylua $(BUILD)/mylua.so
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(LUA_LMOD)/mylua $(DESTDIR)$(LUA_CMOD)/mylua
 	$(INSTALL) -m 755 $(BUILD)/mylua $(DESTDIR)$(BINDIR)/mylua
 	$(INSTALL) -m 644 doc/mylua.1 $(DESTDIR)$(MANDIR)/man1/mylua.1
-	$(INSTALL) -m 644 $(LUA_MODULES) $(DESTDIR)$(LUA_LMOD)/mylua/
+	$(INSTALL) -m 644 $(filter-out $(LUA_MIGRATE_MODULES),$(LUA_MODULES)) $(DESTDIR)$(LUA_LMOD)/mylua/
+	$(INSTALL) -d $(DESTDIR)$(LUA_LMOD)/mylua/migrate
+	$(INSTALL) -m 644 $(LUA_MIGRATE_MODULES) $(DESTDIR)$(LUA_LMOD)/mylua/migrate/
 	$(INSTALL) -m 755 $(BUILD)/mylua.so $(DESTDIR)$(LUA_CMOD)/mylua/core.so
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mylua $(DESTDIR)$(MANDIR)/man1/mylua.1 \
-	      $(addprefix $(DESTDIR)$(LUA_LMOD)/mylua/,$(notdir $(LUA_MODULES))) \
+	      $(addprefix $(DESTDIR)$(LUA_LMOD)/mylua/,$(notdir $(filter-out $(LUA_MIGRATE_MODULES),$(LUA_MODULES)))) \
+	      $(addprefix $(DESTDIR)$(LUA_LMOD)/mylua/migrate/,$(notdir $(LUA_MIGRATE_MODULES))) \
 	      $(DESTDIR)$(LUA_CMOD)/mylua/core.so
-	-rmdir $(DESTDIR)$(LUA_LMOD)/mylua $(DESTDIR)$(LUA_CMOD)/mylua 2>/dev/null
+	-rmdir $(DESTDIR)$(LUA_LMOD)/mylua/migrate $(DESTDIR)$(LUA_LMOD)/mylua $(DESTDIR)$(LUA_CMOD)/mylua 2>/dev/null
 
 # libFuzzer targets for the decoders (spec/support/fuzz_*.c), built from the
 # sources with their own flags, each run for FUZZ_SECONDS on a corpus under

@@ -6,6 +6,9 @@
  *   mylua [options] [-i]   the interactive prompt (repl.h): without a script
  *                          when stdin is a terminal, or after the script and
  *                          -e with -i
+ *   mylua [options] migrate COMMAND ...   the migration runner of the
+ *                          embedded mylua.migrate (its main(args) gives the
+ *                          exit status); `mylua -- migrate` runs a file
  *
  * Options before the script: -e, -l and --traceback as lua's, -i,
  * --verbose and --quiet (the level mylua.log starts at), --lock and
@@ -55,6 +58,7 @@ typedef struct host_args {
     int argc;
     char **argv;
     int script;    /* index of the script in argv, 0 when none */
+    int migrate;   /* the script is the word `migrate`: the migration runner */
     int has_e;
     int interactive; /* -i, or no script with a terminal on stdin: the prompt */
     unsigned char *is_code; /* is_code[i]: argv[i] is what an -e or -l gives (ARG_CODE,
@@ -76,11 +80,13 @@ static void usage(FILE *out, int full)
 {
     if (!full) {
         fprintf(out, "usage: %s [options] [script.lua [args...]]\n"
-                     "('%s --help' lists the options)\n", progname, progname);
+                     "       %s [options] migrate COMMAND [...]\n"
+                     "('%s --help' lists the options)\n", progname, progname, progname);
         return;
     }
     fprintf(out,
             "usage: %s [options] [script.lua [args...]]\n"
+            "       %s [options] migrate COMMAND [...]   schema migrations (migrate --help)\n"
             "  -e CODE                   run CODE (may be given several times)\n"
             "  -l NAME, -l G=NAME        require module NAME into global NAME (or G)\n"
             "  -i                        the interactive prompt after the script and -e\n"
@@ -93,7 +99,7 @@ static void usage(FILE *out, int full)
             "  -                         read the script from standard input\n"
             "  --                        the next argument is the script\n"
             "%s\n",
-            progname, host_run_help);
+            progname, progname, host_run_help);
     host_options_help(out);
 }
 
@@ -240,6 +246,34 @@ static void create_arg_table(lua_State *L, char **argv, int argc, int script)
     lua_setglobal(L, "arg");
 }
 
+/* `mylua migrate ...`: require("mylua.migrate").main(args), args being
+ * what follows the word; main connects as mylua.connect() with no table
+ * (the command line's options) and returns the exit status, having said
+ * what went wrong.  The status goes to a->status. */
+static int run_migrate(lua_State *L, host_args *a)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "mylua.migrate");
+    int status = docall_results(L, 1, 1, a->traceback);
+    if (status == LUA_OK) {
+        lua_getfield(L, -1, "main");
+        lua_remove(L, -2);
+        lua_createtable(L, a->argc - a->script, 0);
+        for (int i = a->script + 1; i < a->argc; i++) {
+            lua_pushstring(L, a->argv[i]);
+            lua_rawseti(L, -2, i - a->script);
+        }
+        status = docall_results(L, 1, 1, a->traceback);
+    }
+    if (status != LUA_OK) {
+        report(L, a->traceback);
+        return status;
+    }
+    a->status = (int)luaL_optinteger(L, -1, HOST_EXIT_ERROR);
+    lua_pop(L, 1);
+    return LUA_OK;
+}
+
 /* The protected main: sets the state up, runs each -e, then the script.
  * A failing chunk is reported here and sets a->failed. */
 static int pmain(lua_State *L)
@@ -284,7 +318,9 @@ static int pmain(lua_State *L)
             if (status != LUA_OK) report(L, traceback);
         }
     }
-    if (status == LUA_OK && (script || (!a->has_e && !a->interactive))) {
+    if (status == LUA_OK && a->migrate) {
+        status = run_migrate(L, a);
+    } else if (status == LUA_OK && (script || (!a->has_e && !a->interactive))) {
         const char *fname = script ? argv[script] : NULL;
         if (fname && strcmp(fname, "-") == 0) fname = NULL; /* stdin */
         status = luaL_loadfile(L, fname);
@@ -387,6 +423,7 @@ static int parse_args(host_args *a)
             return HOST_EXIT_USAGE;
         } else {
             a->script = i;
+            a->migrate = strcmp(arg, "migrate") == 0;
             break;
         }
     }
