@@ -10,6 +10,7 @@
 -- one transaction: mylua.migrate.classify.  The command line: main() in
 -- mylua.migrate.cli.  README "Migrations" documents what each call returns.
 local mylua = require "mylua"
+local core = require "mylua.core"
 local files = require "mylua.migrate.files"
 local classify = require "mylua.migrate.classify"
 local sha256 = require "mylua.migrate.sha256"
@@ -219,34 +220,17 @@ function Migrator:_locked(fn, ...)
 end
 
 -- The statements of a script section, without running them: { {sql =,
--- line =}, ... }, split as db:execute_script splits them.
+-- line =}, ... }, split as db:execute_script splits them (the same
+-- splitter, reading backslashes as the connection's server does now).
 local function split(db, text, name)
-  local script = require "mylua.script"
-  if type(script.split) == "function" then
-    local out = {}
-    for i, s in ipairs(script.split(text, { name = name })) do
-      out[i] = { sql = s.sql or s.text or s[1], line = s.line }
-    end
-    return out
+  local splitter = core.sql_splitter(text)
+  local out = {}
+  while true do
+    local first, last, line = splitter:next(db)
+    if first == nil then return out end
+    if first == false then raise("error", nil, "%s: %s", name, last) end
+    out[#out + 1] = { sql = text:sub(first, last), line = line }
   end
-  -- execute_script on a stand-in for the connection that keeps each
-  -- statement instead of sending it
-  local out, empty = {}, setmetatable({}, { __index = function() return nil end })
-  local stand_in = setmetatable({}, { __index = function(_, k)
-    if k == "query" then
-      return function(_, sql)
-        out[#out + 1] = { sql = sql }
-        return empty
-      end
-    end
-    local v = db[k]
-    if type(v) == "function" then return function(_, ...) return v(db, ...) end end
-    return v
-  end })
-  db.execute_script(stand_in, text, { name = name, progress = function(info)
-    if out[info.statement] then out[info.statement].line = info.line end
-  end })
-  return out
 end
 
 function Migrator:_who()
