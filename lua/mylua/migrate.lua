@@ -423,7 +423,8 @@ function Migrator:_up(opts)
   check_history(entries)
   local todo = {}
   for _, e in ipairs(entries) do
-    if e.state == "out_of_order" and not opts.out_of_order and (not to or e.version <= to) then
+    if e.state == "out_of_order" and not opts.out_of_order and (not to or e.version <= to)
+        and (not opts.only or e.version == opts.only) then
       raise("refused", nil, "%s is pending and older than the newest applied migration; apply it with "
         .. "--out-of-order (out_of_order = true)", label(e))
     end
