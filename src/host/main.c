@@ -86,7 +86,7 @@ static void usage(FILE *out, int full)
     }
     fprintf(out,
             "usage: %s [options] [script.lua [args...]]\n"
-            "       %s [options] migrate COMMAND [...]   schema migrations (migrate --help)\n"
+            "       %s [options] migrate COMMAND ...   schema migrations (migrate --help)\n"
             "  -e CODE                   run CODE (may be given several times)\n"
             "  -l NAME, -l G=NAME        require module NAME into global NAME (or G)\n"
             "  -i                        the interactive prompt after the script and -e\n"
