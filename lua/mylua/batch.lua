@@ -29,7 +29,8 @@ local function is_connection(v)
 end
 
 local function check(fname, cond, name, what)
-  if not cond then error(("mylua.batch.%s: option '%s' must be %s"):format(fname, name, what), 4) end
+  -- levels: check, validate, new_state, the batch function, its caller
+  if not cond then error(("mylua.batch.%s: option '%s' must be %s"):format(fname, name, what), 5) end
 end
 
 local CHECKS = {
@@ -77,14 +78,14 @@ local ALLOWED = {
 
 local function validate(fname, opts)
   if type(opts) ~= "table" then
-    error(("bad argument #2 to '%s' (options table expected, got %s)"):format(fname, type(opts)), 3)
+    error(("bad argument #2 to '%s' (options table expected, got %s)"):format(fname, type(opts)), 4)
   end
   local allowed = {}
   for _, k in ipairs(WALK) do allowed[k] = true end
   for _, k in ipairs(ALLOWED[fname]) do allowed[k] = true end
   for k, v in pairs(opts) do
     if not allowed[k] then
-      error(("mylua.batch.%s: unknown option '%s'"):format(fname, tostring(k)), 3)
+      error(("mylua.batch.%s: unknown option '%s'"):format(fname, tostring(k)), 4)
     end
     local ok, what = CHECKS[k](v)
     check(fname, ok, k, what)
