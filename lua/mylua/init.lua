@@ -24,6 +24,30 @@ local mylua = {
   progress = require("mylua.progress").new,
 }
 
+-- Deferred stops (the host program's, src/host/cancel.h): a job that works
+-- in steps defers SIGINT/SIGTERM, checks stop_requested() between steps and
+-- ends cleanly.  Under a plain lua5.4 there is no host: no stop is ever
+-- requested, and deferring is remembered only.
+do
+  local open_host_stop = package.preload["mylua.host_stop"]
+  if open_host_stop then
+    local host_stop = open_host_stop("mylua.host_stop")
+    mylua.stop_requested = host_stop.stop_requested
+    mylua.defer_stop = host_stop.defer_stop
+  else
+    local deferring = false
+    function mylua.stop_requested() return nil end
+    function mylua.defer_stop(on)
+      if type(on) ~= "boolean" then
+        error(("bad argument #1 to 'defer_stop' (boolean expected, got %s)"):format(type(on)), 2)
+      end
+      local was = deferring
+      deferring = on
+      return was
+    end
+  end
+end
+
 local methods = core.connection_methods
 
 local IN_TRANS = 1 -- SERVER_STATUS_IN_TRANS in the server's status flags

@@ -18,6 +18,8 @@ static lua_State *run_state;            /* the state the hook goes on */
 static volatile sig_atomic_t stop_sig;  /* SIGINT, SIGTERM, SIGALRM (the deadline) or 0 */
 static volatile sig_atomic_t quiet;     /* the script's part is over: no hook */
 static volatile sig_atomic_t interactive; /* the prompt runs: SIGINT stops one line */
+static volatile sig_atomic_t deferring; /* mylua.defer_stop(true): a stop only recorded */
+static volatile sig_atomic_t acted;     /* the stop's hook and cancel were started */
 static int worded;                      /* an error message gave the reason */
 static char raised[400];                /* what the hook raised, the first time */
 static double run_timeout;
@@ -109,6 +111,17 @@ static void say_now(const char *msg)
     (void)w; /* nothing better to do when stderr is gone */
 }
 
+/* The stop takes effect: the hook on the script, the canceller woken.
+ * Async-signal-safe; runs once per run. */
+static void act_on_stop(void)
+{
+    acted = 1;
+    if (!quiet && run_state) lua_sethook(run_state, stop_hook, LUA_MASKCOUNT, 1);
+    char b = 1;
+    ssize_t w = write(wake[1], &b, 1);
+    (void)w; /* the pipe cannot be full: one byte per run */
+}
+
 /* Async-signal-safe: records, hooks, wakes the canceller. */
 static void on_signal(int sig)
 {
@@ -127,13 +140,14 @@ static void on_signal(int sig)
                               : "mylua: interrupted again by SIGTERM, exiting now\n");
         die_of_stop(sig);
     }
-    if (!stop_sig) {
+    if (!stop_sig || (sig == SIGALRM && !acted)) {
+        /* the deadline is never deferred: it overrides a recorded stop */
         stop_sig = sig;
-        if (!quiet && run_state)
-            lua_sethook(run_state, stop_hook, LUA_MASKCOUNT, 1);
-        char b = 1;
-        ssize_t w = write(wake[1], &b, 1);
-        (void)w; /* the pipe cannot be full: one byte per run */
+        if (deferring && sig != SIGALRM) {
+            errno = saved_errno; /* recorded: the script stops itself, between its steps */
+            return;
+        }
+        act_on_stop();
     }
     errno = saved_errno;
 }
@@ -242,6 +256,52 @@ void host_cancel_word_error(lua_State *L)
         lua_pushfstring(L, "%s (%s)", reason, msg ? msg : "?");
     }
     lua_remove(L, -2);
+}
+
+/* stop_requested(): the reason of a stop recorded (or acted on), or nil. */
+static int stop_requested(lua_State *L)
+{
+    const char *reason = host_cancel_reason();
+    if (reason) lua_pushstring(L, reason);
+    else lua_pushnil(L);
+    return 1;
+}
+
+/* defer_stop(on): returns whether stops were deferred before.  Turned
+ * off with a stop recorded meanwhile, the stop takes effect now: the
+ * script stops at its next instruction. */
+static int defer_stop(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TBOOLEAN);
+    lua_pushboolean(L, deferring);
+    sigset_t handled_set, old;
+    sigemptyset(&handled_set);
+    for (int i = 0; i < NHANDLED; i++) sigaddset(&handled_set, handled[i]);
+    pthread_sigmask(SIG_BLOCK, &handled_set, &old); /* no handler between the two */
+    deferring = lua_toboolean(L, 1);
+    int now = !deferring && stop_sig && !acted && wake[1] >= 0 && !interactive;
+    if (now) act_on_stop();
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return 1;
+}
+
+static int open_host_stop(lua_State *L)
+{
+    static const luaL_Reg functions[] = {
+        {"stop_requested", stop_requested},
+        {"defer_stop", defer_stop},
+        {NULL, NULL},
+    };
+    luaL_newlib(L, functions);
+    return 1;
+}
+
+void host_cancel_register(lua_State *L)
+{
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    lua_pushcfunction(L, open_host_stop);
+    lua_setfield(L, -2, "mylua.host_stop");
+    lua_pop(L, 1);
 }
 
 int host_cancel_finish(int status)

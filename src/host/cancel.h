@@ -21,7 +21,16 @@
  * The exit status: HOST_EXIT_TIMEOUT for the deadline.  A signal ends the
  * program by that signal itself, once the state is closed and the reason
  * printed, so a calling shell reports 128 + its number (130, 143) and
- * knows it was interrupted, as for any program killed by ^C. */
+ * knows it was interrupted, as for any program killed by ^C.
+ *
+ * Deferred stops, for jobs that work in steps (mylua.batch): while a
+ * script has called mylua.defer_stop(true), the first SIGINT or SIGTERM
+ * is only recorded: no hook, no KILL QUERY; mylua.stop_requested() then
+ * returns the reason, and the script finishes its step and ends.  A
+ * second signal still ends the program at once; the deadline (--timeout)
+ * is never deferred.  defer_stop(false) with a stop recorded makes it
+ * take effect there, as if the signal came then; a script that returns
+ * with a recorded stop exits as a stopped one does (130, 143). */
 #ifndef MYL_HOST_CANCEL_H
 #define MYL_HOST_CANCEL_H
 
@@ -33,6 +42,10 @@
  * (timeout seconds, 0: none) for the run of the state L.  Returns 0, or
  * -1 with a message printed when the canceller cannot start. */
 int host_cancel_start(lua_State *L, double timeout);
+
+/* Puts the module "mylua.host_stop" (stop_requested, defer_stop; see
+ * above) in package.preload, where the mylua module finds it. */
+void host_cancel_register(lua_State *L);
 
 /* Why the run was stopped ("interrupted by SIGINT", "run timed out after
  * 2 s"), or NULL while it was not. */

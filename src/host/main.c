@@ -252,6 +252,7 @@ static int pmain(lua_State *L)
     luaL_openlibs(L);
     replace_os_exit(L);
     preload(L);
+    host_cancel_register(L);
     create_arg_table(L, argv, argc, script);
     host_options_push(L, &a->conn);
     if (a->log_level) {

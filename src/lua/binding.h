@@ -197,8 +197,8 @@ myl_param *myl_lua_stmt_params(lua_State *L, int first, int n, myl_param *small)
 void myl_lua_typed_init(lua_State *L);
 /* Adds mylua.decimal, date, datetime, time, blob to the table at idx. */
 void myl_lua_typed_register(lua_State *L, int idx);
-/* Adds now, monotonic and sleep (clock.c), and printable, isatty and
- * host_log_level (term.c), to the module table at idx. */
+/* Adds now, monotonic and sleep (clock.c), and printable, isatty, fsync,
+ * ftruncate and host_log_level (term.c), to the module table at idx. */
 void myl_lua_clock_register(lua_State *L, int idx);
 void myl_lua_term_register(lua_State *L, int idx);
 /* The typed value at idx, or NULL (balanced on the stack). */

@@ -1,7 +1,9 @@
 /* What scripts write to a terminal: text made safe to print (shared with
  * the host program's error lines), whether a file is a terminal (progress
  * bars only go to one), and the log level the host program was asked for. */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "binding.h"
@@ -70,6 +72,35 @@ static int is_terminal(lua_State *L)
     return 1;
 }
 
+/* fsync(file): the file's buffer written and its data on disk (fflush,
+ * then fsync), for a job that must know its output is durable before it
+ * goes on.  Returns true; raises with the system's reason. */
+static int sync_file(lua_State *L)
+{
+    luaL_Stream *stream = luaL_testudata(L, 1, LUA_FILEHANDLE);
+    if (!stream) return myl_lua_typeerror(L, 1, "file");
+    if (!stream->closef) return luaL_error(L, "attempt to use a closed file");
+    if (fflush(stream->f) != 0 || fsync(fileno(stream->f)) != 0)
+        return luaL_error(L, "fsync: %s", strerror(errno));
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* ftruncate(file, size): cuts the file to size bytes (a partial last line
+ * left by a job that was killed).  Returns true; raises with the reason. */
+static int truncate_file(lua_State *L)
+{
+    luaL_Stream *stream = luaL_testudata(L, 1, LUA_FILEHANDLE);
+    if (!stream) return myl_lua_typeerror(L, 1, "file");
+    if (!stream->closef) return luaL_error(L, "attempt to use a closed file");
+    lua_Integer size = myl_lua_check_integer(L, 2);
+    if (size < 0) return myl_lua_argerror(L, 2, "negative size");
+    if (fflush(stream->f) != 0 || ftruncate(fileno(stream->f), (off_t)size) != 0)
+        return luaL_error(L, "ftruncate: %s", strerror(errno));
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* host_log_level(): "debug", "error" or nil, as the host program's
  * --verbose and --quiet set it (MYL_HOST_LOG_LEVEL). */
 static int host_log_level(lua_State *L)
@@ -81,6 +112,8 @@ static int host_log_level(lua_State *L)
 static const luaL_Reg functions[] = {
     {"printable", printable},
     {"isatty", is_terminal},
+    {"fsync", sync_file},
+    {"ftruncate", truncate_file},
     {"host_log_level", host_log_level},
     {NULL, NULL},
 };
