@@ -343,3 +343,180 @@ describe("scripts/examples/checksum_compare.lua", function()
       "unknown option --other-password")
   end)
 end)
+
+-- The purge and the archive: rows of a table, two thirds older than
+-- 30 days (100 days old), the others one day old, interleaved.
+local function make_events(db, name)
+  db:query(("DROP TABLE IF EXISTS %s"):format(name))
+  db:query(("CREATE TABLE %s (id INT PRIMARY KEY, at DATETIME NOT NULL, note VARCHAR(40) NULL)"):format(name))
+  local values = {}
+  for i = 1, 300 do
+    values[i] = ("(%d, NOW() - INTERVAL %d DAY, %s)"):format(i, i % 3 == 0 and 1 or 100,
+      i % 7 == 0 and "NULL" or ("'event %d\\ttab'"):format(i))
+  end
+  db:query(("INSERT INTO %s VALUES %s"):format(name, table.concat(values, ", ")))
+end
+
+local function ids(db, sql, ...)
+  local t = {}
+  for id in db:query(sql, ...):rows("v") do t[#t + 1] = id end
+  return table.concat(t, ",")
+end
+
+local function expected_ids(recent)
+  local t = {}
+  for i = 1, 300 do if (i % 3 == 0) == recent then t[#t + 1] = i end end
+  return table.concat(t, ",")
+end
+
+describe("scripts/examples/nightly_purge.lua", function()
+  local db, name
+
+  setup(function()
+    db = helpers.connect()
+    name = "spec91_purge_" .. helpers.unique_table()
+  end)
+
+  before_each(function() make_events(db, name) end)
+
+  teardown(function()
+    db:query("DROP TABLE IF EXISTS " .. name)
+    db:close()
+  end)
+
+  it("deletes the rows older than --days silently, and a re-run deletes nothing", function()
+    local out, err, code = example("nightly_purge.lua", "--table", p.database .. "." .. name,
+      "--column", "at", "--days", "30", "--chunk-size", "17")
+    assert.are.equal(0, code, err)
+    assert.are.equal("", out)
+    assert.truthy(err:find("purge " .. p.database .. "." .. name .. ": 200 rows in 12 chunks", 1, true), err)
+    assert.are.equal(expected_ids(true), ids(db, "SELECT id FROM " .. name .. " ORDER BY id"))
+    local before = ids(db, "SELECT CONCAT_WS('|', id, at, note) FROM " .. name .. " ORDER BY id")
+    out, err, code = helpers.run_host(helpers.append(CONN, "--quiet", "scripts/examples/nightly_purge.lua",
+      "--table", name, "--column", "at", "--days", "30"))
+    assert.are.equal("", err)
+    assert.are.equal("", out)
+    assert.are.equal(0, code)
+    assert.are.equal(before, ids(db, "SELECT CONCAT_WS('|', id, at, note) FROM " .. name .. " ORDER BY id"))
+  end)
+
+  it("with --dry-run only counts, and --limit bounds a run", function()
+    local out, err, code = example("nightly_purge.lua", "--table", name, "--column", "at", "--days", "30", "--dry-run")
+    assert.are.equal(0, code, err)
+    assert.are.equal(("200 rows of %s are older than 30 days and would be deleted\n"):format(name), out)
+    assert.are.equal(300, db:query("SELECT COUNT(*) FROM " .. name):row(1, "a")[1])
+    out, err, code = example("nightly_purge.lua", "--table", name, "--column", "at", "--days", "30",
+      "--limit", "50", "--chunk-size", "20")
+    assert.are.equal(0, code, err)
+    assert.are.equal("", out)
+    assert.are.equal(250, db:query("SELECT COUNT(*) FROM " .. name):row(1, "a")[1])
+  end)
+
+  it("fails loudly on a column that does not exist", function()
+    local out, err, code = example("nightly_purge.lua", "--table", name, "--column", "nope", "--days", "30")
+    assert.are.equal(1, code)
+    assert.are.equal("", out)
+    assert.truthy(err:find("ERROR 1054 (42S22)", 1, true), err)
+    assert.are.equal(300, db:query("SELECT COUNT(*) FROM " .. name):row(1, "a")[1])
+  end)
+
+  it("exits 2 on bad usage", function()
+    assert_usage("nightly_purge.lua", { "--table", name, "--days", "30" }, "--column is required")
+    assert_usage("nightly_purge.lua", { "--table", name, "--column", "at", "--days", "0" },
+      "--days needs a whole number >= 1")
+    assert_usage("nightly_purge.lua", { "--table", name, "--column", "at", "--days", "3", "--pause", "-1" },
+      "--pause needs seconds >= 0")
+    assert_usage("nightly_purge.lua", { "--table", "a.b.c", "--column", "at", "--days", "3" },
+      "--table needs SCHEMA.TABLE or TABLE")
+  end)
+end)
+
+describe("scripts/examples/archive_job.lua", function()
+  local db, name, archive, file
+
+  setup(function()
+    db = helpers.connect()
+    name = "spec91_arch_" .. helpers.unique_table()
+    archive = name .. "_old"
+    file = os.tmpname()
+  end)
+
+  before_each(function()
+    make_events(db, name)
+    db:query("DROP TABLE IF EXISTS " .. archive)
+    os.remove(file)
+  end)
+
+  teardown(function()
+    db:query(("DROP TABLE IF EXISTS %s, %s"):format(name, archive))
+    db:close()
+    os.remove(file)
+  end)
+
+  local function rows(table_name, recent)
+    return ids(db, ("SELECT CONCAT_WS('|', id, at, COALESCE(note, 'NULL')) FROM %s WHERE (id %% 3 = 0) = ? ORDER BY id")
+      :format(table_name), recent)
+  end
+
+  it("moves the old rows to an archive table it creates, and a re-run moves nothing", function()
+    local old, recent = rows(name, false), rows(name, true)
+    local out, err, code = example("archive_job.lua", "--table", name, "--column", "at", "--days", "30",
+      "--to", p.database .. "." .. archive, "--chunk-size", "23")
+    assert.are.equal(0, code, err)
+    assert.are.equal("", out)
+    assert.are.equal(expected_ids(true), ids(db, "SELECT id FROM " .. name .. " ORDER BY id"))
+    assert.are.equal(expected_ids(false), ids(db, "SELECT id FROM " .. archive .. " ORDER BY id"))
+    assert.are.equal(old, rows(archive, false))
+    assert.are.equal(recent, rows(name, true))
+    out, err, code = helpers.run_host(helpers.append(CONN, "--quiet", "scripts/examples/archive_job.lua",
+      "--table", name, "--column", "at", "--days", "30", "--to", archive))
+    assert.are.equal("", err)
+    assert.are.equal("", out)
+    assert.are.equal(0, code)
+    assert.are.equal(old, rows(archive, false))
+    assert.are.equal(recent, rows(name, true))
+    assert.are.equal(200, db:query("SELECT COUNT(*) FROM " .. archive):row(1, "a")[1])
+  end)
+
+  it("appends the old rows to a file instead, and a re-run adds nothing", function()
+    local out, err, code = example("archive_job.lua", "--table", name, "--column", "at", "--days", "30",
+      "--file", file, "--chunk-size", "40")
+    assert.are.equal(0, code, err)
+    assert.are.equal("", out)
+    local f = assert(io.open(file, "rb"))
+    local text = f:read("a")
+    f:close()
+    local all = lines(text)
+    assert.are.equal("id\tat\tnote", all[1])
+    assert.are.equal(201, #all)
+    assert.truthy(all[2]:find("^1\t%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d\tevent 1\\ttab$"), all[2])
+    assert.truthy(text:find("\n7\t[^\t\n]*\t\\N\n"), "NULL as \\N")
+    assert.are.equal(expected_ids(true), ids(db, "SELECT id FROM " .. name .. " ORDER BY id"))
+    out, err, code = example("archive_job.lua", "--table", name, "--column", "at", "--days", "30", "--file", file)
+    assert.are.equal(0, code, err)
+    assert.are.equal("", out)
+    f = assert(io.open(file, "rb"))
+    assert.are.equal(text, f:read("a"))
+    f:close()
+  end)
+
+  it("with --dry-run only counts and creates nothing", function()
+    local out, err, code = example("archive_job.lua", "--table", name, "--column", "at", "--days", "30",
+      "--to", archive, "--dry-run")
+    assert.are.equal(0, code, err)
+    assert.are.equal(("200 rows of %s are older than 30 days and would be archived\n"):format(name), out)
+    assert.are.equal(300, db:query("SELECT COUNT(*) FROM " .. name):row(1, "a")[1])
+    assert.are.equal(0, db:query([[SELECT COUNT(*) FROM information_schema.TABLES
+      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?]], archive):row(1, "a")[1])
+  end)
+
+  it("exits 2 on bad usage", function()
+    assert_usage("archive_job.lua", { "--table", name, "--column", "at", "--days", "30" },
+      "give --to or --file (one of them)")
+    assert_usage("archive_job.lua", { "--table", name, "--column", "at", "--days", "30", "--to", "x",
+      "--file", "y" }, "give --to or --file (one of them)")
+    assert_usage("archive_job.lua", { "--table", name, "--column", "at", "--days", "30", "--to", "a.b.c" },
+      "--to needs SCHEMA.TABLE or TABLE")
+    assert_usage("archive_job.lua", { "--column", "at", "--days", "30", "--to", "x" }, "--table is required")
+  end)
+end)
