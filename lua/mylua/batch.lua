@@ -350,7 +350,8 @@ local function run(st, db, step)
   local opts, s = st.opts, st.summary
   local t0 = mylua.monotonic()
   local was_deferring = mylua.defer_stop(true)
-  local bar = st.progress_on and mylua.progress{ label = st.label } or nil
+  -- the bar only where it is seen: elsewhere the summary line says it all
+  local bar = st.progress_on and core.isatty(io.stderr) and mylua.progress{ label = st.label } or nil
   local ok, err = pcall(function()
     while true do
       local want = st.chunk_size
