@@ -10,7 +10,8 @@
 -- TABLE when missing) or appends them to --file (tab-separated, as LOAD
 -- DATA INFILE reads them), then deletes them, walking the primary key in
 -- chunks (mylua.batch.archive).  Each chunk is copied and deleted so that a
--- run killed at any point loses and duplicates nothing: run it again.
+-- run killed at any point loses and duplicates nothing: run it again (with
+-- --file, with the same or a larger --chunk-size; README "Batch maintenance").
 -- Prints nothing (the summary is an info line on stderr, which --quiet
 -- leaves out); --dry-run prints how many rows would move, and moves none.
 --
