@@ -127,9 +127,12 @@ else
 end
 
 -- The change columns: NULL for a table the previous snapshot did not have.
-local growth = previous and [[,
-  cur.table_rows - CAST(prev.table_rows AS SIGNED) AS `rows +/-`,
-  cur.data_bytes + cur.index_bytes - CAST(prev.data_bytes + prev.index_bytes AS SIGNED) AS `bytes +/-`]] or ""
+-- Signed, so that a table that shrank shows a negative change instead of
+-- an out-of-range unsigned subtraction.
+local ROWS_CHANGE = "CAST(cur.table_rows AS SIGNED) - CAST(prev.table_rows AS SIGNED)"
+local BYTES_CHANGE = "CAST(cur.data_bytes + cur.index_bytes AS SIGNED) "
+  .. "- CAST(prev.data_bytes + prev.index_bytes AS SIGNED)"
+local growth = previous and (",\n  %s AS `rows +/-`, %s AS `bytes +/-`"):format(ROWS_CHANGE, BYTES_CHANGE) or ""
 
 -- (seconds are enough to read; the history keeps microseconds)
 print(("table sizes at %s%s"):format(taken_at:sub(1, 19),
@@ -145,9 +148,8 @@ local per_table = db:query(([[
 mylua.print(per_table, { format = format })
 print()
 
-local schema_growth = previous and [[,
-  SUM(cur.table_rows - CAST(prev.table_rows AS SIGNED)) AS `rows +/-`,
-  SUM(cur.data_bytes + cur.index_bytes - CAST(prev.data_bytes + prev.index_bytes AS SIGNED)) AS `bytes +/-`]] or ""
+local schema_growth = previous
+  and (",\n  SUM(%s) AS `rows +/-`, SUM(%s) AS `bytes +/-`"):format(ROWS_CHANGE, BYTES_CHANGE) or ""
 local per_schema = db:query(([[
   SELECT COALESCE(cur.table_schema, 'all schemas') AS `schema`, COUNT(*) AS `tables`,
          SUM(cur.table_rows) AS `rows`, SUM(cur.data_bytes) AS `data`,
