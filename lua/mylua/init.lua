@@ -25,6 +25,7 @@ local mylua = {
 }
 
 local methods = core.connection_methods
+require "mylua.script" -- db:execute_script, db:execute_file
 
 local IN_TRANS = 1 -- SERVER_STATUS_IN_TRANS in the server's status flags
 

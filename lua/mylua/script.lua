@@ -1,2 +1,79 @@
--- mylua.script: being written (issue 11).
-return {}
+-- db:execute_script(text [, opts]) and db:execute_file(path [, opts]): a
+-- script of SQL statements run one at a time, split as the mariadb client
+-- splits its input (DELIMITER, \g, \c, comments, executable comments: see
+-- src/core/sqlsplit.h).  Each statement goes through db:query, so its
+-- results are read and dropped; the first that fails stops the script, its
+-- error raised with the statement's number and line added.
+local core = require "mylua.core"
+
+local methods = core.connection_methods
+
+local OPTIONS = { progress = "function", name = "string" }
+
+local function check_options(fname, opts)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    error(("bad argument #2 to '%s' (table expected, got %s)"):format(fname, type(opts)), 3)
+  end
+  for k, v in pairs(opts) do
+    local want = OPTIONS[k]
+    if not want then
+      error(("bad argument #2 to '%s' (unknown option %s)"):format(fname,
+        type(k) == "string" and ("%q"):format(k) or tostring(k)), 3)
+    end
+    if type(v) ~= want then
+      error(("bad argument #2 to '%s' (option %s: %s expected, got %s)"):format(fname, k, want, type(v)), 3)
+    end
+  end
+  return opts
+end
+
+local function run(db, fname, text, opts, name)
+  local splitter = core.sql_splitter(text)
+  local progress = opts.progress
+  local size = #text
+  local count = 0
+  while true do
+    local first, last, line, _, done = splitter:next(db)
+    if first == nil then return count end
+    if first == false then
+      -- last is the splitter's "line N: why"
+      error(("%s: %s%s"):format(fname, name and (name .. ": ") or "", last), 3)
+    end
+    count = count + 1
+    local sql = text:sub(first, last)
+    local ok, err = pcall(db.query, db, sql)
+    if not ok then
+      if core.is_error(err) then
+        err.statement, err.line, err.file = count, line, name
+      end
+      error(err, 0)
+    end
+    if progress then
+      progress{ statement = count, line = line, offset = done, size = size, sql = sql }
+    end
+  end
+end
+
+function methods:execute_script(text, opts)
+  if type(text) ~= "string" then
+    error(("bad argument #1 to 'execute_script' (string expected, got %s)"):format(type(text)), 2)
+  end
+  opts = check_options("execute_script", opts)
+  return run(self, "execute_script", text, opts, opts.name)
+end
+
+function methods:execute_file(path, opts)
+  if type(path) ~= "string" then
+    error(("bad argument #1 to 'execute_file' (string expected, got %s)"):format(type(path)), 2)
+  end
+  opts = check_options("execute_file", opts)
+  local f, why = io.open(path, "rb")
+  if not f then error(("execute_file: cannot open %s"):format(why), 2) end
+  local text, rwhy = f:read("a")
+  f:close()
+  if not text then error(("execute_file: cannot read %s: %s"):format(path, rwhy), 2) end
+  return run(self, "execute_file", text, opts, opts.name or path)
+end
+
+return methods

@@ -136,6 +136,11 @@ void myl_lua_build_sql(lua_State *L, myl_escape_style style, int sql_idx, int fi
 /* Pushes the SQL literal for the value at idx. */
 void myl_lua_push_literal(lua_State *L, myl_escape_style style, int idx);
 
+/* script.c: core.sql_splitter(text), the script splitter execute_script
+ * drives. */
+void myl_lua_script_init(lua_State *L);
+int myl_lua_sql_splitter(lua_State *L);
+
 /* convert.c */
 int myl_lua_row_mode(lua_State *L, int idx);
 /* Pushes a names table (array of column name strings). */

@@ -9,7 +9,9 @@
 /* Pushes the text of the error object at idx:
  * "ERROR 1146 (42S02): Table ... doesn't exist", and for a failing statement
  * of a multi-statement query "ERROR 1064 (42000) in statement 3: ...", as the
- * mariadb client says "at line 3" in batch mode. */
+ * mariadb client says "at line 3" in batch mode; for a statement of a
+ * script (execute_script, execute_file), its line and the script's name
+ * too: "ERROR 1064 (42000) in statement 3, line 12 of schema.sql: ...". */
 static void push_error_text(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
@@ -17,11 +19,22 @@ static void push_error_text(lua_State *L, int idx)
     lua_getfield(L, idx, "sqlstate");
     lua_getfield(L, idx, "message");
     lua_getfield(L, idx, "statement");
+    lua_getfield(L, idx, "line");
+    lua_getfield(L, idx, "file");
+    lua_Integer line = lua_isinteger(L, -2) ? lua_tointeger(L, -2) : 0;
+    const char *file = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    lua_pop(L, 2); /* file stays alive: the error object holds it */
     int code = (int)lua_tointeger(L, -4);
     const char *state = lua_type(L, -3) == LUA_TSTRING ? lua_tostring(L, -3) : "HY000";
     const char *msg = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
     lua_Integer statement = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
-    if (statement > 0)
+    if (statement > 0 && line > 0 && file)
+        lua_pushfstring(L, "ERROR %d (%s) in statement %I, line %I of %s: %s", code, state, statement,
+                        line, file, msg);
+    else if (statement > 0 && line > 0)
+        lua_pushfstring(L, "ERROR %d (%s) in statement %I, line %I: %s", code, state, statement, line,
+                        msg);
+    else if (statement > 0)
         lua_pushfstring(L, "ERROR %d (%s) in statement %I: %s", code, state, statement,
                         msg);
     else
@@ -70,7 +83,8 @@ static int error_concat(lua_State *L)
  * are found by their file names. */
 static int is_module_source(const char *src)
 {
-    static const char *const files[] = {"mylua/init.lua", "mylua/safe.lua", NULL};
+    static const char *const files[] = {"mylua/init.lua",    "mylua/safe.lua",  "mylua/script.lua",
+                                        "mylua/migrate.lua", "mylua/batch.lua", NULL};
     if (strncmp(src, "=[mylua]", 8) == 0) return 1;
     if (src[0] != '@') return 0;
     size_t n = strlen(src + 1);

@@ -24,6 +24,7 @@ static const luaL_Reg functions[] = {
     {"connect", myl_lua_connect},
     {"is_error", is_error},
     {"new_error", new_error},
+    {"sql_splitter", myl_lua_sql_splitter},
     {NULL, NULL},
 };
 
@@ -66,6 +67,7 @@ int luaopen_mylua_core(lua_State *L)
     myl_lua_cursor_init(L);
     myl_lua_typed_init(L);
     myl_lua_statement_init(L);
+    myl_lua_script_init(L);
     name_null(L);
     luaL_newlib(L, functions);
     myl_lua_name_functions(L, -1, functions);
