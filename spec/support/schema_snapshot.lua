@@ -16,7 +16,8 @@
 --
 -- With opts.schema only that database is read, and its name is written
 -- <db> in the keys and values, so that a database can be compared with a
--- copy of it under another name.
+-- copy of it under another name; it becomes the connection's current
+-- database (SHOW CREATE VIEW names other databases than the current one).
 
 local schema_snapshot = {}
 
@@ -98,14 +99,18 @@ function schema_snapshot.take(db, opts)
     end
     snap[key] = value
   end
+  if only then db:select_db(only) end
   local where = only and ("= " .. db:quote(only)) or ("NOT IN " .. SYSTEM_SCHEMAS)
 
+  local columns_seen -- the rows of information_schema.columns, for the contents below
   for _, info in ipairs(INFO) do
     local kind, view, schema_col, key_cols, value_cols = table.unpack(info)
     local nkey = select(2, key_cols:gsub(",", ",")) + 1
     local sql = ("SELECT %s, %s FROM information_schema.%s WHERE %s %s ORDER BY %s")
       :format(key_cols, value_cols, view, schema_col, where, key_cols)
-    for _, r in ipairs(rows(db, sql)) do
+    local got = rows(db, sql)
+    if kind == "column" then columns_seen = got end
+    for _, r in ipairs(got) do
       local k, v = {}, {}
       for i = 1, nkey do k[i] = text(r[i]) end
       for i = nkey + 1, #r do v[#v + 1] = text(r[i]) end
@@ -149,13 +154,12 @@ function schema_snapshot.take(db, opts)
   -- Contents: CHECKSUM TABLE for whole rows; a CRC over the other columns
   -- where a column records when the row was written.
   local columns = {}
-  for _, r in ipairs(rows(db, "SELECT table_schema, table_name, column_name, column_default, extra"
-      .. " FROM information_schema.columns WHERE table_schema " .. where
-      .. " ORDER BY table_schema, table_name, ordinal_position")) do
+  for _, r in ipairs(columns_seen) do
+    -- table_schema, table_name, column_name, ordinal_position, column_default, ..., extra (11th)
     local key = r[1] .. "." .. r[2]
     columns[key] = columns[key] or {}
-    local written_at = WRITTEN_AT[key .. "." .. r[3]] or text(r[4]):lower():find("^current_timestamp")
-      or text(r[5]):lower():find("on update", 1, true)
+    local written_at = WRITTEN_AT[key .. "." .. r[3]] or text(r[5]):lower():find("^current_timestamp")
+      or text(r[11]):lower():find("on update", 1, true)
     table.insert(columns[key], { name = r[3], written_at = written_at })
   end
   local whole = {}
@@ -189,9 +193,12 @@ function schema_snapshot.take(db, opts)
   return snap
 end
 
--- Up to `limit` (default 8) lines naming the keys that differ.
-function schema_snapshot.diff(a, b, limit)
+-- Up to `limit` (default 8) entries naming the keys that differ and
+-- showing each value from its first differing byte; names labels a and b
+-- (default "client" and "execute_file").
+function schema_snapshot.diff(a, b, limit, names)
   limit = limit or 8
+  names = names or { "client", "execute_file" }
   local keys, seen = {}, {}
   for k in pairs(a) do keys[#keys + 1] = k; seen[k] = true end
   for k in pairs(b) do if not seen[k] then keys[#keys + 1] = k end end
@@ -203,8 +210,12 @@ function schema_snapshot.diff(a, b, limit)
         out[#out + 1] = "..."
         break
       end
-      out[#out + 1] = ("%s:\n    client:      %s\n    execute_*:   %s"):format(
-        k, tostring(a[k]):sub(1, 300), tostring(b[k]):sub(1, 300))
+      local x, y = tostring(a[k]), tostring(b[k])
+      local at = 1
+      while at <= #x and x:byte(at) == y:byte(at) do at = at + 1 end
+      local from = math.max(1, at - 60)
+      out[#out + 1] = ("%s (from byte %d):\n    %-13s %q\n    %-13s %q"):format(
+        k, at, names[1] .. ":", x:sub(from, at + 100), names[2] .. ":", y:sub(from, at + 100))
     end
   end
   return out
