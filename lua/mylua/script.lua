@@ -41,7 +41,9 @@ local function run(db, fname, text, opts, name)
       error(("%s: %s%s"):format(fname, name and (name .. ": ") or "", last), 3)
     end
     count = count + 1
-    local sql = text:sub(first, last)
+    -- The client reads its input line by line and drops the CR of each
+    -- CR LF, inside strings and bodies too: the server sees LF only.
+    local sql = (text:sub(first, last):gsub("\r\n", "\n"))
     local ok, err = pcall(db.query, db, sql)
     if not ok then
       if core.is_error(err) then

@@ -1,0 +1,86 @@
+-- Throw-away MariaDB servers of a spec's own, started with
+-- scripts/sandbox-server into a temporary directory each: the same
+-- bootstrap gives them the same initial state, and their sockets and ports
+-- (picked free by the script) never collide with scripts/check's servers.
+--
+--   local servers = sandbox_pair.start(2)   -- raises if any did not start
+--   servers[1].params     -- connect options (Unix socket)
+--   servers[1].cnf        -- an option file for the mariadb client tools
+--   sandbox_pair.stop(servers)  -- stops them and removes their directories;
+--                               -- safe on a partial or nil list, and twice
+
+local sandbox_pair = {}
+
+local SCRIPT = "scripts/sandbox-server"
+
+local function quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- A fresh directory with a short path (a Unix socket path has ~100 bytes).
+local function temp_dir()
+  local base = os.getenv("TMPDIR")
+  if not base or base == "" or #base > 40 then base = "/tmp" end
+  local p = assert(io.popen("mktemp -d " .. quote(base .. "/myl48.XXXXXX")))
+  local dir = p:read("l")
+  p:close()
+  assert(dir and dir ~= "", "mktemp -d failed")
+  return dir
+end
+
+-- Starts n servers at once (their bootstraps run in parallel).
+function sandbox_pair.start(n)
+  local servers, cmds = {}, {}
+  for i = 1, n do
+    local dir = temp_dir()
+    servers[i] = { dir = dir }
+    cmds[i] = ("%s start %s >%s 2>&1 </dev/null &"):format(
+      SCRIPT, quote(dir), quote(dir .. "/start.log"))
+  end
+  os.execute(table.concat(cmds, " ") .. " wait")
+  for i, s in ipairs(servers) do
+    local env = slurp(s.dir .. "/env")
+    if env == "" then
+      local log = slurp(s.dir .. "/start.log")
+      sandbox_pair.stop(servers)
+      error(("sandbox server %d did not start:\n%s"):format(i, log), 2)
+    end
+    local function var(name)
+      local v = env:match(name .. "=(%S+)")
+      return v and v:gsub("^'(.*)'$", "%1")
+    end
+    s.socket = var("MYLUA_TEST_SOCKET")
+    s.cnf = s.dir .. "/client.cnf"
+    s.params = {
+      socket = s.socket,
+      user = var("MYLUA_TEST_USER"),
+      password = var("MYLUA_TEST_PASSWORD"),
+      database = var("MYLUA_TEST_DB"),
+      read_timeout = 120,
+    }
+  end
+  return servers
+end
+
+function sandbox_pair.stop(servers)
+  for _, s in ipairs(servers or {}) do
+    if s.dir and not s.stopped then
+      os.execute(("%s stop %s >/dev/null 2>&1"):format(SCRIPT, quote(s.dir)))
+      os.execute("rm -rf " .. quote(s.dir))
+      s.stopped = true
+    end
+  end
+end
+
+sandbox_pair.quote = quote
+sandbox_pair.slurp = slurp
+
+return sandbox_pair
