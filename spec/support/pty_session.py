@@ -9,6 +9,8 @@ Each line of the steps is one of (payloads in hex, so any byte fits):
     expect HEX    wait until the output since the last expect matches the
                   regular expression (bytes, DOTALL)
     wait          wait for the program to exit
+    pause HEX     keep reading the output for that many seconds (a decimal
+                  number), e.g. to let a statement reach the server
 
 The transcript (everything the program wrote to the terminal) goes to
 stdout, followed by a last line "<<exit N>>" (N: the exit status, or
@@ -107,6 +109,11 @@ def main():
                 if read_some(left) == "end":
                     if not pattern.search(transcript, mark):
                         fail("the program ended before %r" % payload, transcript, pid)
+        elif kind == "pause":
+            until = time.monotonic() + float(payload.decode())
+            while time.monotonic() < until and status is None:
+                if read_some(until - time.monotonic()) == "end":
+                    break
         elif kind == "wait":
             while status is None:
                 left = deadline - time.monotonic()
