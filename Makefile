@@ -39,7 +39,7 @@ LUA_MODULES = lua/mylua/init.lua lua/mylua/safe.lua lua/mylua/log.lua lua/mylua/
               lua/mylua/batch.lua $(LUA_MIGRATE_MODULES)
 # mylua.migrate's parts, installed in their own directory (mylua/migrate/)
 LUA_MIGRATE_MODULES = lua/mylua/migrate/files.lua lua/mylua/migrate/classify.lua \
-                      lua/mylua/migrate/sha256.lua lua/mylua/migrate/cli.lua
+                      lua/mylua/migrate/cli.lua
 
 CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 CORE_LIB = $(BUILD)/libmylua_core.a

@@ -13,7 +13,7 @@ local mylua = require "mylua"
 local core = require "mylua.core"
 local files = require "mylua.migrate.files"
 local classify = require "mylua.migrate.classify"
-local sha256 = require "mylua.migrate.sha256"
+local sha256 = require("mylua.core").sha256
 
 local migrate = {}
 

@@ -136,6 +136,9 @@ void myl_lua_build_sql(lua_State *L, myl_escape_style style, int sql_idx, int fi
 /* Pushes the SQL literal for the value at idx. */
 void myl_lua_push_literal(lua_State *L, myl_escape_style style, int idx);
 
+/* digest.c: core.sha256(text), lowercase hex. */
+void myl_lua_digest_register(lua_State *L, int idx);
+
 /* script.c: core.sql_splitter(text), the script splitter execute_script
  * drives. */
 void myl_lua_script_init(lua_State *L);

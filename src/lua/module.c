@@ -74,6 +74,7 @@ int luaopen_mylua_core(lua_State *L)
     myl_lua_typed_register(L, -1);
     myl_lua_clock_register(L, -1);
     myl_lua_term_register(L, -1);
+    myl_lua_digest_register(L, -1);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
     lua_pushliteral(L, MYL_VERSION);

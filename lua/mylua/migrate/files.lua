@@ -8,7 +8,7 @@
 -- `up(db)` and optionally `down(db)` (and `transaction = true` to run them
 -- in one transaction). The checksum is the SHA-256 of the file with CR LF
 -- read as LF, so a checkout that changes line endings changes nothing.
-local sha256 = require "mylua.migrate.sha256"
+local sha256 = require("mylua.core").sha256
 
 local files = {}
 
