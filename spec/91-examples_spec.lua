@@ -157,7 +157,7 @@ describe("scripts/examples/table_sizes.lua", function()
   end)
 
   it("exits 2 on bad usage", function()
-    assert_usage("table_sizes.lua", { "--top", "0" }, "--top needs a positive number")
+    assert_usage("table_sizes.lua", { "--top", "0" }, "--top needs a whole number >= 1, not '0'")
     assert_usage("table_sizes.lua", { "--nope" }, "unknown option --nope")
     assert_usage("table_sizes.lua", { "--history", "a.b.c" }, "--history needs SCHEMA.TABLE")
     assert_usage("table_sizes.lua", { "--schema" }, "--schema needs a value")
@@ -352,7 +352,7 @@ describe("scripts/examples/checksum_compare.lua", function()
     assert_usage("checksum_compare.lua", OTHER, "name at least one table")
     assert_usage("checksum_compare.lua", { single }, "name the other server")
     assert_usage("checksum_compare.lua", helpers.append(OTHER, "--chunk-size", "0", single),
-      "--chunk-size needs a positive number")
+      "--chunk-size needs a whole number >= 1, not '0'")
     assert_usage("checksum_compare.lua", helpers.append(OTHER, "--other-password", "x", single),
       "unknown option --other-password")
   end)

@@ -20,6 +20,7 @@
 -- replica stopped at its source's position, a copy, a restored backup).
 
 local mylua = require "mylua"
+local args = require "mylua.args"
 
 local USAGE = [[
 usage: mylua [connection options] checksum_compare.lua --other-host HOST
@@ -27,60 +28,19 @@ usage: mylua [connection options] checksum_compare.lua --other-host HOST
        [--other-database NAME] [--chunk-size N] TABLE...
 ]]
 
-local function usage(message)
-  io.stderr:write("checksum_compare.lua: ", message, "\n", USAGE)
-  os.exit(2)
-end
-
--- --name=value, --name value and --flag, as `known` says ("flag",
--- "value" or "list"); returns the options and the other arguments.
-local function parse_args(args, known)
-  local opts, rest, i = {}, {}, 1
-  while i <= #args do
-    local a = args[i]
-    local name, value = a:match("^%-%-([%w-]+)=(.*)$")
-    name = name or a:match("^%-%-([%w-]+)$")
-    if a == "--help" then io.stdout:write(USAGE) os.exit(0) end
-    if not name then
-      rest[#rest + 1] = a
-    elseif known[name] == "flag" then
-      if value then usage("--" .. name .. " takes no value") end
-      opts[name] = true
-    elseif known[name] then
-      if not value then
-        i = i + 1
-        value = args[i] or usage("--" .. name .. " needs a value")
-      end
-      if known[name] == "list" then
-        opts[name] = opts[name] or {}
-        table.insert(opts[name], value)
-      else
-        opts[name] = value
-      end
-    else
-      usage("unknown option " .. a)
-    end
-    i = i + 1
-  end
-  return opts, rest
-end
-
-local opts, tables = parse_args(arg, {
-  ["other-host"] = "value", ["other-port"] = "value", ["other-socket"] = "value",
-  ["other-user"] = "value", ["other-database"] = "value", ["chunk-size"] = "value",
-})
-if #tables == 0 then usage("name at least one table") end
+local opts, tables = args.parse(arg, {
+  ["other-host"] = "value", ["other-port"] = "count", ["other-socket"] = "value",
+  ["other-user"] = "value", ["other-database"] = "value", ["chunk-size"] = "count",
+}, USAGE)
+if #tables == 0 then args.usage_error("name at least one table") end
 if not (opts["other-host"] or opts["other-port"] or opts["other-socket"]) then
-  usage("name the other server: --other-host, --other-port or --other-socket")
+  args.usage_error("name the other server: --other-host, --other-port or --other-socket")
 end
-local chunk_size = math.tointeger(tonumber(opts["chunk-size"] or "1000"))
-if not chunk_size or chunk_size < 1 then usage("--chunk-size needs a positive number") end
-local other_port = opts["other-port"] and math.tointeger(tonumber(opts["other-port"]))
-if opts["other-port"] and not other_port then usage("--other-port needs a number") end
+local chunk_size = opts["chunk-size"] or 1000
 
 local here <close> = mylua.connect()
 local there <close> = mylua.connect{
-  host = opts["other-host"], port = other_port, socket = opts["other-socket"],
+  host = opts["other-host"], port = opts["other-port"], socket = opts["other-socket"],
   protocol = opts["other-socket"] and "socket" or "tcp",
   user = opts["other-user"], database = opts["other-database"],
   password = os.getenv("MYLUA_OTHER_PWD"),

@@ -23,58 +23,21 @@
 -- --fail-on-findings), 2 (bad usage).
 
 local mylua = require "mylua"
+local args = require "mylua.args"
 
 local USAGE = [[
 usage: mylua [connection options] grants_audit.lua [--findings-only]
        [--fail-on-findings] [--users PATTERN] [--ignore USER@HOST]...
 ]]
 
-local function usage(message)
-  io.stderr:write("grants_audit.lua: ", message, "\n", USAGE)
-  os.exit(2)
-end
-
--- --name=value, --name value and --flag, as `known` says ("flag",
--- "value" or "list"); returns the options and the other arguments.
-local function parse_args(args, known)
-  local opts, rest, i = {}, {}, 1
-  while i <= #args do
-    local a = args[i]
-    local name, value = a:match("^%-%-([%w-]+)=(.*)$")
-    name = name or a:match("^%-%-([%w-]+)$")
-    if a == "--help" then io.stdout:write(USAGE) os.exit(0) end
-    if not name then
-      rest[#rest + 1] = a
-    elseif known[name] == "flag" then
-      if value then usage("--" .. name .. " takes no value") end
-      opts[name] = true
-    elseif known[name] then
-      if not value then
-        i = i + 1
-        value = args[i] or usage("--" .. name .. " needs a value")
-      end
-      if known[name] == "list" then
-        opts[name] = opts[name] or {}
-        table.insert(opts[name], value)
-      else
-        opts[name] = value
-      end
-    else
-      usage("unknown option " .. a)
-    end
-    i = i + 1
-  end
-  return opts, rest
-end
-
-local opts, rest = parse_args(arg, {
+local opts, rest = args.parse(arg, {
   ["findings-only"] = "flag", ["fail-on-findings"] = "flag", users = "value", ignore = "list",
-})
-if #rest > 0 then usage("unexpected argument " .. rest[1]) end
+}, USAGE)
+if #rest > 0 then args.usage_error("unexpected argument " .. rest[1]) end
 local ignored = {}
 for _, account in ipairs(opts.ignore or {}) do
   local user, host = account:match("^(.*)@([^@]*)$")
-  if not user then usage("--ignore needs USER@HOST, not " .. account) end
+  if not user then args.usage_error("--ignore needs USER@HOST, not " .. account) end
   ignored[user .. "@" .. host] = true
 end
 

@@ -17,61 +17,17 @@
 --   --batch       tab-separated output instead of aligned tables
 
 local mylua = require "mylua"
+local args = require "mylua.args"
 
 local USAGE = [[
 usage: mylua [connection options] table_sizes.lua [--history SCHEMA.TABLE]
        [--schema NAME]... [--top N] [--batch]
 ]]
 
-local function usage(message)
-  io.stderr:write("table_sizes.lua: ", message, "\n", USAGE)
-  os.exit(2)
-end
-
--- --name=value, --name value and --flag, as `known` says ("flag",
--- "value" or "list"); returns the options and the other arguments.
-local function parse_args(args, known)
-  local opts, rest, i = {}, {}, 1
-  while i <= #args do
-    local a = args[i]
-    local name, value = a:match("^%-%-([%w-]+)=(.*)$")
-    name = name or a:match("^%-%-([%w-]+)$")
-    if a == "--help" then io.stdout:write(USAGE) os.exit(0) end
-    if not name then
-      rest[#rest + 1] = a
-    elseif known[name] == "flag" then
-      if value then usage("--" .. name .. " takes no value") end
-      opts[name] = true
-    elseif known[name] then
-      if not value then
-        i = i + 1
-        value = args[i] or usage("--" .. name .. " needs a value")
-      end
-      if known[name] == "list" then
-        opts[name] = opts[name] or {}
-        table.insert(opts[name], value)
-      else
-        opts[name] = value
-      end
-    else
-      usage("unknown option " .. a)
-    end
-    i = i + 1
-  end
-  return opts, rest
-end
-
-local opts, rest = parse_args(arg, { history = "value", schema = "list", top = "value", batch = "flag" })
-if #rest > 0 then usage("unexpected argument " .. rest[1]) end
-local top = opts.top and math.tointeger(tonumber(opts.top))
-if opts.top and not (top and top > 0) then usage("--top needs a positive number") end
-local history_schema, history_table
-if opts.history then
-  history_schema, history_table = opts.history:match("^([^.]+)%.([^.]+)$")
-  if not history_schema then
-    history_table = opts.history:match("^[^.]+$") or usage("--history needs SCHEMA.TABLE or TABLE")
-  end
-end
+local opts, rest = args.parse(arg, { history = "value", schema = "list", top = "count", batch = "flag" }, USAGE)
+if #rest > 0 then args.usage_error("unexpected argument " .. rest[1]) end
+local top = opts.top
+local history_schema, history_table = args.qualified_name(opts, "history")
 
 local db <close> = mylua.connect()
 local format = opts.batch and "batch" or "table"
@@ -89,7 +45,7 @@ end
 local current, previous, taken_at, since
 if opts.history then
   history_schema = history_schema or db:query("SELECT DATABASE()"):row(1, "a")[1]
-  if history_schema == mylua.null then usage("--history " .. opts.history .. ": no database selected") end
+  if history_schema == mylua.null then args.usage_error("--history " .. opts.history .. ": no database selected") end
   local history = db:quote_name(history_schema) .. "." .. db:quote_name(history_table)
   db:query(([[
     CREATE TABLE IF NOT EXISTS %s (
