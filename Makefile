@@ -146,6 +146,8 @@ $(BUILD)/obj/embedded.o: $(BUILD)/embedded.c src/host/embedded.h
 # Its objects are built apart from the host's: the host's have hidden
 # visibility, these default visibility, and the linker's version script
 # (src/core/mylua-core.map) exports the myl_* functions and nothing else.
+# Every symbol it uses must come from the libraries it names (-z defs),
+# except under the sanitizers: clang leaves their runtime to the program.
 # While the major version is 0 the SONAME carries the minor version too
 # (libmylua-core.so.0.1): any 0.x release may change the interface.
 VERSION := $(shell sed -n 's/^\#define MYL_VERSION "\([^"]*\)".*/\1/p' src/core/version.h)
@@ -173,7 +175,7 @@ $(BUILD)/obj-lib/src/core/%.o: src/core/%.c $(wildcard src/core/*.h) Makefile
 $(BUILD)/lib/$(SHLIB_FILE): $(LIB_OBJ) src/core/mylua-core.map
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,$(SHLIB_SONAME) -Wl,--version-script=src/core/mylua-core.map \
-	  -Wl,-z,defs -o $@ $(LIB_OBJ) $(SSL_LIB) -pthread
+	  $(if $(SAN),,-Wl,-z,defs) -o $@ $(LIB_OBJ) $(SSL_LIB) -pthread
 	ln -sf $(SHLIB_FILE) $(BUILD)/lib/$(SHLIB_SONAME)
 	ln -sf $(SHLIB_SONAME) $(BUILD)/lib/$(SHLIB)
 
