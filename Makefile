@@ -3,7 +3,10 @@
 # SANITIZE=1 (AddressSanitizer + UndefinedBehaviorSanitizer).
 # `make fuzz` (clang, not part of all or check) fuzzes the decoders.
 # `make install` (PREFIX, default /usr/local, and DESTDIR) installs the
-# program, its man page (doc/mylua.1) and the Lua module; `make uninstall`.
+# program, its man page (doc/mylua.1), the Lua module and the core as a C
+# library (`make lib`: libmylua-core, its header and mylua-core.pc);
+# `make uninstall`.  The version is MYL_VERSION in src/core/version.h,
+# the one place it is written: everything else reads it from there.
 
 CC ?= cc
 BUILD ?= build
@@ -46,7 +49,8 @@ CORE_LIB = $(BUILD)/libmylua_core.a
 BIND_OBJ = $(BIND_SRC:%.c=$(BUILD)/obj/%.o)
 HOST_OBJ = $(HOST_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
 
-.PHONY: all check sanitize clean fuzz test install uninstall
+.PHONY: all check sanitize clean fuzz test install uninstall program lib module \
+        install-program install-module install-lib
 
 all: $(BUILD)/mylua $(BUILD)/mylua.so $(BUILD)/test-decoders $(BUILD)/test-framing \
      $(BUILD)/test-compress $(BUILD)/test-infile $(BUILD)/test-binrow $(BUILD)/test-optfile \
@@ -139,6 +143,56 @@ $(BUILD)/obj/embedded.o: $(BUILD)/embedded.c src/host/embedded.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Isrc/host -c -o $@ $<
 
+# The core as a C library for C programs (no Lua): libmylua-core.a and
+# libmylua-core.so with a versioned SONAME, and one header, mylua-core.h,
+# put together from the core's own headers so it cannot drift from them.
+# Its objects are built apart from the host's: the host's have hidden
+# visibility, these default visibility, and the linker's version script
+# (src/core/mylua-core.map) exports the myl_* functions and nothing else.
+# Every symbol it uses must come from the libraries it names (-z defs),
+# except under the sanitizers: clang leaves their runtime to the program.
+# While the major version is 0 the SONAME carries the minor version too
+# (libmylua-core.so.0.1): any 0.x release may change the interface.
+VERSION := $(shell sed -n 's/^\#define MYL_VERSION "\([^"]*\)".*/\1/p' src/core/version.h)
+VERSION_PARTS := $(subst ., ,$(VERSION))
+SOVERSION := $(if $(filter 0,$(word 1,$(VERSION_PARTS))),$(word 1,$(VERSION_PARTS)).$(word 2,$(VERSION_PARTS)),$(word 1,$(VERSION_PARTS)))
+SHLIB = libmylua-core.so
+SHLIB_SONAME = $(SHLIB).$(SOVERSION)
+SHLIB_FILE = $(SHLIB).$(VERSION)
+LIB_CFLAGS = $(filter-out -fvisibility=hidden,$(CORE_CFLAGS))
+LIB_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj-lib/%.o)
+# The core headers a C program needs, in the order they depend on each other.
+PUBLIC_HEADERS = $(addprefix src/core/,version.h error.h buf.h charset.h proto.h transport.h \
+                 conn.h options.h result.h row.h binrow.h stmt.h)
+
+program: $(BUILD)/mylua
+
+lib: $(BUILD)/lib/$(SHLIB_FILE) $(BUILD)/lib/libmylua-core.a $(BUILD)/include/mylua-core.h
+
+module: $(BUILD)/mylua.so
+
+$(BUILD)/obj-lib/src/core/%.o: src/core/%.c $(wildcard src/core/*.h) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) -c -o $@ $<
+
+$(BUILD)/lib/$(SHLIB_FILE): $(LIB_OBJ) src/core/mylua-core.map
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,$(SHLIB_SONAME) -Wl,--version-script=src/core/mylua-core.map \
+	  $(if $(SAN),,-Wl,-z,defs) -o $@ $(LIB_OBJ) $(SSL_LIB) -pthread
+	ln -sf $(SHLIB_FILE) $(BUILD)/lib/$(SHLIB_SONAME)
+	ln -sf $(SHLIB_SONAME) $(BUILD)/lib/$(SHLIB)
+
+$(BUILD)/lib/libmylua-core.a: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/include/mylua-core.h: src/core/mylua-core.h.in $(PUBLIC_HEADERS) Makefile
+	@mkdir -p $(@D)
+	{ sed '/@HEADERS@/,$$d' src/core/mylua-core.h.in; \
+	  for h in $(PUBLIC_HEADERS); do echo "/* ---- $${h##*/} ---- */"; sed '/^#include "/d' $$h; echo; done; \
+	  sed '1,/@HEADERS@/d' src/core/mylua-core.h.in; } >$@.tmp && mv $@.tmp $@
+
 check:
 	scripts/check
 
@@ -158,22 +212,47 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 LUA_LMOD ?= $(PREFIX)/share/lua/5.4
 LUA_CMOD ?= $(PREFIX)/lib/lua/5.4
+# The C library goes in LIBDIR (default $(PREFIX)/lib), its header in
+# INCLUDEDIR and mylua-core.pc in PKGCONFIGDIR, for pkg-config mylua-core.
+# install-program, install-module and install-lib are the three parts.
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 INSTALL ?= install
 
-install: $(BUILD)/mylua $(BUILD)/mylua.so
-	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(LUA_LMOD)/mylua $(DESTDIR)$(LUA_CMOD)/mylua
+install: install-program install-module install-lib
+
+install-program: $(BUILD)/mylua
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	$(INSTALL) -m 755 $(BUILD)/mylua $(DESTDIR)$(BINDIR)/mylua
 	$(INSTALL) -m 644 doc/mylua.1 $(DESTDIR)$(MANDIR)/man1/mylua.1
+
+install-module: $(BUILD)/mylua.so
+	$(INSTALL) -d $(DESTDIR)$(LUA_LMOD)/mylua/migrate $(DESTDIR)$(LUA_CMOD)/mylua
 	$(INSTALL) -m 644 $(filter-out $(LUA_MIGRATE_MODULES),$(LUA_MODULES)) $(DESTDIR)$(LUA_LMOD)/mylua/
-	$(INSTALL) -d $(DESTDIR)$(LUA_LMOD)/mylua/migrate
 	$(INSTALL) -m 644 $(LUA_MIGRATE_MODULES) $(DESTDIR)$(LUA_LMOD)/mylua/migrate/
 	$(INSTALL) -m 755 $(BUILD)/mylua.so $(DESTDIR)$(LUA_CMOD)/mylua/core.so
+
+install-lib: lib
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	$(INSTALL) -m 644 $(BUILD)/lib/$(SHLIB_FILE) $(BUILD)/lib/libmylua-core.a $(DESTDIR)$(LIBDIR)/
+	ln -sf $(SHLIB_FILE) $(DESTDIR)$(LIBDIR)/$(SHLIB_SONAME)
+	ln -sf $(SHLIB_SONAME) $(DESTDIR)$(LIBDIR)/$(SHLIB)
+	$(INSTALL) -m 644 $(BUILD)/include/mylua-core.h $(DESTDIR)$(INCLUDEDIR)/mylua-core.h
+	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@PREFIX@|$(PREFIX)|' \
+	    -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	    -e 's|@LIBS_PRIVATE@|$(SSL_LIB) -pthread|' src/core/mylua-core.pc.in \
+	    >$(DESTDIR)$(PKGCONFIGDIR)/mylua-core.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/mylua-core.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mylua $(DESTDIR)$(MANDIR)/man1/mylua.1 \
 	      $(addprefix $(DESTDIR)$(LUA_LMOD)/mylua/,$(notdir $(filter-out $(LUA_MIGRATE_MODULES),$(LUA_MODULES)))) \
 	      $(addprefix $(DESTDIR)$(LUA_LMOD)/mylua/migrate/,$(notdir $(LUA_MIGRATE_MODULES))) \
-	      $(DESTDIR)$(LUA_CMOD)/mylua/core.so
+	      $(DESTDIR)$(LUA_CMOD)/mylua/core.so \
+	      $(addprefix $(DESTDIR)$(LIBDIR)/,$(SHLIB_FILE) $(SHLIB_SONAME) $(SHLIB) libmylua-core.a) \
+	      $(DESTDIR)$(INCLUDEDIR)/mylua-core.h $(DESTDIR)$(PKGCONFIGDIR)/mylua-core.pc
 	-rmdir $(DESTDIR)$(LUA_LMOD)/mylua/migrate $(DESTDIR)$(LUA_LMOD)/mylua $(DESTDIR)$(LUA_CMOD)/mylua 2>/dev/null
 
 # libFuzzer targets for the decoders (spec/support/fuzz_*.c), built from the
