@@ -3,8 +3,8 @@
 -- the shared sandbox servers are left alone, and always stops them.  A
 -- purge with `replica` and `max_lag` goes straight through while the
 -- replica keeps up, and waits, logging why, while its SQL thread is
--- stopped (Seconds_Behind_Master NULL), then finishes once it runs again,
--- the rows gone on both servers.
+-- stopped (Seconds_Behind_Master NULL) and while a MASTER_DELAY holds its
+-- lag above max_lag, then finishes, the rows gone on both servers.
 
 local helpers = require "helpers"
 local mylua = require "mylua"
@@ -100,6 +100,8 @@ describe("mylua.batch with a real replica", function()
     if primary then pcall(primary.close, primary) end
   end)
 
+  -- a test that failed half-way leaves no replica thread stopped behind it
+  before_each(function() replica:query("START SLAVE") end)
   after_each(function() helpers.remove_temp_files() end)
 
   it("reports what batch.lua reads: one row, Seconds_Behind_Master a number in sync, NULL with the SQL thread stopped",
@@ -146,11 +148,12 @@ describe("mylua.batch with a real replica", function()
     assert.are.equal("ready", h.read_line())
     local t0 = helpers.now()
     sleep(HOLD)
-    -- nothing deleted while the replica cannot keep up
-    assert.are.equal(60, count(primary, t))
+    local left = count(primary, t)
     replica:query("START SLAVE SQL_THREAD")
     local held = helpers.now() - t0
     local out, code, err = h.finish()
+    -- nothing deleted while the replica could not keep up
+    assert.are.equal(60, left)
     assert.are.equal(0, code, err)
     local rows, waits, throttled = out:match("^(%d+)\t(%d+)\t(%S+)\n$")
     assert.truthy(rows, out)
@@ -168,5 +171,44 @@ describe("mylua.batch with a real replica", function()
       assert.are.equal(0, count(conn, t, "v % 3 = 0"))
       assert.are.equal(40, count(conn, t))
     end
+  end)
+
+  it("waits while Seconds_Behind_Master is above max_lag (a replica with MASTER_DELAY)", function()
+    local batch = require "mylua.batch"
+    local t = filled(30)
+    local DELAY = 3
+    replica:query("STOP SLAVE")
+    replica:query(("CHANGE MASTER TO MASTER_DELAY = %d"):format(DELAY))
+    replica:query("START SLAVE")
+    local ok, err = pcall(function()
+      -- a write the replica holds back DELAY s: its lag grows past max_lag
+      local t0 = helpers.now()
+      primary:query(("UPDATE %s SET v = v + 100 WHERE id = 1"):format(t))
+      local lag
+      for _ = 1, 100 do
+        lag = slave_status().Seconds_Behind_Master
+        if lag ~= mylua.null and lag >= 2 then break end
+        sleep(0.05)
+      end
+      assert.is_true(lag ~= mylua.null and lag >= 2, "lag " .. tostring(lag))
+      local s = batch.purge(primary, { table = t, where = "v % 2 = 0", chunk_size = 5, replica = replica,
+        max_lag = 1, throttle_wait = 0.1, log = false })
+      local lagged = helpers.now() - t0
+      assert.are.equal(15, s.rows)
+      assert.is_true(s.throttle_waits >= 1, "waits: " .. s.throttle_waits)
+      -- the job waited until the held-back write was applied, DELAY s after it
+      assert.is_true(s.throttled >= 0.3 and s.throttled <= DELAY + 1.5,
+        ("throttled %.2f s, the write was applied %.2f s after it ran"):format(s.throttled, lagged))
+      assert.are.equal(101, replica:query(("SELECT v FROM %s WHERE id = 1"):format(t)):row(1, "a")[1])
+      sync()
+      for _, conn in ipairs({ primary, replica }) do
+        assert.are.equal(0, count(conn, t, "v % 2 = 0"))
+        assert.are.equal(15, count(conn, t))
+      end
+    end)
+    replica:query("STOP SLAVE")
+    replica:query("CHANGE MASTER TO MASTER_DELAY = 0")
+    replica:query("START SLAVE")
+    assert(ok, err)
   end)
 end)
