@@ -4,7 +4,9 @@
 -- (picked free by the script) never collide with scripts/check's servers.
 --
 --   local servers = sandbox_pair.start(2)   -- raises if any did not start
+--   sandbox_pair.start(2, { {"--log-bin"}, {} })  -- extra mariadbd options, per server
 --   servers[1].params     -- connect options (Unix socket)
+--   servers[1].port       -- its TCP port on 127.0.0.1
 --   servers[1].cnf        -- an option file for the mariadb client tools
 --   sandbox_pair.stop(servers)  -- stops them and removes their directories;
 --                               -- safe on a partial or nil list, and twice
@@ -36,14 +38,17 @@ local function temp_dir()
   return dir
 end
 
--- Starts n servers at once (their bootstraps run in parallel).
-function sandbox_pair.start(n)
+-- Starts n servers at once (their bootstraps run in parallel); options[i],
+-- when given, lists extra mariadbd options for server i.
+function sandbox_pair.start(n, options)
   local servers, cmds = {}, {}
   for i = 1, n do
     local dir = temp_dir()
     servers[i] = { dir = dir }
-    cmds[i] = ("%s start %s >%s 2>&1 </dev/null &"):format(
-      SCRIPT, quote(dir), quote(dir .. "/start.log"))
+    local extra = {}
+    for j, o in ipairs(options and options[i] or {}) do extra[j] = " " .. quote(o) end
+    cmds[i] = ("%s start %s%s >%s 2>&1 </dev/null &"):format(
+      SCRIPT, quote(dir), table.concat(extra), quote(dir .. "/start.log"))
   end
   os.execute(table.concat(cmds, " ") .. " wait")
   for i, s in ipairs(servers) do
@@ -58,6 +63,7 @@ function sandbox_pair.start(n)
       return v and v:gsub("^'(.*)'$", "%1")
     end
     s.socket = var("MYLUA_TEST_SOCKET")
+    s.port = math.tointeger(tonumber(var("MYLUA_TEST_PORT")))
     s.cnf = s.dir .. "/client.cnf"
     s.params = {
       socket = s.socket,
