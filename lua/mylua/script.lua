@@ -49,7 +49,20 @@ local function run(db, fname, text, opts, name)
     local sql = (text:sub(first, last):gsub("\r\n", "\n"))
     -- comments = false: deleted as the client does by default; a statement
     -- left empty (only "--x" lines, a comment to the client) is not sent
-    if strip then sql = splitter:strip_comments(sql, db) end
+    if strip then
+      local stripped = splitter:strip_comments(sql, db)
+      -- the client counts a statement's line from its first kept line:
+      -- skip the leading "--x" lines it deleted
+      if sql:sub(1, 2) == "--" and stripped ~= "" then
+        local at = 1
+        while true do
+          local lf = sql:find("\n", at, true)
+          if not lf or splitter:strip_comments(sql:sub(1, lf), db) ~= "" then break end
+          line, at = line + 1, lf + 1
+        end
+      end
+      sql = stripped
+    end
     local ok, err = true, nil
     if sql ~= "" then
       count = count + 1
