@@ -22,10 +22,13 @@
 --     the few cases where execute_file differs on purpose say why, and
 --     what it does instead.
 --
--- The client runs with --comments (see run_client), the one difference
--- from a plain `mariadb < file`.
--- The spec starts two servers of its own (scripts/sandbox-server) and
--- always stops and removes them.
+-- Each of the corpus and the hand-made scripts runs twice: through
+-- `mariadb --comments` against execute_file (comments kept, its default),
+-- and through a plain `mariadb` (which deletes comments from each statement
+-- before it sends it) against execute_file{ comments = false }, where the
+-- bodies the server stores have lost their comments alike.
+-- The spec starts four servers of its own (scripts/sandbox-server), a pair
+-- for each way, and always stops and removes them.
 
 local helpers = require "helpers"
 local mylua = require "mylua"
@@ -75,15 +78,17 @@ local function short_name(path)
   return path:sub(1, #SHARE) == SHARE and path:sub(#SHARE + 1) or path
 end
 
--- `mariadb --comments < file` with the given default database:
+-- `mariadb --comments < file` with the given default database (a plain
+-- `mariadb < file` when comments is false):
 -- { ok = true } or { ok = false, code =, line =, message = } from the
--- client's error line.  --comments: by default the client deletes the
--- comments (but executable ones) from the text of each statement it sends,
--- which changes what the server stores as a routine's, trigger's or view's
--- body; execute_file sends each statement whole, as --comments does.
-local function run_client(server, database, path)
-  local cmd = ("mariadb --defaults-file=%s --default-character-set=utf8mb4 --comments --database=%s <%s")
-    :format(q(server.cnf), q(database), q(path))
+-- client's error line.  By default the client deletes the comments (but
+-- executable ones) from the text of each statement it sends, which changes
+-- what the server stores as a routine's, trigger's or view's body;
+-- execute_file sends each statement whole, as --comments does, unless
+-- given comments = false.
+local function run_client(server, database, path, comments)
+  local cmd = ("mariadb --defaults-file=%s --default-character-set=utf8mb4 %s --database=%s <%s")
+    :format(q(server.cnf), comments == false and "" or "--comments", q(database), q(path))
   local _, err, status = helpers.run(cmd)
   if status == 0 then return { ok = true } end
   local code, sqlstate, line, message = err:match("ERROR (%d+) %((%w+)%) at line (%d+): ([^\n]*)")
@@ -106,10 +111,10 @@ end
 
 -- db:execute_file on a new session (as the client's): the same shape as
 -- run_client's answer, plus the statement number on failure.
-local function run_execute_file(server, database, path)
+local function run_execute_file(server, database, path, opts)
   local db <close> = connect(server, database)
   assert(db.execute_file, "db:execute_file is missing")
-  local ok, n = pcall(db.execute_file, db, path)
+  local ok, n = pcall(db.execute_file, db, path, opts)
   if ok then return { ok = true, statements = n } end
   local err = n
   if type(err) ~= "table" and not mylua.is_error(err) then
@@ -154,7 +159,7 @@ describe("scripts run by execute_file as by the mariadb client", function()
   local servers, snap_db = nil, {}
 
   setup(function()
-    servers = sandbox_pair.start(2)
+    servers = sandbox_pair.start(4)
     for i, s in ipairs(servers) do snap_db[i] = connect(s, "mysql") end
   end)
 
@@ -163,74 +168,84 @@ describe("scripts run by execute_file as by the mariadb client", function()
     for _, db in pairs(snap_db) do pcall(db.close, db) end
   end)
 
-  describe("the .sql files the MariaDB packages ship", function()
-    local files, packages = corpus_files()
-    local results = {}
+  -- The corpus through one way: the client on servers[a], execute_file on
+  -- servers[b]; comments false for the default client and comments = false.
+  local function corpus_pass(title, a, b, comments)
+    describe(title, function()
+      local files, packages = corpus_files()
+      local results = {}
+      local opts = comments == false and { comments = false } or nil
+      local label = comments == false and "without comments" or "with comments"
 
-    setup(function()
-      for i = 1, #servers do
-        -- the test suite's scripts expect the databases mysql-test-run makes
-        snap_db[i]:query("CREATE DATABASE IF NOT EXISTS test")
-        snap_db[i]:query("CREATE DATABASE IF NOT EXISTS mtr")
-      end
-    end)
-
-    teardown(function()
-      if #results == 0 then return end -- none ran (a --filter)
-      local ran, failed, other = {}, {}, {}
-      for _, r in ipairs(results) do
-        local line = "  " .. r.name .. " (default database " .. r.database .. ")"
-        if r.client.ok and r.same then
-          ran[#ran + 1] = line .. ": " .. r.ours.statements .. " statements"
-        elseif not r.client.ok and (r.same or r.explained) then
-          failed[#failed + 1] = line .. "\n      client:       " .. describe_outcome(r.client)
-            .. "\n      execute_file: " .. describe_outcome(r.ours)
-            .. (r.explained and ("\n      (other error: " .. r.explained .. ")") or "")
-        else
-          other[#other + 1] = line .. "\n      client:       " .. describe_outcome(r.client)
-            .. "\n      execute_file: " .. describe_outcome(r.ours)
+      setup(function()
+        for _, i in ipairs({ a, b }) do
+          -- the test suite's scripts expect the databases mysql-test-run makes
+          snap_db[i]:query("CREATE DATABASE IF NOT EXISTS test")
+          snap_db[i]:query("CREATE DATABASE IF NOT EXISTS mtr")
         end
-      end
-      io.stderr:write(("\n[48-script_corpus] %d .sql files from %s\n"):format(#files, table.concat(packages, ", ")),
-        ("ran identically through the client and execute_file (%d):\n"):format(#ran), table.concat(ran, "\n"), "\n",
-        ("failed under the client, excluded; execute_file fails alike (%d):\n"):format(#failed),
-        table.concat(failed, "\n"), "\n")
-      if #other > 0 then
-        io.stderr:write(("DIFFERENT (%d):\n"):format(#other), table.concat(other, "\n"), "\n")
-      end
-    end)
-
-    it("are found with dpkg -L", function()
-      assert(#files > 0, "no .sql file found in the installed packages: " .. table.concat(packages, ", "))
-    end)
-
-    for _, path in ipairs(files) do
-      local name, database = short_name(path), default_database(path)
-      it(name .. " leaves the same schema through execute_file as through the client", function()
-        assert(servers, "the servers did not start")
-        local client = run_client(servers[1], database, path)
-        local ours = run_execute_file(servers[2], database, path)
-        local diffs = snapshot.diff(snapshot.take(snap_db[1]), snapshot.take(snap_db[2]))
-        local same_outcome = client.ok == ours.ok
-          and (client.ok or (client.code == ours.code and client.line == ours.line))
-        results[#results + 1] = {
-          name = name, database = database, client = client, ours = ours,
-          same = same_outcome and #diffs == 0,
-        }
-        if client.ok then
-          assert(ours.ok, "the client ran it, execute_file " .. describe_outcome(ours))
-        else
-          assert(not ours.ok, "the client " .. describe_outcome(client) .. "; execute_file ran it all")
-          results[#results].explained = client.line == ours.line and client.code ~= ours.code
-            and named_command_at(path, client.line)
-          assert(client.line == ours.line and (client.code == ours.code or results[#results].explained),
-            ("not the same failure:\n  client:       %s\n  execute_file: %s")
-              :format(describe_outcome(client), describe_outcome(ours)))
-        end
-        assert(#diffs == 0, "the servers differ after it:\n" .. table.concat(diffs, "\n"))
       end)
-    end
-  end)
+
+      teardown(function()
+        if #results == 0 then return end -- none ran (a --filter)
+        local ran, failed, other = {}, {}, {}
+        for _, r in ipairs(results) do
+          local line = "  " .. r.name .. " (default database " .. r.database .. ")"
+          if r.client.ok and r.same then
+            ran[#ran + 1] = line .. ": " .. r.ours.statements .. " statements"
+          elseif not r.client.ok and (r.same or r.explained) then
+            failed[#failed + 1] = line .. "\n      client:       " .. describe_outcome(r.client)
+              .. "\n      execute_file: " .. describe_outcome(r.ours)
+              .. (r.explained and ("\n      (other error: " .. r.explained .. ")") or "")
+          else
+            other[#other + 1] = line .. "\n      client:       " .. describe_outcome(r.client)
+              .. "\n      execute_file: " .. describe_outcome(r.ours)
+          end
+        end
+        io.stderr:write(("\n[48-script_corpus] %s: %d .sql files from %s\n")
+          :format(label, #files, table.concat(packages, ", ")),
+          ("ran identically through the client and execute_file (%d):\n"):format(#ran), table.concat(ran, "\n"), "\n",
+          ("failed under the client, excluded; execute_file fails alike (%d):\n"):format(#failed),
+          table.concat(failed, "\n"), "\n")
+        if #other > 0 then
+          io.stderr:write(("DIFFERENT (%d):\n"):format(#other), table.concat(other, "\n"), "\n")
+        end
+      end)
+
+      it("are found with dpkg -L", function()
+        assert(#files > 0, "no .sql file found in the installed packages: " .. table.concat(packages, ", "))
+      end)
+
+      for _, path in ipairs(files) do
+        local name, database = short_name(path), default_database(path)
+        it(name .. " leaves the same schema through execute_file as through the client", function()
+          assert(servers, "the servers did not start")
+          local client = run_client(servers[a], database, path, comments)
+          local ours = run_execute_file(servers[b], database, path, opts)
+          local diffs = snapshot.diff(snapshot.take(snap_db[a]), snapshot.take(snap_db[b]))
+          local same_outcome = client.ok == ours.ok
+            and (client.ok or (client.code == ours.code and client.line == ours.line))
+          results[#results + 1] = {
+            name = name, database = database, client = client, ours = ours,
+            same = same_outcome and #diffs == 0,
+          }
+          if client.ok then
+            assert(ours.ok, "the client ran it, execute_file " .. describe_outcome(ours))
+          else
+            assert(not ours.ok, "the client " .. describe_outcome(client) .. "; execute_file ran it all")
+            results[#results].explained = client.line == ours.line and client.code ~= ours.code
+              and named_command_at(path, client.line)
+            assert(client.line == ours.line and (client.code == ours.code or results[#results].explained),
+              ("not the same failure:\n  client:       %s\n  execute_file: %s")
+                :format(describe_outcome(client), describe_outcome(ours)))
+          end
+          assert(#diffs == 0, "the servers differ after it:\n" .. table.concat(diffs, "\n"))
+        end)
+      end
+    end)
+  end
+
+  corpus_pass("the .sql files the MariaDB packages ship", 1, 2)
+  corpus_pass("the .sql files the MariaDB packages ship, without comments", 3, 4, false)
 
   describe("a mariadb-dump --routines --triggers --events", function()
     -- Statements run one by one through db:query, so that the source does
@@ -586,6 +601,127 @@ INSERT INTO log (v) VALUES ('never');
         if not client.ok then
           assert.same({ client.code, client.line }, { got.code, got.line },
             "execute_file " .. describe_outcome(got) .. "; client " .. describe_outcome(client))
+        end
+        local diffs = snapshot.diff(snapshot.take(db, { schema = cli }), snapshot.take(db, { schema = ours }))
+        assert(#diffs == 0, "the databases differ:\n" .. table.concat(diffs, "\n"))
+      end)
+    end
+  end)
+
+  describe("hand-made scripts without comments", function()
+    -- Each runs through a plain `mariadb` (which deletes comments) and
+    -- execute_file{ comments = false } into two fresh databases: the same
+    -- outcome, line on failure, rows, and objects as SHOW CREATE shows
+    -- them; gone says what the client is known to have deleted from a
+    -- stored body (so the case proves the stripping happens), kept what it
+    -- is known to have kept.
+    local LOG = "log (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT)"
+    local CASES = {
+      { "comments in a procedure body", [[
+DELIMITER $$
+CREATE PROCEDURE p1() -- at a line's end
+BEGIN
+  -- a comment line; with a semicolon
+    # a hash line, indented
+  INSERT INTO log (v) VALUES ('# not a comment'); -- after a statement
+  INSERT INTO log (v) VALUES (5 --1);
+  INSERT INTO log (v) VALUES ("-- nor this"), ('/* nor this */');
+  /* a C comment
+     over two lines */ INSERT INTO log (v) VALUES (CONCAT('a'/* tight */,'b'));
+  /*!50001 INSERT INTO log (v) VALUES ('executable') */;
+  /*M!100100 INSERT INTO log (v) VALUES ('mariadb only') */;
+END$$
+DELIMITER ;
+CALL p1();
+]], rows = { "# not a comment", "6", "-- nor this", "/* nor this */", "ab", "executable", "mariadb only" },
+        object = "SHOW CREATE PROCEDURE p1", column = 3,
+        gone = { "at a line", "a comment line", "a hash line", "after a statement", "over two lines", "tight" },
+        -- (the server itself drops the markers of executable comments in a body)
+        kept = { "'# not a comment'", "5 --1", "'executable'", "'mariadb only'" } },
+      { "comments in a function, a view, a trigger and an event", [[
+CREATE TABLE t (a INT) -- trailing
+;
+CREATE FUNCTION f() RETURNS TEXT DETERMINISTIC
+  RETURN 'x' -- done
+;
+CREATE VIEW v1 AS SELECT /* c */ 1 AS one -- x
+  , 2 AS two # y
+;
+CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW -- why
+  SET NEW.a = NEW.a + 1 /* plus one */;
+CREATE EVENT e ON SCHEDULE AT '2031-01-01 00:00:00' DISABLE DO -- never
+  INSERT INTO log (v) VALUES ('#1') /* in the body */;
+INSERT INTO t VALUES (1);
+INSERT INTO log (v) SELECT CONCAT(f(), a) FROM t;
+]], rows = { "x2" }, object = "SHOW CREATE TRIGGER tr", column = 3,
+        gone = { "why", "plus one" }, kept = { "NEW.a + 1" } },
+      { "a line starting with -- but no blank, first in a statement", [[
+INSERT INTO log (v) VALUES ('a');
+--- a note the client deletes; the server would refuse it
+--x as well
+INSERT INTO log (v) VALUES ('b');
+--- and before an error
+INSERT INTO nope VALUES (1);
+]], rows = { "a", "b" }, fails_at = 6 },
+      { "CRLF line ends and a C comment over lines",
+        "INSERT INTO log (v) VALUES ('a') /* one\r\ntwo */;\r\nINSERT INTO log (v) VALUES ('b\r\n-- in a string');\r\n",
+        rows = { "a", "b\n-- in a string" } },
+    }
+
+    local dir
+    setup(function()
+      local p = assert(io.popen("mktemp -d"))
+      dir = p:read("l")
+      p:close()
+    end)
+    teardown(function()
+      if dir then os.execute("rm -rf " .. q(dir)) end
+    end)
+
+    for i, case in ipairs(CASES) do
+      local name, text = case[1], case[2]
+      it(name .. ": the same outcome, rows and objects", function()
+        assert(servers, "the servers did not start")
+        local server = servers[3]
+        local path = ("%s/strip%02d.sql"):format(dir, i)
+        write_file(path, text)
+        local db <close> = connect(server, "mysql")
+        local cli, ours = ("strip%02d_client"):format(i), ("strip%02d_execute_file"):format(i)
+        for _, d in ipairs({ cli, ours }) do
+          db:query("DROP DATABASE IF EXISTS " .. d)
+          db:query("CREATE DATABASE " .. d)
+          db:query("CREATE TABLE " .. d .. "." .. LOG)
+        end
+        local client = run_client(server, cli, path, false)
+        local got = run_execute_file(server, ours, path, { comments = false })
+        local function rows(database)
+          local out = {}
+          for r in db:query("SELECT v FROM " .. database .. ".log ORDER BY id"):rows("a") do
+            out[#out + 1] = tostring(r[1])
+          end
+          return out
+        end
+        assert.same(case.rows, rows(cli))
+        if case.fails_at then
+          assert(not client.ok and client.line == case.fails_at, "the client: " .. describe_outcome(client))
+        else
+          assert(client.ok, "the client: " .. describe_outcome(client))
+        end
+        assert.same(rows(cli), rows(ours))
+        assert.equal(client.ok, got.ok, "execute_file " .. describe_outcome(got))
+        if not client.ok then
+          assert.same({ client.code, client.line }, { got.code, got.line },
+            "execute_file " .. describe_outcome(got) .. "; client " .. describe_outcome(client))
+        end
+        if case.object then
+          db:select_db(cli)
+          local body = db:query(case.object):row(1, "a")[case.column]
+          for _, word in ipairs(case.gone) do
+            assert.falsy(body:find(word, 1, true), "the client kept " .. word .. " in:\n" .. body)
+          end
+          for _, word in ipairs(case.kept) do
+            assert.truthy(body:find(word, 1, true), "the client deleted " .. word .. " from:\n" .. body)
+          end
         end
         local diffs = snapshot.diff(snapshot.take(db, { schema = cli }), snapshot.take(db, { schema = ours }))
         assert(#diffs == 0, "the databases differ:\n" .. table.concat(diffs, "\n"))

@@ -3,12 +3,15 @@
 -- splits its input (DELIMITER, \g, \c, comments, executable comments: see
 -- src/core/sqlsplit.h).  Each statement goes through db:query, so its
 -- results are read and dropped; the first that fails stops the script, its
--- error raised with the statement's number and line added.
+-- error raised with the statement's number and line added.  Comments go to
+-- the server with each statement (as `mariadb --comments` sends them),
+-- unless opts.comments is false: then they are deleted as the client does
+-- by default (src/core/sqlstrip.h).
 local core = require "mylua.core"
 
 local methods = core.connection_methods
 
-local OPTIONS = { progress = "function", name = "string" }
+local OPTIONS = { progress = "function", name = "string", comments = "boolean" }
 
 local function check_options(fname, opts)
   if opts == nil then return {} end
@@ -33,6 +36,7 @@ local function run(db, fname, text, opts, name)
   local progress = opts.progress
   local size = #text
   local count = 0
+  local strip = opts.comments == false
   while true do
     local first, last, line, _, done = splitter:next(db)
     if first == nil then return count end
@@ -40,18 +44,37 @@ local function run(db, fname, text, opts, name)
       -- last is the splitter's "line N: why"
       error(("%s: %s%s"):format(fname, name and (name .. ": ") or "", last), 3)
     end
-    count = count + 1
     -- The client reads its input line by line and drops the CR of each
     -- CR LF, inside strings and bodies too: the server sees LF only.
     local sql = (text:sub(first, last):gsub("\r\n", "\n"))
-    local ok, err = pcall(db.query, db, sql)
+    -- comments = false: deleted as the client does by default; a statement
+    -- left empty (only "--x" lines, a comment to the client) is not sent
+    if strip then
+      local stripped = splitter:strip_comments(sql, db)
+      -- the client counts a statement's line from its first kept line:
+      -- skip the leading "--x" lines it deleted
+      if sql:sub(1, 2) == "--" and stripped ~= "" then
+        local at = 1
+        while true do
+          local lf = sql:find("\n", at, true)
+          if not lf or splitter:strip_comments(sql:sub(1, lf), db) ~= "" then break end
+          line, at = line + 1, lf + 1
+        end
+      end
+      sql = stripped
+    end
+    local ok, err = true, nil
+    if sql ~= "" then
+      count = count + 1
+      ok, err = pcall(db.query, db, sql)
+    end
     if not ok then
       if core.is_error(err) then
         err.statement, err.line, err.file = count, line, name
       end
       error(err, 0)
     end
-    if progress then
+    if progress and sql ~= "" then
       progress{ statement = count, line = line, offset = done, size = size, sql = sql }
     end
   end

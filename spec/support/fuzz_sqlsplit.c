@@ -1,5 +1,6 @@
 /* libFuzzer target for the script splitter, myl_sqlsplit_next
- * (src/core/sqlsplit.c), and the lexer under it.  `make fuzz` builds and
+ * (src/core/sqlsplit.c), the lexer under it, and the comment stripper
+ * (src/core/sqlstrip.c).  `make fuzz` builds and
  * runs it.
  *
  * Input: a first byte of flags (bit 0: NO_BACKSLASH_ESCAPES, bits 1-2: the
@@ -12,7 +13,9 @@
  *   - their lines never go back and never pass the text's line count;
  *   - the split ends (0 or -1) within one call per byte, and stays ended;
  *   - an error's message says its line;
- *   - each lexer token from every position is non-empty, inside the text.
+ *   - each lexer token from every position is non-empty, inside the text;
+ *   - the comment stripper (myl_sql_strip_comments), in every mode, never
+ *     writes more than it reads and leaves no blank at the end.
  *
  * With FUZZ_WRITE_SEEDS=DIR in the environment it writes its seed inputs
  * into DIR and exits. */
@@ -23,6 +26,7 @@
 
 #include "../../src/core/sqllex.h"
 #include "../../src/core/sqlsplit.h"
+#include "../../src/core/sqlstrip.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -73,6 +77,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         last_line = st.line;
     }
     if (rc == -1 && strncmp(s.error, "line ", 5) != 0) violated("an error without its line");
+
+    /* the comment stripper, into an exact-size buffer, in every mode */
+    char *stripped = malloc(size ? size : 1);
+    if (!stripped) return 0;
+    for (unsigned flags = 0; flags < 16; flags++) {
+        unsigned lex = (flags & 1 ? MYL_SQLLEX_NO_BACKSLASH : 0) | (flags & 2 ? MYL_SQLLEX_ANSI_QUOTES : 0);
+        size_t n = myl_sql_strip_comments(text, size, lex, (myl_mb_kind)(flags >> 2), stripped);
+        if (n > size) violated("stripping grew the text");
+        if (n > 0 && myl_sqllex_is_blank((unsigned char)stripped[n - 1])) violated("a stripped text not trimmed");
+    }
+    free(stripped);
     if (myl_sqlsplit_next(&s, &st) != rc) violated("the end did not stay the end");
     free(text);
     return 0;

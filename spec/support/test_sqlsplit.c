@@ -13,6 +13,7 @@
 
 #include "../../src/core/sqllex.h"
 #include "../../src/core/sqlsplit.h"
+#include "../../src/core/sqlstrip.h"
 
 #include "cases.h"
 
@@ -329,6 +330,90 @@ static int case_null_text(void)
     return myl_sqlsplit_next(&s, &st) == 0 ? 1 : fail("NULL text gave a statement");
 }
 
+/* ---- comments deleted as the client does by default ------------------- */
+
+/* sql stripped is want; each prefix of sql is stripped from an exact-size
+ * heap copy (for ASan) and never grows. */
+static int strips_flags(const char *sql, unsigned flags, myl_mb_kind mb, const char *want)
+{
+    size_t len = strlen(sql);
+    for (size_t cut = 0; cut <= len; cut++) {
+        char *copy = malloc(cut ? cut : 1), *out = malloc(cut ? cut : 1);
+        if (!copy || !out) exit(2);
+        memcpy(copy, sql, cut);
+        size_t n = myl_sql_strip_comments(copy, cut, flags, mb, out);
+        int same = cut == len && n == strlen(want) && memcmp(out, want, n) == 0;
+        char got[4096];
+        snprintf(got, sizeof got, "%.*s", (int)n, out);
+        free(copy);
+        free(out);
+        if (n > cut) return fail("prefix %zu of \"%s\" grew to %zu bytes", cut, sql, n);
+        if (cut == len && !same) return fail("\"%s\"\n  gave \"%s\"\n  want \"%s\"", sql, got, want);
+    }
+    return 1;
+}
+
+static int strips(const char *sql, const char *want) { return strips_flags(sql, 0, MYL_MB_NONE, want); }
+
+static int case_strip_line_comments(void)
+{
+    return strips("SELECT 1 # one\n, 2 -- two\n, 3", "SELECT 1 \n, 2 \n, 3") &&
+           strips("SELECT 1 -- end", "SELECT 1") &&
+           strips("SELECT 1 --\n+ 2", "SELECT 1 \n+ 2") &&        /* "--" at the line's end */
+           strips("SELECT 1 --\t2\n", "SELECT 1") &&
+           strips("SELECT 5 --1", "SELECT 5 --1") &&              /* not a comment: minus minus one */
+           strips("SELECT 1#x\n", "SELECT 1") &&
+           strips("--- a note\n--x\n  SELECT 1", "SELECT 1") &&  /* "--" first: a comment to the client */
+           strips("--- only", "");
+}
+
+static int case_strip_body(void)
+{
+    return strips("CREATE PROCEDURE p()\nBEGIN\n  -- a note; here\n  SELECT 1; # done\nEND",
+                  "CREATE PROCEDURE p()\nBEGIN\n  \n  SELECT 1; \nEND") &&
+           strips("BEGIN\n\t# only a comment\nEND", "BEGIN\n\t\nEND");
+}
+
+static int case_strip_c_comments(void)
+{
+    return strips("SELECT /* a */1", "SELECT  1") &&               /* the space the client adds */
+           strips("SELECT /* a */ 1", "SELECT  1") &&
+           strips("SELECT 1/* a */+2", "SELECT 1 +2") &&
+           strips("SELECT 1 /* a\nb\n*/+ 2\n, 3", "SELECT 1  + 2\n, 3") && /* its line ends go */
+           strips("SELECT 1 /* a\n*/\n, 2", "SELECT 1 \n, 2") &&  /* no space at the line's end */
+           strips("SELECT 1 /*/ 2 */ + 3", "SELECT 1  + 3") &&
+           strips("SELECT 1 /* never closed\n; 2", "SELECT 1") &&
+           strips("SELECT 1 /* x */\xc3\xa9", "SELECT 1 \xc3\xa9"); /* a UTF-8 character takes no space */
+}
+
+static int case_strip_executable(void)
+{
+    return strips("/*!40101 SET @a = 1 */", "/*!40101 SET @a = 1 */") &&
+           strips("/*M!100100 SELECT 1 */ -- x", "/*M!100100 SELECT 1 */") &&
+           strips("/*!50003 CREATE */ /* a */ /*!50017 DEFINER=x */", "/*!50003 CREATE */  /*!50017 DEFINER=x */") &&
+           strips("/*!50001 SELECT 1 # x\n*/", "/*!50001 SELECT 1 \n*/");
+}
+
+static int case_strip_strings(void)
+{
+    return strips("SELECT '# no', \"-- no\", `/* no */`", "SELECT '# no', \"-- no\", `/* no */`") &&
+           strips("SELECT 'a\n-- in\n' -- out", "SELECT 'a\n-- in\n'") &&
+           strips("SELECT 'it\\'s # in' # out", "SELECT 'it\\'s # in'") &&
+           strips("SELECT 'it''s # in' # out", "SELECT 'it''s # in'") &&
+           strips("SELECT `a\\` # out", "SELECT `a\\`") &&           /* no escape in `...` */
+           strips_flags("SELECT 'a\\' # out", MYL_SQLLEX_NO_BACKSLASH, MYL_MB_NONE, "SELECT 'a\\'") &&
+           strips_flags("SELECT \"a\\\" # out", MYL_SQLLEX_ANSI_QUOTES, MYL_MB_NONE, "SELECT \"a\\\"") &&
+           /* a gbk character whose trail byte is a backslash escapes nothing */
+           strips_flags("SELECT '\x95\\' # out", 0, MYL_MB_GBK, "SELECT '\x95\\'");
+}
+
+static int case_strip_null(void)
+{
+    char out[4];
+    return myl_sql_strip_comments(NULL, 10, 0, MYL_MB_NONE, out) == 0 &&
+           myl_sql_strip_comments("ab", 2, 0, MYL_MB_NONE, NULL) == 0 ? 1 : fail("NULL gave bytes");
+}
+
 int main(void)
 {
     run("lexer: each token kind, its extent, unterminated ones", case_lexer_tokens);
@@ -351,5 +436,11 @@ int main(void)
     run("USE db; is SQL", case_use_is_sql);
     run("a mariadb-dump --routines --triggers script", case_dump);
     run("NULL text is empty", case_null_text);
+    run("strip: # and -- comments, and -- first in a statement", case_strip_line_comments);
+    run("strip: comment lines in a body leave their indentation", case_strip_body);
+    run("strip: C comments, the space after, their line ends", case_strip_c_comments);
+    run("strip: executable comments kept", case_strip_executable);
+    run("strip: nothing inside strings, escapes by mode and charset", case_strip_strings);
+    run("strip: NULL text or output", case_strip_null);
     return cases_summary();
 }

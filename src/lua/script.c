@@ -7,6 +7,8 @@
  *                -> nil                               at the end
  *                -> false, "line N: why"              a client command that
  *                                                     cannot run, a bad DELIMITER
+ *   s:strip_comments(sql [, db]) -> sql without its comments, as the
+ *                   client sends it by default (src/core/sqlstrip.h)
  *
  * db:execute_script (lua/mylua/script.lua) drives it one statement at a
  * time and passes the connection each time, so the statement after a SET
@@ -17,6 +19,7 @@
 #include "binding.h"
 #include "../core/sqllex.h"
 #include "../core/sqlsplit.h"
+#include "../core/sqlstrip.h"
 
 #define SPLITTER_MT "mylua.sql_splitter"
 
@@ -49,6 +52,25 @@ static int splitter_next(lua_State *L)
     return 5;
 }
 
+static int splitter_strip_comments(lua_State *L)
+{
+    myl_sqlsplit *s = myl_lua_check_self(L, SPLITTER_MT);
+    size_t n;
+    const char *sql = myl_lua_check_lstring(L, 2, &n);
+    unsigned flags = s->lex_flags & MYL_SQLLEX_NO_BACKSLASH;
+    myl_mb_kind mb = s->mb;
+    if (!lua_isnoneornil(L, 3)) {
+        conn_ud *cu = myl_lua_check_conn(L, 3);
+        myl_escape_style st = myl_conn_escape_style(cu->c);
+        flags = st.no_backslash ? MYL_SQLLEX_NO_BACKSLASH : 0;
+        mb = st.charset->mb;
+    }
+    luaL_Buffer b;
+    char *out = luaL_buffinitsize(L, &b, n ? n : 1);
+    luaL_pushresultsize(&b, myl_sql_strip_comments(sql, n, flags, mb, out));
+    return 1;
+}
+
 static int splitter_tostring(lua_State *L)
 {
     lua_pushfstring(L, "sql_splitter: %p", lua_touserdata(L, 1));
@@ -69,7 +91,8 @@ int myl_lua_sql_splitter(lua_State *L)
 
 void myl_lua_script_init(lua_State *L)
 {
-    static const luaL_Reg methods[] = {{"next", splitter_next}, {NULL, NULL}};
+    static const luaL_Reg methods[] = {
+        {"next", splitter_next}, {"strip_comments", splitter_strip_comments}, {NULL, NULL}};
     static const luaL_Reg metamethods[] = {{"__tostring", splitter_tostring}, {NULL, NULL}};
     myl_lua_new_type(L, SPLITTER_MT, methods, metamethods, NULL);
     lua_pop(L, 1);
