@@ -33,12 +33,50 @@
 #define PROMPT_MORE "    -> "
 
 static volatile sig_atomic_t interrupted;
+/* The reading handler also writes a byte here, which the poll of the line
+ * watches: a SIGINT that lands after the flag was looked at and before
+ * poll() blocks still wakes it (a flag alone would be seen only at the
+ * next key). */
+static int sigint_pipe[2] = {-1, -1};
 static lua_State *running_state; /* for the hook set by on_sigint_running */
 
 static void on_sigint_reading(int sig)
 {
     (void)sig;
+    int saved_errno = errno;
     interrupted = 1;
+    if (sigint_pipe[1] >= 0) {
+        char b = 1;
+        ssize_t w = write(sigint_pipe[1], &b, 1);
+        (void)w; /* full: a wake-up is pending already */
+    }
+    errno = saved_errno;
+}
+
+/* Empties the wake-up pipe (non-blocking) before a line is read. */
+static void drain_sigint_pipe(void)
+{
+    char buf[64];
+    if (sigint_pipe[0] >= 0)
+        while (read(sigint_pipe[0], buf, sizeof buf) > 0) {
+        }
+}
+
+static void open_sigint_pipe(void)
+{
+    if (sigint_pipe[0] >= 0 || pipe(sigint_pipe) != 0) return;
+    for (int i = 0; i < 2; i++) {
+        fcntl(sigint_pipe[i], F_SETFL, fcntl(sigint_pipe[i], F_GETFL) | O_NONBLOCK);
+        fcntl(sigint_pipe[i], F_SETFD, FD_CLOEXEC);
+    }
+}
+
+static void close_sigint_pipe(void)
+{
+    for (int i = 0; i < 2; i++) {
+        if (sigint_pipe[i] >= 0) close(sigint_pipe[i]);
+        sigint_pipe[i] = -1;
+    }
 }
 
 static void stop_hook(lua_State *L, lua_Debug *ar)
@@ -139,10 +177,13 @@ static char *read_edited(repl_state *r, const char *prompt, int *cancelled, int 
     sigaction(SIGINT, &r->read_action, NULL);
     pthread_sigmask(SIG_UNBLOCK, &sigint, &old_mask);
     lua_sethook(r->L, NULL, 0, 0); /* an interrupt after the last line's end */
+    drain_sigint_pipe();
     rl_callback_handler_install(prompt, on_line);
     while (!line_done) {
-        struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
-        int n = poll(&p, 1, -1);
+        struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
+                                {.fd = sigint_pipe[0], .events = POLLIN}};
+        struct pollfd *p = &fds[0];
+        int n = poll(fds, sigint_pipe[0] >= 0 ? 2 : 1, -1);
         if (interrupted) {
             *cancelled = 1;
             break;
@@ -151,8 +192,8 @@ static char *read_edited(repl_state *r, const char *prompt, int *cancelled, int 
             if (errno == EINTR) continue;
             break;
         }
-        if (p.revents & POLLIN) rl_callback_read_char();
-        else if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) break; /* the terminal is gone */
+        if (p->revents & POLLIN) rl_callback_read_char();
+        else if (p->revents & (POLLHUP | POLLERR | POLLNVAL)) break; /* the terminal is gone */
     }
     rl_callback_handler_remove();
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
@@ -278,6 +319,7 @@ void host_repl_run(lua_State *L, int traceback)
     r.session = lua_gettop(L);
 
     set_signals(&r);
+    if (r.editing) open_sigint_pipe();
     if (r.editing) {
         rl_catch_signals = 0; /* SIGINT is ours (above); libedit keeps out */
         rl_readline_name = "mylua";
@@ -305,6 +347,7 @@ void host_repl_run(lua_State *L, int traceback)
     }
     host_cancel_interactive(0);
     sigaction(SIGINT, &r.host_action, NULL);
+    close_sigint_pipe();
     lua_sethook(L, NULL, 0, 0);
     lua_settop(L, r.session - 2);
 }
