@@ -42,11 +42,13 @@ end
 
 local function sleep(s) os.execute(("sleep %.3f"):format(s)) end
 
--- Waits (up to 10 s) until pred() is true.
-local function wait_until(what, pred)
-  for _ = 1, 200 do
+-- Waits (up to 10 s) until pred() is true, looking every `every` seconds
+-- (0.05).
+local function wait_until(what, pred, every)
+  every = every or 0.05
+  for _ = 1, math.ceil(10 / every) do
     if pred() then return end
-    sleep(0.05)
+    sleep(every)
   end
   error("gave up waiting: " .. what)
 end
@@ -520,14 +522,19 @@ describe("mylua.batch", function()
         local mylua = require "mylua"
         local db = mylua.connect(%s)
         db:query("SET SESSION innodb_lock_wait_timeout = 30")
+        print(db.thread_id) io.stdout:flush()
         local s = require("mylua.batch").purge(db, { table = %q, where = "1=1", chunk_size = 10, retry_wait = 0.05 })
         print(s.rows, s.retries)
       ]]):format(PARAMS, t))
-      -- the purge holds rows 1..9 and waits for row 10
+      -- the purge holds rows 1..9 and waits for row 10 (its own transaction:
+      -- a statement of a job killed by an earlier test may still wait too)
+      local purge_id = assert(math.tointeger(tonumber(h.read_line())), "no connection id")
+      -- INNODB_TRX is a cache InnoDB refreshes only after 0.1 s without a
+      -- read: looking more often would see the first copy forever
       wait_until("the purge waits for a lock", function()
-        return db:query("SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'")
-          :row(1, "a")[1] == 1
-      end)
+        return db:query("SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'"
+          .. " AND trx_mysql_thread_id = ?", purge_id):row(1, "a")[1] == 1
+      end, 0.25)
       -- now the other one wants row 1: a cycle
       other:query("SELECT id FROM " .. t .. " WHERE id = 1 FOR UPDATE")
       other:query("ROLLBACK")
