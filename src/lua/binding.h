@@ -85,6 +85,9 @@ void myl_lua_add_methods(lua_State *L, const char *tname, const luaL_Reg *method
 /* Records the names of the functions of `l` found in the table at idx
  * (module functions: arguments are counted from the first). */
 void myl_lua_name_functions(lua_State *L, int idx, const luaL_Reg *l);
+/* Sets the functions of `l` in the table at idx and records their names, as
+ * above (the module's groups of functions: clock, term, digest). */
+void myl_lua_add_functions(lua_State *L, int idx, const luaL_Reg *l);
 /* As luaL_argerror and luaL_typeerror, naming the running method or
  * function even when it was called through pcall ('query', not '?'). */
 int myl_lua_argerror(lua_State *L, int arg, const char *extramsg);

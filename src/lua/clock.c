@@ -72,9 +72,5 @@ static const luaL_Reg functions[] = {
 
 void myl_lua_clock_register(lua_State *L, int idx)
 {
-    idx = lua_absindex(L, idx);
-    lua_pushvalue(L, idx);
-    luaL_setfuncs(L, functions, 0);
-    myl_lua_name_functions(L, -1, functions);
-    lua_pop(L, 1);
+    myl_lua_add_functions(L, idx, functions);
 }

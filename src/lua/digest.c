@@ -24,10 +24,5 @@ static int sha256_hex(lua_State *L)
 void myl_lua_digest_register(lua_State *L, int idx)
 {
     static const luaL_Reg functions[] = {{"sha256", sha256_hex}, {NULL, NULL}};
-    idx = lua_absindex(L, idx);
-    for (const luaL_Reg *f = functions; f->name; f++) {
-        lua_pushcfunction(L, f->func);
-        lua_setfield(L, idx, f->name);
-    }
-    myl_lua_name_functions(L, idx, functions);
+    myl_lua_add_functions(L, idx, functions);
 }

@@ -169,3 +169,12 @@ const char *myl_lua_unknown_key(lua_State *L, int idx, const char *const *keys)
     }
     return NULL;
 }
+
+void myl_lua_add_functions(lua_State *L, int idx, const luaL_Reg *l)
+{
+    idx = lua_absindex(L, idx);
+    lua_pushvalue(L, idx);
+    luaL_setfuncs(L, l, 0);
+    lua_pop(L, 1);
+    myl_lua_name_functions(L, idx, l);
+}
