@@ -11,6 +11,10 @@ end
 
 describe("a transaction whose rollback cannot be sent", function()
   local db, other, t
+  -- The unread cursor is kept reachable here: were it only a local of fn, a
+  -- collection between fn's error and the rollback could free it, and with
+  -- it the stream that is meant to block the rollback.
+  local held
 
   before_each(function()
     db = helpers.connect()
@@ -20,6 +24,7 @@ describe("a transaction whose rollback cannot be sent", function()
   end)
 
   after_each(function()
+    held = nil
     if db then db:close() end
     other:query("DROP TABLE IF EXISTS " .. t)
     other:close()
@@ -28,9 +33,9 @@ describe("a transaction whose rollback cannot be sent", function()
   it("closes the connection, so the failed work is rolled back, and raises fn's error", function()
     local ok, err = pcall(db.transaction, db, function(d)
       d:query("INSERT INTO " .. t .. " VALUES (1)")
-      local cur = d:cursor()
-      cur:execute("SELECT seq FROM seq_1_to_100") -- left unread: it holds the connection
-      cur:fetch()
+      held = d:cursor()
+      held:execute("SELECT seq FROM seq_1_to_100") -- left unread: it holds the connection
+      held:fetch()
       error("boom", 0)
     end)
     assert.is_false(ok)
@@ -45,9 +50,9 @@ describe("a transaction whose rollback cannot be sent", function()
       d:query("INSERT INTO " .. t .. " VALUES (1)")
       inner_ok, inner_err = pcall(d.transaction, d, function(d2)
         d2:query("INSERT INTO " .. t .. " VALUES (2)")
-        local cur = d2:cursor()
-        cur:execute("SELECT seq FROM seq_1_to_100")
-        cur:fetch()
+        held = d2:cursor()
+        held:execute("SELECT seq FROM seq_1_to_100")
+        held:fetch()
         error("inner failed", 0)
       end)
     end)
