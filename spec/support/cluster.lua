@@ -74,16 +74,9 @@ function cluster.running(i)
 end
 
 -- Leaves the cluster as the specs expect to find it: every node running, not
--- desynced, synced.
+-- desynced, synced (scripts/galera-cluster heal).
 function cluster.ensure_all_synced()
-  for i = 1, #cluster.nodes() do
-    if not cluster.running(i) then
-      cluster.start_node(i)
-    else
-      cluster.run("sql", i, "SET GLOBAL wsrep_desync = OFF")
-      cluster.wait_synced(i)
-    end
-  end
+  return cluster.run("heal")
 end
 
 local function pair_params(role, extra)
