@@ -145,6 +145,29 @@ describe("reconnect = true", function()
     db:close()
   end)
 
+  it("leaves a live TLS session alone and reopens a killed one", function()
+    local n = 0
+    local db = mylua.connect(helpers.tls_params{ ssl = "required", reconnect = true,
+      on_reconnect = function() n = n + 1 end })
+    assert.is_table(db.tls)
+    local id = db.thread_id
+    for _ = 1, 3 do
+      mylua.sleep(0.2)
+      assert.equal(1, one(db, "SELECT 1"))
+    end
+    assert.equal(0, n)
+    assert.equal(id, db.thread_id)
+    local tls_admin = mylua.connect(helpers.tls_params())
+    tls_admin:query("KILL " .. id)
+    tls_admin:close()
+    mylua.sleep(0.3)
+    assert.equal(1, one(db, "SELECT 1"))
+    assert.equal(1, n)
+    assert.is_table(db.tls)
+    assert.is_not.equal(id, db.thread_id)
+    db:close()
+  end)
+
   it("works for ping, prepare and select_db too", function()
     local db = helpers.connect{ reconnect = true }
     for _, call in ipairs({

@@ -498,6 +498,10 @@ static int raise_job_error(lua_State *L, const myl_connect_job *job)
     if (!job->is_list || !job->message) {
         myl_error e = job->err;
         myl_lua_push_error(L, e.code, e.sqlstate, e.message);
+        if (e.statement > 0) { /* which statement of init_command failed */
+            lua_pushinteger(L, (lua_Integer)e.statement);
+            lua_setfield(L, -2, "statement");
+        }
         return lua_error(L);
     }
     myl_lua_push_error(L, job->err.code, job->err.sqlstate, job->message);
