@@ -63,6 +63,19 @@ describe("db:reconnect()", function()
     db:close()
   end)
 
+  it("selects the database of a USE statement, and none after the session's database was dropped", function()
+    local db = helpers.connect()
+    db:query("USE " .. OTHER_DB)
+    db:reconnect()
+    assert.equal(OTHER_DB, one(db, "SELECT DATABASE()"))
+    db:query("CREATE DATABASE IF NOT EXISTS mylua_test_dropped")
+    db:query("USE mylua_test_dropped")
+    db:query("DROP DATABASE mylua_test_dropped")
+    db:reconnect()
+    assert.equal(mylua.null, one(db, "SELECT DATABASE()"))
+    db:close()
+  end)
+
   it("works after the session was killed, without reconnect = true", function()
     local db = helpers.connect()
     kill(db.thread_id)
@@ -117,7 +130,7 @@ describe("reconnect = true", function()
       init_command = "SET @from_init = 'again'",
       on_reconnect = function(conn, info) calls[#calls + 1] = { conn = conn, info = info } end,
     }
-    db:select_db(OTHER_DB)
+    db:query("USE " .. OTHER_DB) -- the server reports it (session tracking of the schema)
     db:query("SET @from_init = 'changed'")
     local id = db.thread_id
     kill(id)

@@ -193,6 +193,11 @@ const char *myl_server_version(const myl_conn *c);
 unsigned long myl_server_version_number(const myl_conn *c);
 uint32_t myl_thread_id(const myl_conn *c);
 const char *myl_host_info(const myl_conn *c);
+/* The database the session uses: as the server last reported it (session
+ * tracking, which the server sends for USE and select_db alike), else as
+ * the connect selected it; "" for none; NULL when not known (no database
+ * at connect and no report since). */
+const char *myl_conn_schema(const myl_conn *c);
 const char *myl_charset_name(const myl_conn *c);
 /* The TLS session of an open connection, or NULL when it is not encrypted. */
 const myl_tls_info *myl_conn_tls(const myl_conn *c);

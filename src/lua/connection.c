@@ -626,7 +626,11 @@ void myl_lua_conn_reconnect(lua_State *L, int idx)
     for (int i = 1; i <= 3; i++) lua_rawgeti(L, saved, i);
     connect_args a;
     read_connect_options(L, base, &a);
-    if (lua_getfield(L, saved, "database") == LUA_TSTRING) a.o.database = lua_tostring(L, -1);
+    /* The database the session used (the server reports USE and select_db
+     * alike), copied: the connect overwrites the core's. */
+    cu = myl_lua_check_conn(L, idx); /* reading options may have run a finalizer */
+    const char *schema = myl_conn_schema(cu->c);
+    if (schema) a.o.database = *schema ? lua_pushstring(L, schema) : NULL;
     lua_auth auth;
     myl_lua_auth_init(L, &auth, a.auth_idx);
     a.o.auth_hooks = &auth.hooks;
@@ -792,8 +796,6 @@ static int conn_ping(lua_State *L)
     return 1;
 }
 
-/* db:select_db(name): the database is remembered, for a reconnect to
- * select it again. */
 static int conn_select_db(lua_State *L)
 {
     myl_lua_check_conn(L, 1);
@@ -801,10 +803,6 @@ static int conn_select_db(lua_State *L)
     const char *db = myl_lua_check_lstring(L, 2, &n);
     conn_ud *cu = myl_lua_conn_for_command(L, 1); /* the conversion may have run a finalizer */
     if (myl_select_db(cu->c, db, n) < 0) return myl_lua_raise_conn(L, cu);
-    if (lua_getiuservalue(L, 1, 2) == LUA_TTABLE && !memchr(db, 0, n)) {
-        lua_pushvalue(L, 2);
-        lua_setfield(L, -2, "database");
-    }
     lua_pushboolean(L, 1);
     return 1;
 }
