@@ -58,11 +58,13 @@ describe("connect options", function()
     raises_string("unknown option '" .. ("k"):rep(64) .. "...'", mylua.connect, { [("k"):rep(1000)] = 1 })
   end)
 
-  it("raise for options of features not built yet, instead of connecting without them", function()
-    for _, key in ipairs{ "reconnect" } do
-      raises_string("unknown option '" .. key .. "' (not supported yet)", mylua.connect,
-        helpers.params{ [key] = true })
-    end
+  it("check the binding's own options before any network traffic", function()
+    raises_string("option 'reconnect' must be a boolean", mylua.connect,
+      { host = "127.0.0.1", port = 1, reconnect = 1 })
+    raises_string("option 'host_order' must be", mylua.connect,
+      { host = "127.0.0.1", port = 1, host_order = "sideways" })
+    raises_string("option 'require' must be", mylua.connect,
+      { host = "127.0.0.1", port = 1, require = true })
   end)
 
   it("raise for a key that is not a string", function()

@@ -133,6 +133,7 @@ const char *myl_server_version(const myl_conn *c) { return c->server_version; }
 unsigned long myl_server_version_number(const myl_conn *c) { return c->version_number; }
 uint32_t myl_thread_id(const myl_conn *c) { return c->thread_id; }
 const char *myl_host_info(const myl_conn *c) { return c->host_info; }
+const char *myl_conn_schema(const myl_conn *c) { return c->schema_known ? c->schema : NULL; }
 const myl_tls_info *myl_conn_tls(const myl_conn *c)
 {
     return c->t && c->tls_on ? &c->tls : NULL;
@@ -203,6 +204,11 @@ int myl_connect(myl_conn *c, const myl_options *opt)
     c->write_timeout = opt->write_timeout;
     c->op_deadline = opt->connect_timeout > 0 ? myl_now() + opt->connect_timeout : 0;
     myl_stmt_new_session(c, "the connection was opened again");
+    c->schema_known = 0;
+    if (opt->database && *opt->database && strlen(opt->database) < sizeof c->schema) {
+        memcpy(c->schema, opt->database, strlen(opt->database) + 1);
+        c->schema_known = 1;
+    }
     c->state = MYL_STATE_READY;
     c->owner = NULL;
     c->result_no = 0;
@@ -340,7 +346,14 @@ int myl_ping(myl_conn *c) { return simple_command(c, MYL_COM_PING, NULL, 0); }
 
 int myl_select_db(myl_conn *c, const char *db, size_t len)
 {
-    return simple_command(c, MYL_COM_INIT_DB, db, len);
+    if (simple_command(c, MYL_COM_INIT_DB, db, len)) return -1;
+    /* known now even from a server that does not track the schema */
+    if (len < sizeof c->schema && !memchr(db, 0, len)) {
+        memcpy(c->schema, db, len);
+        c->schema[len] = '\0';
+        c->schema_known = 1;
+    }
+    return 0;
 }
 
 int myl_kill(myl_conn *c, uint32_t id)

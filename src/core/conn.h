@@ -193,6 +193,11 @@ const char *myl_server_version(const myl_conn *c);
 unsigned long myl_server_version_number(const myl_conn *c);
 uint32_t myl_thread_id(const myl_conn *c);
 const char *myl_host_info(const myl_conn *c);
+/* The database the session uses: as the server last reported it (session
+ * tracking, which the server sends for USE and select_db alike), else as
+ * the connect selected it; "" for none; NULL when not known (no database
+ * at connect and no report since). */
+const char *myl_conn_schema(const myl_conn *c);
 const char *myl_charset_name(const myl_conn *c);
 /* The TLS session of an open connection, or NULL when it is not encrypted. */
 const myl_tls_info *myl_conn_tls(const myl_conn *c);
@@ -282,6 +287,13 @@ void myl_conn_discard_after_error(myl_conn *c);
 /* 0 when the connection is open and not broken; otherwise -1 with error
  * 2006 set. */
 int myl_conn_usable(myl_conn *c);
+
+/* Between commands: 0 when the connection is open and its socket has
+ * nothing to read (or a response is still pending: not idle); -1 with
+ * error 2006 when it is broken or closed, or when the server has closed it
+ * (readable: end of file or unsolicited bytes), which then marks it
+ * broken.  Never blocks, never sends (conn_idle.c). */
+int myl_conn_check_idle(myl_conn *c);
 
 /* Marks the connection broken with a client error (used by the Lua layer
  * when a row it decodes turns out malformed). */

@@ -54,6 +54,11 @@ struct myl_conn {
     uint32_t thread_id;
     char host_info[300];
     char broken_cause[200]; /* why the connection broke, for later 2006 errors */
+    /* The database the session uses, as the server last reported it
+     * (session tracking of the schema) or as the connect selected it;
+     * schema_known 0: neither. */
+    char schema[257];
+    int schema_known;
 
     int tls_on;        /* the session runs over TLS; tls describes it */
     myl_tls_info tls;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conn_internal.h"
+#include "rd.h"
 
 /* ------------------------------------------------------------------ */
 /* Errors and state */
@@ -126,6 +127,29 @@ void myl_conn_keep_status(myl_conn *c, unsigned flags)
     c->last.flags = flags;
 }
 
+/* Session state changes of an OK packet: the schema entry is kept (a
+ * reconnect selects it again); the others are not used.  They are
+ * advisory: a malformed list is ignored, not an error. */
+#define SESSION_TRACK_SCHEMA 1
+static void keep_session_state(myl_conn *c, const uint8_t *p, size_t n)
+{
+    myl_rd r = myl_rd_init(p, n);
+    while (myl_rd_left(&r) > 0) {
+        uint8_t type = myl_rd_u8(&r);
+        size_t len;
+        const uint8_t *data = myl_rd_lenenc_str(&r, &len);
+        if (r.bad) return;
+        if (type != SESSION_TRACK_SCHEMA) continue;
+        myl_rd d = myl_rd_init(data, len);
+        size_t nlen;
+        const uint8_t *name = myl_rd_lenenc_str(&d, &nlen);
+        if (d.bad || nlen >= sizeof c->schema) continue;
+        memcpy(c->schema, name, nlen);
+        c->schema[nlen] = '\0';
+        c->schema_known = 1;
+    }
+}
+
 int myl_conn_handle_ok(myl_conn *c, const uint8_t *p, size_t n)
 {
     myl_ok ok;
@@ -137,6 +161,7 @@ int myl_conn_handle_ok(myl_conn *c, const uint8_t *p, size_t n)
     if (il) memcpy(c->last_info, ok.info, il);
     c->last_info[il] = '\0';
     c->last.info = c->last_info;
+    if (ok.state) keep_session_state(c, ok.state, ok.state_len);
     myl_conn_keep_status(c, ok.status);
     myl_conn_set_response_state(c, ok.status & MYL_STATUS_MORE_RESULTS_EXISTS ? MYL_STATE_HEAD
                                                                     : MYL_STATE_READY);

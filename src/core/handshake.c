@@ -198,7 +198,8 @@ static int negotiate(myl_conn *c, handshake_state *hs)
                     MYL_CLIENT_TRANSACTIONS | MYL_CLIENT_SECURE_CONNECTION |
                     MYL_CLIENT_MULTI_RESULTS | MYL_CLIENT_PS_MULTI_RESULTS |
                     MYL_CLIENT_PLUGIN_AUTH | MYL_CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA |
-                    MYL_CLIENT_CONNECT_ATTRS | MYL_CLIENT_DEPRECATE_EOF;
+                    MYL_CLIENT_CONNECT_ATTRS | MYL_CLIENT_DEPRECATE_EOF |
+                    MYL_CLIENT_SESSION_TRACK; /* the schema in use, for a reconnect */
     if (opt->multi_statements) want |= MYL_CLIENT_MULTI_STATEMENTS;
     if (c->infile_on) want |= MYL_CLIENT_LOCAL_FILES; /* a source was given (infile.c) */
     if (opt->database && *opt->database) want |= MYL_CLIENT_CONNECT_WITH_DB;

@@ -105,10 +105,9 @@ const myl_option_info myl_option_table[] = {
     {NULL, MYL_OPT_FRONTEND, 0, 0, 0, NULL},
 };
 
-/* Names of options for features that do not exist yet (DESIGN: LOCAL
- * option files, reconnect). */
+/* Names of options for features that do not exist yet (none now:
+ * reconnect, the last, is the binding's; see connection.c). */
 static const char *const planned[] = {
-    "reconnect",
     NULL,
 };
 

@@ -110,6 +110,8 @@ int myl_parse_ok(const uint8_t *p, size_t n, uint64_t caps, myl_ok *ok)
     if (r.bad) return -1;
     ok->info = NULL;
     ok->info_len = 0;
+    ok->state = NULL;
+    ok->state_len = 0;
     if (myl_rd_left(&r) == 0) return 0;
     /* The info message is a length-encoded string (servers send it so even
      * without session tracking); a peer that sends the bare text gets it
@@ -120,6 +122,14 @@ int myl_parse_ok(const uint8_t *p, size_t n, uint64_t caps, myl_ok *ok)
     if (!probe.bad) {
         ok->info = (const char *)s;
         ok->info_len = len;
+        if ((caps & MYL_CLIENT_SESSION_TRACK) && (ok->status & MYL_STATUS_SESSION_STATE_CHANGED)) {
+            size_t slen;
+            const uint8_t *st = myl_rd_lenenc_str(&probe, &slen);
+            if (!probe.bad) {
+                ok->state = st;
+                ok->state_len = slen;
+            }
+        }
     } else if (!(caps & MYL_CLIENT_SESSION_TRACK)) {
         ok->info = (const char *)r.p;
         ok->info_len = myl_rd_left(&r);

@@ -47,6 +47,7 @@
 #define MYL_STATUS_CURSOR_EXISTS 0x0040
 #define MYL_STATUS_LAST_ROW_SENT 0x0080
 #define MYL_STATUS_NO_BACKSLASH_ESCAPES 0x0200
+#define MYL_STATUS_SESSION_STATE_CHANGED 0x4000
 
 /* Commands. */
 enum {
@@ -114,6 +115,11 @@ typedef struct myl_ok {
     unsigned warnings;
     const char *info;
     size_t info_len;
+    /* With CLIENT_SESSION_TRACK and SESSION_STATE_CHANGED: the session
+     * state changes, (type, lenenc data) entries back to back; NULL when
+     * none (or when they do not fit in the packet: they are advisory). */
+    const uint8_t *state;
+    size_t state_len;
 } myl_ok;
 
 int myl_parse_ok(const uint8_t *p, size_t n, uint64_t caps, myl_ok *ok);
