@@ -798,4 +798,75 @@ describe("mylua.batch", function()
       assert.falsy(err:find("ERROR", 1, true), err)
     end)
   end)
+
+  describe("with a real replica that has two replication channels", function()
+    local sandbox_pair = require "support.sandbox_pair"
+    local servers, primary, replica
+
+    local function sync()
+      local m = primary:query("SHOW MASTER STATUS"):row(1)
+      local got = replica:query("SELECT MASTER_POS_WAIT(?, ?, 30, '')", m.File, m.Position):row(1, "a")[1]
+      assert(got ~= mylua.null and got >= 0, "the replica did not catch up: " .. tostring(got))
+    end
+
+    setup(function()
+      servers = sandbox_pair.start(2, {
+        { "--server-id=1", "--log-bin=primary-bin", "--binlog-format=ROW" },
+        { "--server-id=2", "--relay-log=replica-relay", "--skip-slave-start" },
+      })
+      primary, replica = mylua.connect(servers[1].params), mylua.connect(servers[2].params)
+      local m = primary:query("SHOW MASTER STATUS"):row(1)
+      local p = servers[1].params
+      replica:query(("CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = %d, MASTER_USER = %s, "
+        .. "MASTER_PASSWORD = %s, MASTER_LOG_FILE = %s, MASTER_LOG_POS = %d, MASTER_CONNECT_RETRY = 1")
+        :format(servers[1].port, replica:quote(p.user), replica:quote(p.password), replica:quote(m.File), m.Position))
+      replica:query("START SLAVE")
+      -- a second channel, configured and never started: its lag is NULL
+      replica:query("CHANGE MASTER 'spare' TO MASTER_HOST = '127.0.0.1', MASTER_PORT = 1, MASTER_USER = 'nobody'")
+      wait_until("replication runs", function()
+        local st = replica:query("SHOW SLAVE STATUS"):row(1)
+        assert(st.Last_IO_Errno == 0 and st.Last_SQL_Errno == 0, st.Last_IO_Error .. st.Last_SQL_Error)
+        return st.Slave_IO_Running == "Yes" and st.Slave_SQL_Running == "Yes"
+      end)
+    end)
+
+    teardown(function()
+      sandbox_pair.stop(servers)
+      if replica then pcall(replica.close, replica) end
+      if primary then pcall(primary.close, primary) end
+    end)
+
+    it("waits while a channel other than the default one is stopped, then purges once it is gone", function()
+      local t = helpers.unique_table()
+      primary:query(("CREATE TABLE %s (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB"):format(t))
+      primary:query(("INSERT INTO %s SELECT seq, seq FROM seq_1_to_40"):format(t))
+      sync()
+      -- the default channel alone says all is well
+      local default = replica:query("SHOW SLAVE STATUS")
+      assert.are.equal(1, #default)
+      assert.are.equal(0, default:row(1).Seconds_Behind_Master)
+      local all = replica:query("SHOW ALL SLAVES STATUS")
+      assert.are.equal(2, #all)
+      local h = start(([[
+        local mylua = require "mylua"
+        local db = mylua.connect(%s)
+        local replica = mylua.connect(%s)
+        print("ready") io.stdout:flush()
+        local s = require("mylua.batch").purge(db, { table = %q, where = "v %% 2 = 0", chunk_size = 5,
+          replica = replica, max_lag = 5, throttle_wait = 0.1 })
+        print(s.rows, s.throttle_waits > 5)
+      ]]):format(helpers.options_source(servers[1].params), helpers.options_source(servers[2].params), t))
+      assert.are.equal("ready", h.read_line())
+      sleep(1.2)
+      local left = primary:query("SELECT COUNT(*) FROM " .. t):row(1, "a")[1]
+      replica:query("RESET SLAVE 'spare' ALL")
+      local out, code, err = h.finish()
+      assert.are.equal(0, code, err)
+      assert.are.equal(40, left) -- nothing deleted while the channel was stopped
+      assert.are.equal("20\ttrue\n", out)
+      assert.truthy(err:find("waiting: replication channel 'spare' is stopped", 1, true), err)
+      sync()
+      assert.are.equal(20, replica:query("SELECT COUNT(*) FROM " .. t):row(1, "a")[1])
+    end)
+  end)
 end)
