@@ -283,6 +283,13 @@ void myl_conn_discard_after_error(myl_conn *c);
  * 2006 set. */
 int myl_conn_usable(myl_conn *c);
 
+/* Between commands: 0 when the connection is open and its socket has
+ * nothing to read (or a response is still pending: not idle); -1 with
+ * error 2006 when it is broken or closed, or when the server has closed it
+ * (readable: end of file or unsolicited bytes), which then marks it
+ * broken.  Never blocks, never sends (conn_idle.c). */
+int myl_conn_check_idle(myl_conn *c);
+
 /* Marks the connection broken with a client error (used by the Lua layer
  * when a row it decodes turns out malformed). */
 /* The results a response may hold (each OK or result set counts one). */

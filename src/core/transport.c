@@ -520,3 +520,10 @@ myl_transport *myl_socket_open(const myl_connect_spec *spec, char *info, size_t 
     s->base.below = NULL;
     return &s->base;
 }
+
+int myl_transport_fd(const myl_transport *t)
+{
+    while (t && t->below) t = t->below;
+    if (!t || t->read != sock_read) return -1;
+    return ((const sock_transport *)t)->fd;
+}

@@ -96,4 +96,9 @@ typedef struct myl_transport_opener {
 
 #define MYL_TRANSPORT_OPENER_MT "mylua.transport_opener"
 
+/* The socket under a stack of layers (the bottom one, when it is this
+ * file's plain socket), for a caller that only polls it; -1 otherwise (a
+ * test layer's own transport). */
+int myl_transport_fd(const myl_transport *t);
+
 #endif

@@ -42,6 +42,12 @@ typedef struct conn_ud {
     /* The list of open connections (live.c), under its mutex. */
     struct conn_ud *live_prev, *live_next;
     int live, live_left_out;
+    /* reconnect = true: a connection found lost between statements is
+     * opened again before the next command (reconnect.c); the options it
+     * was made with are its user value 2, for that and db:reconnect(). */
+    int auto_reconnect;
+    unsigned session_gen; /* counts reconnects: a cursor of an earlier session refuses */
+    char host_info[320];  /* which host of a list answered; "" for a single host */
 } conn_ud;
 
 /* The statement object (statement.c).  It holds its connection object
@@ -125,6 +131,19 @@ int myl_lua_connect(lua_State *L);
 conn_ud *myl_lua_check_conn(lua_State *L, int idx);
 /* Ends a busy section of the connection, closing it if that was asked. */
 void myl_lua_conn_unbusy(conn_ud *cu);
+/* As myl_lua_check_conn, for a method about to send a command: with
+ * reconnect = true, a connection found lost while idle (or left broken
+ * by an earlier statement) is first opened again, or, when a transaction
+ * was open, an error with transaction_lost = true is raised
+ * (reconnect.c). */
+conn_ud *myl_lua_conn_for_command(lua_State *L, int idx);
+/* Opens the connection object at idx again with the options it was made
+ * with (every host of its list, the same require), init_command run
+ * again, the database it last selected selected; the object stays the
+ * same.  Raises on failure, or when a stream is unfinished. */
+void myl_lua_conn_reconnect(lua_State *L, int idx);
+/* db:reconnect() */
+int myl_lua_conn_reconnect_method(lua_State *L);
 
 /* infile.c: makes the function at fn_idx the LOCAL INFILE source of the
  * connection object at conn_idx (its hooks in cu->infile, the function kept

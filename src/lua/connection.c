@@ -8,6 +8,7 @@
 #include "../core/settings.h"
 #include "auth_hooks.h"
 #include "binding.h"
+#include "connect_job.h"
 #include "infile_call.h"
 #include "settings_push.h"
 
@@ -76,6 +77,9 @@ static int unknown_option(lua_State *L, const char *k, size_t len)
 /* Options of the binding alone (the core never sees them). */
 static int is_binding_option(const char *k, size_t len)
 {
+    static const char *const own[] = {"reconnect", "on_reconnect", "host_order", "require", NULL};
+    for (int i = 0; own[i]; i++)
+        if (strlen(own[i]) == len && memcmp(k, own[i], len) == 0) return 1;
     return (len == 15 && memcmp(k, "statement_cache", 15) == 0) ||
            (len == 17 && memcmp(k, "read_default_file", 17) == 0) ||
            (len == 18 && memcmp(k, "read_default_group", 18) == 0);
@@ -328,6 +332,199 @@ static void read_option(lua_State *L, myl_options *o, const myl_option_info *opt
     }
 }
 
+/* What the options table (and the layers under it) ask for, read into
+ * core options and the binding's own; every string they point to stays on
+ * the stack. */
+typedef struct connect_args {
+    myl_options o;
+    const char *attrs[2 * MAX_ATTRS];
+    int auth_idx, infile_idx;
+    int hosts_idx;    /* stack index of a host list (a table, or a string with commas); 0: none */
+    int random_order; /* host_order = "random" */
+    myl_require require;
+} connect_args;
+
+/* host = { ... } or "db1,db2:3307": a list; one name without a comma is a
+ * single host, taken as it always was (no host:port parsing). */
+static int is_host_list(lua_State *L, int ty)
+{
+    if (ty == LUA_TTABLE) return 1;
+    if (ty != LUA_TSTRING) return 0;
+    size_t len;
+    const char *v = lua_tolstring(L, -1, &len);
+    return memchr(v, ',', len) != NULL;
+}
+
+/* The index in `choices` of the option `name` of the table at base (0 when
+ * absent); raises naming `rule` for any other value. */
+static int pick(lua_State *L, int base, const char *name, const char *const *choices,
+                const char *rule)
+{
+    int ty = lua_getfield(L, base, name), r = 0;
+    if (ty != LUA_TNIL) {
+        const char *v = ty == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        while (v && choices[r] && strcmp(choices[r], v) != 0) r++;
+        if (!v || !choices[r]) luaL_error(L, "option '%s' must be %s", name, rule);
+    }
+    lua_pop(L, 1);
+    return r;
+}
+
+/* The options the table at base gives, over the host program's (base + 1)
+ * and the option files' (base + 2), into a. */
+static void read_connect_options(lua_State *L, int base, connect_args *a)
+{
+    myl_options *o = &a->o;
+    myl_options_init(o);
+    a->auth_idx = a->infile_idx = a->hosts_idx = 0;
+    int socket_given = 0, protocol_given = 0, ssl_mode_given = 0;
+    for (const myl_option_info *opt = myl_option_table; opt->name; opt++) {
+        luaL_checkstack(L, 2, "too many options");
+        int ty = lua_getfield(L, base, opt->name);
+        int layer = 1;
+        /* not in the script's table: the host program's value, then the
+         * option files' */
+        while (ty == LUA_TNIL && layer < 3) {
+            lua_pop(L, 1);
+            ty = lua_getfield(L, base + layer++, opt->name);
+        }
+        if (ty == LUA_TNIL) {
+            lua_pop(L, 1);
+            continue;
+        }
+        if (strcmp(opt->name, "host") == 0 && is_host_list(L, ty)) {
+            a->hosts_idx = lua_gettop(L);
+            continue;
+        }
+        read_option(L, o, opt, ty, a->attrs, &ssl_mode_given, &a->auth_idx, &a->infile_idx);
+        if (strcmp(opt->name, "socket") == 0 && layer == 1) socket_given = 1;
+        if (opt->kind == MYL_OPT_PROTOCOL) protocol_given = 1;
+    }
+    /* A socket path the table gives selects the socket unless a protocol
+     * says otherwise.  One from the command line, the option files or the
+     * environment is used, as by the mariadb client, when the host is
+     * localhost (or none is given), so a script's own host still wins. */
+    if (socket_given && !protocol_given) o->protocol = MYL_PROTOCOL_SOCKET;
+    /* A CA given without a mode means "check the server against it" (as
+     * MySQL 8's client does), and so does a pinned fingerprint: neither is
+     * ever silently ignored, as it would be on a plain connection. */
+    if (!ssl_mode_given && (o->ssl_ca || o->ssl_capath || o->ssl_fingerprint ||
+                            o->ssl_fingerprint_list))
+        o->ssl_mode = MYL_SSL_VERIFY_CA;
+
+    a->random_order = pick(L, base, "host_order", (const char *const[]){"in order", "random", NULL},
+                           "\"in order\" or \"random\"");
+    a->require = (myl_require)pick(L, base, "require",
+                                   (const char *const[]){"any", "writable", NULL},
+                                   "\"any\" or \"writable\"");
+}
+
+#define CONNECT_JOB_MT "mylua.connect_job"
+#define MAX_HOSTS 64
+#define MAX_HOST_NAME 256
+
+static int connect_job_gc(lua_State *L)
+{
+    myl_connect_job_clear(luaL_checkudata(L, 1, CONNECT_JOB_MT));
+    return 0;
+}
+
+/* Raises the error for one entry of the host list. */
+static int bad_host_entry(lua_State *L, const char *s, size_t len)
+{
+    return luaL_error(L, "option 'host': '%s' is not a host (expected name, name:port, "
+                      "[IPv6] or [IPv6]:port)", shown_name(L, s, len));
+}
+
+/* Pushes the job for a (a userdata owning what the job makes: its __gc
+ * frees the connection it did not hand over), its targets parsed from the
+ * host list (at most MAX_HOSTS) or the single host. */
+static myl_connect_job *push_job(lua_State *L, const connect_args *a)
+{
+    size_t n = 1;
+    int list = a->hosts_idx;
+    const char *text = NULL;
+    size_t text_len = 0;
+    if (list && lua_type(L, list) == LUA_TTABLE) {
+        n = (size_t)lua_rawlen(L, list);
+        if (n == 0) luaL_error(L, "option 'host' must name at least one host");
+    } else if (list) {
+        text = lua_tolstring(L, list, &text_len);
+        n = 1;
+        for (size_t i = 0; i < text_len; i++) n += text[i] == ',';
+    }
+    if (n > MAX_HOSTS) luaL_error(L, "option 'host' names more than %d hosts", MAX_HOSTS);
+    size_t size = sizeof(myl_connect_job) + n * (sizeof(myl_connect_target) + MAX_HOST_NAME);
+    myl_connect_job *job = lua_newuserdatauv(L, size, 0);
+    memset(job, 0, size);
+    luaL_setmetatable(L, CONNECT_JOB_MT);
+    job->opt = a->o;
+    job->targets = (myl_connect_target *)(job + 1);
+    job->ntargets = n;
+    job->is_list = list != 0;
+    job->random_order = a->random_order;
+    job->require = a->require;
+    char *names = (char *)(job->targets + n);
+    for (size_t i = 0; list && i < n; i++) {
+        const char *s;
+        size_t len;
+        if (text) {
+            const char *comma = memchr(text, ',', text_len);
+            len = comma ? (size_t)(comma - text) : text_len;
+            s = text;
+            text += len + (comma != NULL);
+            text_len -= len + (comma != NULL);
+        } else {
+            lua_rawgeti(L, list, (lua_Integer)(i + 1));
+            if (lua_type(L, -1) != LUA_TSTRING)
+                luaL_error(L, "option 'host' must be a host name or a list of them (entry %d is "
+                           "a %s)", (int)(i + 1), luaL_typename(L, -1));
+            s = lua_tolstring(L, -1, &len);
+            lua_pop(L, 1); /* the list keeps it */
+        }
+        char *host = names + i * MAX_HOST_NAME;
+        if (myl_host_entry_parse(s, len, host, MAX_HOST_NAME, &job->targets[i].port))
+            bad_host_entry(L, s, len);
+        job->targets[i].host = host;
+    }
+    return job;
+}
+
+/* Raises the job's failure: the core's error for a single host; for a
+ * list, every host on its own line, with err.hosts = { { host =, code =,
+ * message = }, ... } in the order tried. */
+static int raise_job_error(lua_State *L, const myl_connect_job *job)
+{
+    if (!job->is_list || !job->message) {
+        myl_error e = job->err;
+        myl_lua_push_error(L, e.code, e.sqlstate, e.message);
+        return lua_error(L);
+    }
+    myl_lua_push_error(L, job->err.code, job->err.sqlstate, job->message);
+    lua_createtable(L, (int)job->ntargets, 0);
+    for (size_t i = 0; i < job->ntargets; i++) {
+        const myl_connect_target *t = &job->targets[i];
+        lua_createtable(L, 0, 4);
+        lua_pushstring(L, t->host);
+        lua_setfield(L, -2, "host");
+        lua_pushinteger(L, t->port ? t->port : job->opt.port ? job->opt.port : MYL_DEFAULT_PORT);
+        lua_setfield(L, -2, "port");
+        lua_pushinteger(L, t->err.code);
+        lua_setfield(L, -2, "code");
+        lua_pushstring(L, t->err.code ? t->err.message : "not tried");
+        lua_setfield(L, -2, "message");
+        lua_rawseti(L, -2, (lua_Integer)(i + 1));
+    }
+    lua_setfield(L, -2, "hosts");
+    return lua_error(L);
+}
+
+/* The host that answered, for db.host_info (a list's "host:port via ..."). */
+static void keep_host_info(conn_ud *cu, const myl_connect_job *job)
+{
+    snprintf(cu->host_info, sizeof cu->host_info, "%s", job->host_info);
+}
+
 int myl_lua_connect(lua_State *L)
 {
     if (lua_isnoneornil(L, 1)) {
@@ -346,78 +543,114 @@ int myl_lua_connect(lua_State *L)
     }
     /* Index 3: what read_default_file / read_default_group read, below both. */
     push_file_defaults(L);
+    int auto_reconnect = 0;
+    if (lua_getfield(L, 1, "reconnect") != LUA_TNIL) {
+        if (!lua_isboolean(L, -1)) luaL_error(L, "option 'reconnect' must be a boolean");
+        auto_reconnect = lua_toboolean(L, -1);
+    }
+    int hook = lua_getfield(L, 1, "on_reconnect");
+    if (hook != LUA_TNIL && hook != LUA_TFUNCTION)
+        luaL_error(L, "option 'on_reconnect' must be a function");
+    lua_pop(L, 2);
 
     /* The defaults, then each option the table gives.  Values read stay on
      * the stack until connect returns: an __index function may have made
      * them, and nothing else would keep them alive. */
-    myl_options o;
-    myl_options_init(&o);
-    const char *attrs[2 * MAX_ATTRS];
-    int socket_given = 0, protocol_given = 0, ssl_mode_given = 0, auth_idx = 0, infile_idx = 0;
-    for (const myl_option_info *opt = myl_option_table; opt->name; opt++) {
-        luaL_checkstack(L, 2, "too many options");
-        int ty = lua_getfield(L, 1, opt->name);
-        int layer = 1;
-        /* not in the script's table: the host program's value, then the
-         * option files' */
-        while (ty == LUA_TNIL && layer < 3) {
-            lua_pop(L, 1);
-            ty = lua_getfield(L, ++layer, opt->name);
-        }
-        if (ty == LUA_TNIL) {
-            lua_pop(L, 1);
-            continue;
-        }
-        read_option(L, &o, opt, ty, attrs, &ssl_mode_given, &auth_idx, &infile_idx);
-        if (strcmp(opt->name, "socket") == 0 && layer == 1) socket_given = 1;
-        if (opt->kind == MYL_OPT_PROTOCOL) protocol_given = 1;
-    }
-    /* A socket path the table gives selects the socket unless a protocol
-     * says otherwise.  One from the command line, the option files or the
-     * environment is used, as by the mariadb client, when the host is
-     * localhost (or none is given), so a script's own host still wins. */
-    if (socket_given && !protocol_given) o.protocol = MYL_PROTOCOL_SOCKET;
-    /* A CA given without a mode means "check the server against it" (as
-     * MySQL 8's client does), and so does a pinned fingerprint: neither is
-     * ever silently ignored, as it would be on a plain connection. */
-    if (!ssl_mode_given && (o.ssl_ca || o.ssl_capath || o.ssl_fingerprint ||
-                            o.ssl_fingerprint_list))
-        o.ssl_mode = MYL_SSL_VERIFY_CA;
+    connect_args a;
+    read_connect_options(L, 1, &a);
 
     /* Prompts and Lua plugins; what they refer to stays on the stack. */
     lua_auth auth;
-    myl_lua_auth_init(L, &auth, auth_idx);
-    o.auth_hooks = &auth.hooks;
+    myl_lua_auth_init(L, &auth, a.auth_idx);
+    a.o.auth_hooks = &auth.hooks;
 
     /* The object exists (closed) before anything is allocated, so __gc can
      * always clean up. */
-    conn_ud *cu = lua_newuserdatauv(L, sizeof *cu, 1);
+    conn_ud *cu = lua_newuserdatauv(L, sizeof *cu, 2);
     memset(cu, 0, sizeof *cu);
     luaL_setmetatable(L, MYL_CONNECTION_MT);
+    int obj = lua_gettop(L);
     cu->L = L;
     cu->stmt_cache = stmt_cache;
+    cu->auto_reconnect = auto_reconnect;
     /* local_infile = function(name): the handler lives with the object */
-    if (infile_idx && lua_type(L, infile_idx) == LUA_TFUNCTION) {
-        if (o.local_infile_dir)
+    if (a.infile_idx && lua_type(L, a.infile_idx) == LUA_TFUNCTION) {
+        if (a.o.local_infile_dir)
             luaL_error(L, "option 'local_infile_dir' applies to local_infile = true, not to a "
                        "handler function (which decides itself)");
-        myl_lua_infile_handler(L, lua_gettop(L), infile_idx);
-        o.local_infile_hooks = &cu->infile;
+        myl_lua_infile_handler(L, obj, a.infile_idx);
+        a.o.local_infile_hooks = &cu->infile;
     }
-    cu->c = myl_conn_new();
-    if (!cu->c) {
-        myl_lua_push_error(L, MYL_CR_OUT_OF_MEMORY, "HY000", "Client run out of memory");
-        return lua_error(L);
+    /* What db:reconnect() reads the options from again: the three layers. */
+    lua_createtable(L, 3, 2);
+    for (int i = 1; i <= 3; i++) {
+        lua_pushvalue(L, i);
+        lua_rawseti(L, -2, i);
     }
-    if (myl_connect(cu->c, &o) < 0) {
-        myl_error e = *myl_conn_error(cu->c);
-        myl_conn_free(cu->c);
-        cu->c = NULL;
+    if (hook == LUA_TFUNCTION) {
+        lua_getfield(L, 1, "on_reconnect");
+        lua_setfield(L, -2, "on_reconnect");
+    }
+    lua_setiuservalue(L, obj, 2);
+
+    myl_connect_job *job = push_job(L, &a);
+    if (myl_connect_job_run(job) < 0) {
         myl_lua_auth_finish(L, &auth); /* a callback's own error first */
-        return myl_lua_raise(L, &e);
+        return raise_job_error(L, job);
     }
+    cu->c = job->conn; /* handed over: the job no longer frees it */
+    job->conn = NULL;
+    job->conn_made = 0;
+    keep_host_info(cu, job);
     myl_lua_live_add(cu);
+    lua_settop(L, obj);
     return 1;
+}
+
+void myl_lua_conn_reconnect(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    conn_ud *cu = myl_lua_check_conn(L, idx);
+    if (myl_response_owner(cu->c))
+        luaL_error(L, "reconnect: a stream of this connection is unfinished (read it to the end "
+                   "or close its cursor first)");
+    if (lua_getiuservalue(L, idx, 2) != LUA_TTABLE)
+        luaL_error(L, "reconnect: this connection has no options to reconnect with");
+    int saved = lua_gettop(L);
+    int base = saved + 1;
+    luaL_checkstack(L, 8, "reconnect");
+    for (int i = 1; i <= 3; i++) lua_rawgeti(L, saved, i);
+    connect_args a;
+    read_connect_options(L, base, &a);
+    if (lua_getfield(L, saved, "database") == LUA_TSTRING) a.o.database = lua_tostring(L, -1);
+    lua_auth auth;
+    myl_lua_auth_init(L, &auth, a.auth_idx);
+    a.o.auth_hooks = &auth.hooks;
+    cu = myl_lua_check_conn(L, idx); /* a finalizer may have closed it meanwhile */
+    if (lua_getiuservalue(L, idx, 1) == LUA_TFUNCTION) a.o.local_infile_hooks = &cu->infile;
+    myl_connect_job *job = push_job(L, &a);
+    cu = myl_lua_check_conn(L, idx);
+    /* The same core connection is opened again: statements prepared on it
+     * learn that their session ended; the walk of live connections leaves
+     * it alone meanwhile. */
+    myl_lua_live_remove(cu);
+    job->conn = cu->c;
+    cu->g.doing = "reconnects";
+    myl_guard_enter(&cu->g);
+    int rc = myl_connect_job_run(job);
+    job->conn = NULL; /* never the job's to free */
+    cu->g.doing = NULL;
+    cu->session_gen++;
+    cu->host_info[0] = '\0';
+    myl_lua_conn_unbusy(cu);
+    if (rc < 0) {
+        myl_lua_auth_finish(L, &auth);
+        raise_job_error(L, job);
+    }
+    if (!cu->c) luaL_error(L, "reconnect: the connection was closed by an auth callback");
+    keep_host_info(cu, job);
+    myl_lua_live_add(cu);
+    lua_settop(L, saved - 1);
 }
 
 /* db:change_user{ user =, password =, database =, charset =, auth = }: a
@@ -487,7 +720,7 @@ static void check_sql(lua_State *L, int idx)
 
 static int conn_query(lua_State *L)
 {
-    conn_ud *cu = myl_lua_check_conn(L, 1);
+    conn_ud *cu = myl_lua_conn_for_command(L, 1);
     check_sql(L, 2);
     myl_lua_build_sql(L, myl_conn_escape_style(cu->c), 2, 3, lua_gettop(L));
     size_t n;
@@ -549,26 +782,32 @@ static int conn_quote_name(lua_State *L)
 
 static int conn_ping(lua_State *L)
 {
-    conn_ud *cu = myl_lua_check_conn(L, 1);
+    conn_ud *cu = myl_lua_conn_for_command(L, 1);
     if (myl_ping(cu->c) < 0) return myl_lua_raise_conn(L, cu);
     lua_pushboolean(L, 1);
     return 1;
 }
 
+/* db:select_db(name): the database is remembered, for a reconnect to
+ * select it again. */
 static int conn_select_db(lua_State *L)
 {
     myl_lua_check_conn(L, 1);
     size_t n;
     const char *db = myl_lua_check_lstring(L, 2, &n);
-    conn_ud *cu = myl_lua_check_conn(L, 1); /* the conversion may have run a finalizer */
+    conn_ud *cu = myl_lua_conn_for_command(L, 1); /* the conversion may have run a finalizer */
     if (myl_select_db(cu->c, db, n) < 0) return myl_lua_raise_conn(L, cu);
+    if (lua_getiuservalue(L, 1, 2) == LUA_TTABLE && !memchr(db, 0, n)) {
+        lua_pushvalue(L, 2);
+        lua_setfield(L, -2, "database");
+    }
     lua_pushboolean(L, 1);
     return 1;
 }
 
 static int conn_kill(lua_State *L)
 {
-    conn_ud *cu = myl_lua_check_conn(L, 1);
+    conn_ud *cu = myl_lua_conn_for_command(L, 1);
     lua_Integer id = myl_lua_check_integer(L, 2);
     if (id < 0 || id > 0xFFFFFFFF) myl_lua_argerror(L, 2, "thread id out of range");
     if (myl_kill(cu->c, (uint32_t)id) < 0) return myl_lua_raise_conn(L, cu);
@@ -578,7 +817,7 @@ static int conn_kill(lua_State *L)
 
 static int conn_reset(lua_State *L)
 {
-    conn_ud *cu = myl_lua_check_conn(L, 1);
+    conn_ud *cu = myl_lua_conn_for_command(L, 1);
     if (myl_reset_connection(cu->c) < 0) return myl_lua_raise_conn(L, cu);
     lua_pushboolean(L, 1);
     return 1;
@@ -665,7 +904,8 @@ static int conn_index(lua_State *L)
     else if (strcmp(k, "server_version_number") == 0)
         lua_pushinteger(L, (lua_Integer)myl_server_version_number(cu->c));
     else if (strcmp(k, "thread_id") == 0) lua_pushinteger(L, myl_thread_id(cu->c));
-    else if (strcmp(k, "host_info") == 0) lua_pushstring(L, myl_host_info(cu->c));
+    else if (strcmp(k, "host_info") == 0)
+        lua_pushstring(L, cu->host_info[0] ? cu->host_info : myl_host_info(cu->c));
     else if (strcmp(k, "charset") == 0) lua_pushstring(L, myl_charset_name(cu->c));
     else if (strcmp(k, "status") == 0) lua_pushinteger(L, myl_server_status(cu->c));
     else if (strcmp(k, "tls") == 0) push_tls(L, myl_conn_tls(cu->c));
@@ -688,6 +928,7 @@ static const luaL_Reg conn_methods[] = {
     {"kill", conn_kill},
     {"reset", conn_reset},
     {"change_user", conn_change_user},
+    {"reconnect", myl_lua_conn_reconnect_method},
     {"load", myl_lua_conn_load},
     {"close", conn_close},
     {NULL, NULL},
@@ -706,5 +947,9 @@ void myl_lua_connection_init(lua_State *L)
 {
     /* The metatable's "methods" is where the Lua layer adds its methods. */
     myl_lua_new_type(L, MYL_CONNECTION_MT, conn_methods, conn_metamethods, conn_index);
+    lua_pop(L, 1);
+    luaL_newmetatable(L, CONNECT_JOB_MT);
+    lua_pushcfunction(L, connect_job_gc);
+    lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
 }

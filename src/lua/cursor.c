@@ -26,6 +26,7 @@ typedef struct cursor_ud {
     uint32_t fetch_size; /* > 0: rows come from a server cursor, this many a batch */
     unsigned exec_gen;   /* the statement's execs when this cursor executed it */
     int server_cursor;   /* the server cursor of that execution may have rows left */
+    unsigned session_gen; /* the connection's session it belongs to (reconnect.c) */
 } cursor_ud;
 
 static void free_cols(cursor_ud *cur)
@@ -51,6 +52,9 @@ static cursor_ud *check_cursor(lua_State *L, int idx)
                               : luaL_checkudata(L, idx, MYL_CURSOR_MT);
     myl_guard_check(L, &cur->g, cur->conn != NULL, "cursor");
     if (!conn_open(cur)) luaL_error(L, "attempt to use a closed connection");
+    if (cur->session_gen != cur->conn->session_gen)
+        luaL_error(L, "attempt to use a cursor of an earlier session: the connection was opened "
+                   "again since it was made, and its rows are gone (make a new cursor)");
     if (cur->conn->g.busy) {
         if (cur->conn->g.doing)
             luaL_error(L, "attempt to use a cursor while its connection %s", cur->conn->g.doing);
@@ -153,6 +157,7 @@ static int new_cursor(lua_State *L)
     lua_pushvalue(L, 1); /* the cursor keeps its connection alive */
     lua_setiuservalue(L, -2, UV_CONN);
     cur->conn = cu;
+    cur->session_gen = cu->session_gen;
     return 1;
 }
 
@@ -169,6 +174,7 @@ void myl_lua_new_stmt_cursor(lua_State *L, int stmt_idx, int conn_idx, stmt_ud *
     lua_pushvalue(L, stmt_idx); /* the cursor keeps its statement alive */
     lua_setiuservalue(L, -2, UV_STMT);
     cur->conn = st->conn;
+    cur->session_gen = st->conn->session_gen;
     cur->stmt = st;
     cur->fetch_size = fetch_size;
 }

@@ -180,6 +180,12 @@ int myl_lua_raise(lua_State *L, const myl_error *e)
     myl_error copy = *e;
     push_error_at(L, copy.code ? copy.code : MYL_CR_UNKNOWN_ERROR, copy.sqlstate,
                   copy.code ? copy.message : "Unknown client error", copy.code ? copy.statement : 0);
+    /* Lost while a command was under way (connect errors are raised
+     * elsewhere): whether the server ran it is unknown (reconnect.c). */
+    if (copy.code == MYL_CR_SERVER_LOST) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "outcome_unknown");
+    }
     return lua_error(L);
 }
 

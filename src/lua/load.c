@@ -500,7 +500,7 @@ static void push_warnings(lua_State *L)
 /* db:load{...} -> { affected_rows =, warnings =, info =, ... [, warnings_list =] } */
 int myl_lua_conn_load(lua_State *L)
 {
-    conn_ud *cu = myl_lua_check_conn(L, 1);
+    conn_ud *cu = myl_lua_conn_for_command(L, 1);
     myl_lua_check_type(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
     check_options(L);

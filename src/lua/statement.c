@@ -96,7 +96,7 @@ static const char *check_sql(lua_State *L, int idx, size_t *n)
 /* db:prepare(sql) */
 static int conn_prepare(lua_State *L)
 {
-    myl_lua_check_conn(L, 1);
+    myl_lua_conn_for_command(L, 1);
     size_t n;
     const char *sql = check_sql(L, 2, &n);
     stmt_ud *st = push_stmt(L, 1);
@@ -483,7 +483,7 @@ static int conn_execute(lua_State *L)
     myl_param small[MYL_LUA_STACK_PARAMS];
     const myl_param *p = myl_lua_stmt_params(L, 3, nargs, small); /* bad values raise before any I/O */
     lua_checkstack(L, 8);
-    conn_ud *cu = myl_lua_check_conn(L, 1);
+    conn_ud *cu = myl_lua_conn_for_command(L, 1);
     if (cu->stmt_cache == 0) {
         stmt_ud *st = push_stmt(L, 1);
         cu = myl_lua_check_conn(L, 1);
