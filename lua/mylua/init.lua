@@ -176,7 +176,9 @@ end
 -- (or ROLLBACK TO SAVEPOINT) itself fails (the connection may be gone, or a
 -- stream fn left unread holds it), the connection is closed, so the server
 -- rolls the whole transaction back rather than a later COMMIT keeping the
--- failed work; either way fn's error is what is raised.
+-- failed work; either way fn's error is what is raised.  opts.retries
+-- (outermost only) re-runs the whole of fn on a retryable error: see
+-- run_with_retries below.
 local function roll_back(self, sql)
   if not pcall(self.query, self, sql) then pcall(self.close, self) end
 end
