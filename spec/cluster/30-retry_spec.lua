@@ -4,8 +4,10 @@
 -- retried transaction (the connection lists all three nodes, reconnect =
 -- true): the transaction finishes on another node, exactly once; a node
 -- SIGKILLed during a purge: nothing lost, nothing deleted twice, the job
--- finishes; max_flow_control reads a real node's flow control counters.
--- Every test leaves the three nodes running and synced.
+-- finishes; max_flow_control reads a real node's flow control counters; a
+-- purge on the primary waits while the replica's SQL thread is stopped.
+-- Every test leaves the three nodes running and synced, and the replica
+-- replicating.
 
 local helpers = require "helpers"
 local mylua = require "mylua"
@@ -180,5 +182,55 @@ describe("retries on a Galera cluster", function()
     assert.are.equal(100, s.rows)
     assert.are.equal(0, s.throttle_waits)
     node[1]:query("DROP TABLE " .. t)
+  end)
+end)
+
+describe("lag throttling against the primary and its replica", function()
+  local primary, replica
+
+  setup(function()
+    primary = mylua.connect(cluster.primary_params())
+    replica = mylua.connect(cluster.replica_params())
+  end)
+
+  teardown(function()
+    if replica then
+      pcall(replica.query, replica, "START SLAVE")
+      pcall(replica.close, replica)
+    end
+    if primary then pcall(primary.close, primary) end
+  end)
+
+  it("a purge waits while the replica's SQL thread is stopped, and finishes once it runs again", function()
+    local batch = require "mylua.batch"
+    local t = helpers.unique_table()
+    primary:query(("CREATE TABLE %s (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB"):format(t))
+    primary:query(("INSERT INTO %s SELECT seq, seq FROM seq_1_to_50"):format(t))
+    local m = primary:query("SHOW MASTER STATUS"):row(1)
+    local waited = scalar(replica, "SELECT MASTER_POS_WAIT(?, ?, 30)", m.File, m.Position)
+    assert.is_true(waited ~= mylua.null and waited >= 0, "the replica did not catch up")
+    replica:query("STOP SLAVE SQL_THREAD")
+    -- the SQL thread starts again 1.5 s later, from another process
+    local script = helpers.temp_script(([[
+      local db = require("mylua").connect(%s)
+      require("mylua").sleep(1.5)
+      db:query("START SLAVE SQL_THREAD")
+    ]]):format(helpers.options_source(cluster.replica_params())))
+    os.execute(("%s %s >/dev/null 2>&1 &"):format(helpers.shell_quote(helpers.bin()), helpers.shell_quote(script)))
+    local t0 = mylua.monotonic()
+    local ok, s = pcall(batch.purge, primary, { table = t, where = "v % 2 = 0", chunk_size = 5, replica = replica,
+      max_lag = 5, throttle_wait = 0.1, log = false })
+    local took = mylua.monotonic() - t0
+    if not ok then replica:query("START SLAVE SQL_THREAD") end
+    assert(ok, s)
+    assert.are.equal(25, s.rows)
+    assert.is_true(s.throttle_waits >= 5, "waits " .. s.throttle_waits)
+    assert.is_true(s.throttled >= 1 and took >= 1.2, ("throttled %.2f s, took %.2f s"):format(s.throttled, took))
+    m = primary:query("SHOW MASTER STATUS"):row(1)
+    waited = scalar(replica, "SELECT MASTER_POS_WAIT(?, ?, 30)", m.File, m.Position)
+    assert.is_true(waited ~= mylua.null and waited >= 0, "the replica did not catch up")
+    assert.are.equal(25, scalar(replica, "SELECT COUNT(*) FROM " .. t))
+    primary:query("DROP TABLE " .. t)
+    helpers.remove_temp_files()
   end)
 end)
