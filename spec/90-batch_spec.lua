@@ -2,8 +2,10 @@
 -- (single and composite), purge (limit, pause, dry run), archive to a table
 -- on this connection, on another server, and to a file; jobs killed with
 -- SIGKILL at random points and restarted until done (nothing lost, nothing
--- duplicated); a real deadlock retried; throttling; the clean stop between
--- chunks on SIGINT (the host's deferred stops).
+-- duplicated); a real deadlock retried, a lost connection's chunk re-run;
+-- throttling (Threads_running, replica lag over every channel of a real
+-- replica, Galera flow control); the clean stop between chunks on SIGINT
+-- (the host's deferred stops).
 
 local helpers = require "helpers"
 local mylua = require "mylua"
@@ -582,32 +584,193 @@ describe("mylua.batch", function()
       assert.are.equal(5, count(db, t))
     end)
 
-    it("waits while the replica lags or replication is stopped (a stub replica connection)", function()
-      -- no replica is set up here: a stub answers SHOW SLAVE STATUS as one would
-      local answers = { mylua.null, 30, 12, 2 }
-      local asked = 0
-      local stub = {
-        query = function(_, sql)
-          assert.are.equal("SHOW SLAVE STATUS", sql)
-          asked = asked + 1
-          local lag = answers[math.min(asked, #answers)]
-          return { rows = function()
-            local done = false
-            return function()
-              if done then return nil end
-              done = true
-              return { Seconds_Behind_Master = lag, Slave_IO_Running = "Yes" }
-            end
-          end }
-        end,
-      }
+    -- A stub replica connection: answers SHOW ALL SLAVES STATUS with the
+    -- channels of answers[i] (a list of {name, lag}) on its i-th question,
+    -- or refuses it (as MySQL does) when all_refused.
+    local function stub_replica(answers, all_refused)
+      local stub = { asked = 0, sql = {} }
+      function stub.query(_, sql)
+        stub.sql[#stub.sql + 1] = sql
+        if sql == "SHOW ALL SLAVES STATUS" and all_refused then
+          error(mylua.new_error(1064, "You have an error in your SQL syntax", "42000"), 0)
+        end
+        assert.are.equal(all_refused and "SHOW SLAVE STATUS" or "SHOW ALL SLAVES STATUS", sql)
+        stub.asked = stub.asked + 1
+        local channels = answers[math.min(stub.asked, #answers)]
+        return { rows = function()
+          local i = 0
+          return function()
+            i = i + 1
+            local c = channels[i]
+            if not c then return nil end
+            return { Connection_name = c[1], Seconds_Behind_Master = c[2], Slave_IO_Running = "Yes" }
+          end
+        end }
+      end
+      return stub
+    end
+
+    it("waits while the replica lags or replication is stopped (a stub replica connection, SHOW SLAVE STATUS)",
+      function()
+        -- no replica is set up here: a stub refuses SHOW ALL SLAVES STATUS,
+        -- and answers SHOW SLAVE STATUS as one would
+        local stub = stub_replica({ { { "", mylua.null } }, { { "", 30 } }, { { "", 12 } }, { { "", 2 } } }, true)
+        local t = filled(10)
+        local s = batch.purge(db, { table = t, where = "1=1", chunk_size = 5, replica = stub, max_lag = 5,
+          throttle_wait = 0.05 })
+        assert.are.equal(10, s.rows)
+        assert.are.equal(3, s.throttle_waits) -- NULL, 30, 12
+        assert.is_true(stub.asked >= 5)
+        -- refused once, then never asked again
+        assert.are.equal("SHOW ALL SLAVES STATUS", stub.sql[1])
+        for i = 2, #stub.sql do assert.are.equal("SHOW SLAVE STATUS", stub.sql[i]) end
+      end)
+
+    it("waits while any channel of SHOW ALL SLAVES STATUS lags or is stopped (a stub replica connection)", function()
+      local stub = stub_replica({
+        { { "", 0 }, { "east", mylua.null } },
+        { { "", 0 }, { "east", 40 } },
+        { { "", 9 }, { "east", 0 } },
+        { { "", 1 }, { "east", 2 } },
+      })
       local t = filled(10)
       local s = batch.purge(db, { table = t, where = "1=1", chunk_size = 5, replica = stub, max_lag = 5,
         throttle_wait = 0.05 })
       assert.are.equal(10, s.rows)
-      assert.are.equal(3, s.throttle_waits) -- NULL, 30, 12
-      assert.is_true(asked >= 5)
+      assert.are.equal(3, s.throttle_waits) -- east NULL, east 40, default 9
+      for _, sql in ipairs(stub.sql) do assert.are.equal("SHOW ALL SLAVES STATUS", sql) end
     end)
+
+    it("names the stopped channel in the log", function()
+      local t = filled(5)
+      local h = start(([[
+        local answers = { { { "", 0 }, { "east", require("mylua").null } }, { { "", 0 }, { "east", 0 } } }
+        local asked = 0
+        local stub = { query = function()
+          asked = asked + 1
+          local channels = answers[math.min(asked, 2)]
+          return { rows = function()
+            local i = 0
+            return function()
+              i = i + 1
+              local c = channels[i]
+              return c and { Connection_name = c[1], Seconds_Behind_Master = c[2] }
+            end
+          end }
+        end }
+        local db = require("mylua").connect(%s)
+        local s = require("mylua.batch").purge(db, { table = %q, where = "1=1", replica = stub, max_lag = 1,
+          throttle_wait = 0.05 })
+        print(s.rows, s.throttle_waits)
+      ]]):format(PARAMS, t))
+      local out, code, err = h.finish()
+      assert.are.equal(0, code, err)
+      assert.are.equal("5\t1\n", out)
+      assert.truthy(err:find("waiting: replication channel 'east' is stopped (Seconds_Behind_Master is NULL)", 1,
+        true), err)
+    end)
+
+    -- A proxy of db whose SHOW GLOBAL STATUS LIKE 'wsrep_flow_control_paused%'
+    -- answers as a Galera node would, the _ns counter growing by
+    -- fractions[i] of the wall time before its i-th read (the last one
+    -- repeating); everything else goes to db.
+    local function flow_control_proxy(fractions, with_ns)
+      local p = { reads = 0 }
+      local ns, last = 0, mylua.monotonic()
+      local function answer()
+        p.reads = p.reads + 1
+        local now = mylua.monotonic()
+        local f = fractions[math.min(p.reads, #fractions)]
+        ns = ns + math.floor((now - last) * f * 1e9)
+        last = now
+        local rows = { { "wsrep_flow_control_paused", ("%.6f"):format(f) } }
+        if with_ns then rows[2] = { "wsrep_flow_control_paused_ns", tostring(ns) } end
+        return { rows = function()
+          local i = 0
+          return function() i = i + 1 return rows[i] end
+        end }
+      end
+      return setmetatable(p, { __index = function(_, k)
+        if k == "query" then
+          return function(_, sql, ...)
+            if sql:find("wsrep", 1, true) then
+              p.sql = sql
+              return answer()
+            end
+            return db:query(sql, ...)
+          end
+        end
+        local v = db[k]
+        if type(v) == "function" then return function(_, ...) return v(db, ...) end end
+        return v
+      end })
+    end
+
+    it("waits while Galera flow control paused replication more than max_flow_control of the time (a stub node)",
+      function()
+        local t = filled(20)
+        -- the first read is the start of the measure; then 90 %, 50 %, 5 %, 0 %
+        local node = flow_control_proxy({ 0, 0.9, 0.5, 0.05, 0 }, true)
+        local s = batch.purge(node, { table = t, where = "1=1", chunk_size = 5, max_flow_control = 0.1,
+          throttle_wait = 0.1, log = false })
+        assert.are.equal(20, s.rows)
+        assert.are.equal(0, count(db, t))
+        assert.are.equal(2, s.throttle_waits) -- 90 % and 50 %
+        assert.is_true(s.throttled >= 0.2 - 0.01, "throttled " .. s.throttled)
+        assert.is_true(node.reads >= 6, "reads " .. node.reads) -- before each chunk and after each wait
+        assert.truthy(node.sql:find("SHOW GLOBAL STATUS LIKE", 1, true), node.sql)
+        -- without the _ns counter, wsrep_flow_control_paused as the server gives it
+        t = filled(10)
+        node = flow_control_proxy({ 0.5, 0.3, 0.05 }, false)
+        s = batch.purge(node, { table = t, where = "1=1", chunk_size = 5, max_flow_control = 0.1,
+          throttle_wait = 0.05, log = false })
+        assert.are.equal(10, s.rows)
+        assert.are.equal(2, s.throttle_waits)
+      end)
+
+    it("refuses max_flow_control on a server that is no Galera node (the sandbox), and bad values", function()
+      local t = filled(5)
+      local ok, err = pcall(batch.purge, db, { table = t, where = "1=1", max_flow_control = 0.1, log = false })
+      assert.is_false(ok)
+      assert.truthy(tostring(err):find("is not a Galera node", 1, true), err)
+      assert.are.equal(5, count(db, t))
+      for _, bad in ipairs({ -0.1, 1, 1.5, "0.1" }) do
+        ok, err = pcall(batch.purge, db, { table = t, where = "1=1", max_flow_control = bad })
+        assert.is_false(ok)
+        assert.truthy(tostring(err):find("option 'max_flow_control' must be a fraction", 1, true), tostring(err))
+      end
+    end)
+  end)
+
+  describe("a lost connection", function()
+    it("ends the job with the error when the connection cannot reconnect, or re-runs the chunk when it can",
+      function()
+        local t = filled(30)
+        local other = helpers.connect()
+        local c = helpers.connect()
+        local id = c.thread_id
+        local chunks = 0
+        local ok, res = pcall(batch.each_chunk, c, { table = t, chunk_size = 10, retry_wait = 0.01, log = false },
+          function()
+            chunks = chunks + 1
+            if chunks == 2 then
+              other:query("KILL CONNECTION " .. id)
+              c:query("SELECT 1")
+            end
+          end)
+        other:close()
+        if c.reconnect then
+          assert.is_true(ok, tostring(res))
+          assert.are.equal(30, res.rows)
+          assert.are.equal(1, res.reconnects)
+          assert.are.equal(4, chunks) -- the second one twice
+        else
+          assert.is_false(ok)
+          assert.is_true(mylua.is_error(res) and res.retryable, tostring(res))
+          assert.are.equal(2, chunks)
+        end
+        pcall(c.close, c)
+      end)
   end)
 
   describe("a clean stop", function()
@@ -633,6 +796,77 @@ describe("mylua.batch", function()
       assert.are.equal(60 - left, tonumber(rows))
       assert.truthy(err:find("stopped: interrupted by SIGINT", 1, true), err)
       assert.falsy(err:find("ERROR", 1, true), err)
+    end)
+  end)
+
+  describe("with a real replica that has two replication channels", function()
+    local sandbox_pair = require "support.sandbox_pair"
+    local servers, primary, replica
+
+    local function sync()
+      local m = primary:query("SHOW MASTER STATUS"):row(1)
+      local got = replica:query("SELECT MASTER_POS_WAIT(?, ?, 30, '')", m.File, m.Position):row(1, "a")[1]
+      assert(got ~= mylua.null and got >= 0, "the replica did not catch up: " .. tostring(got))
+    end
+
+    setup(function()
+      servers = sandbox_pair.start(2, {
+        { "--server-id=1", "--log-bin=primary-bin", "--binlog-format=ROW" },
+        { "--server-id=2", "--relay-log=replica-relay", "--skip-slave-start" },
+      })
+      primary, replica = mylua.connect(servers[1].params), mylua.connect(servers[2].params)
+      local m = primary:query("SHOW MASTER STATUS"):row(1)
+      local p = servers[1].params
+      replica:query(("CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = %d, MASTER_USER = %s, "
+        .. "MASTER_PASSWORD = %s, MASTER_LOG_FILE = %s, MASTER_LOG_POS = %d, MASTER_CONNECT_RETRY = 1")
+        :format(servers[1].port, replica:quote(p.user), replica:quote(p.password), replica:quote(m.File), m.Position))
+      replica:query("START SLAVE")
+      -- a second channel, configured and never started: its lag is NULL
+      replica:query("CHANGE MASTER 'spare' TO MASTER_HOST = '127.0.0.1', MASTER_PORT = 1, MASTER_USER = 'nobody'")
+      wait_until("replication runs", function()
+        local st = replica:query("SHOW SLAVE STATUS"):row(1)
+        assert(st.Last_IO_Errno == 0 and st.Last_SQL_Errno == 0, st.Last_IO_Error .. st.Last_SQL_Error)
+        return st.Slave_IO_Running == "Yes" and st.Slave_SQL_Running == "Yes"
+      end)
+    end)
+
+    teardown(function()
+      sandbox_pair.stop(servers)
+      if replica then pcall(replica.close, replica) end
+      if primary then pcall(primary.close, primary) end
+    end)
+
+    it("waits while a channel other than the default one is stopped, then purges once it is gone", function()
+      local t = helpers.unique_table()
+      primary:query(("CREATE TABLE %s (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB"):format(t))
+      primary:query(("INSERT INTO %s SELECT seq, seq FROM seq_1_to_40"):format(t))
+      sync()
+      -- the default channel alone says all is well
+      local default = replica:query("SHOW SLAVE STATUS")
+      assert.are.equal(1, #default)
+      assert.are.equal(0, default:row(1).Seconds_Behind_Master)
+      local all = replica:query("SHOW ALL SLAVES STATUS")
+      assert.are.equal(2, #all)
+      local h = start(([[
+        local mylua = require "mylua"
+        local db = mylua.connect(%s)
+        local replica = mylua.connect(%s)
+        print("ready") io.stdout:flush()
+        local s = require("mylua.batch").purge(db, { table = %q, where = "v %% 2 = 0", chunk_size = 5,
+          replica = replica, max_lag = 5, throttle_wait = 0.1 })
+        print(s.rows, s.throttle_waits > 5)
+      ]]):format(helpers.options_source(servers[1].params), helpers.options_source(servers[2].params), t))
+      assert.are.equal("ready", h.read_line())
+      sleep(1.2)
+      local left = primary:query("SELECT COUNT(*) FROM " .. t):row(1, "a")[1]
+      replica:query("RESET SLAVE 'spare' ALL")
+      local out, code, err = h.finish()
+      assert.are.equal(0, code, err)
+      assert.are.equal(40, left) -- nothing deleted while the channel was stopped
+      assert.are.equal("20\ttrue\n", out)
+      assert.truthy(err:find("waiting: replication channel 'spare' is stopped", 1, true), err)
+      sync()
+      assert.are.equal(20, replica:query("SELECT COUNT(*) FROM " .. t):row(1, "a")[1])
     end)
   end)
 end)

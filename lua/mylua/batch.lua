@@ -6,10 +6,13 @@
 --   batch.archive(db, opts)         copy them to a table (this connection or
 --                                   another) or a file, then delete them
 --
--- Each chunk is one transaction, re-run from its start on deadlock (1213) or
--- lock wait timeout (1205); between chunks the job pauses, waits while a
--- replica lags or the server is busy, and stops cleanly on SIGINT/SIGTERM
--- (the host's deferred stops: the chunk in progress is finished first).
+-- Each chunk is one transaction, re-run from its start on a retryable error
+-- (err.retryable: a deadlock or Galera certification failure, a lock wait
+-- timeout, a Galera node not ready, a lost connection, after reconnecting);
+-- between chunks the job pauses, waits while a replica lags, Galera flow
+-- control pauses the cluster or the server is busy, and stops cleanly on
+-- SIGINT/SIGTERM (the host's deferred stops: the chunk in progress is
+-- finished first).
 -- Every call returns a summary and logs it.  README "Batch maintenance".
 local mylua = require "mylua"
 local core = require "mylua.core"
@@ -19,7 +22,7 @@ local null = mylua.null
 
 local batch = {}
 
-local DEADLOCK, LOCK_WAIT_TIMEOUT = 1213, 1205
+local WSREP_NOT_READY = 1047
 
 ---------------------------------------------------------------------------
 -- Options
@@ -53,6 +56,7 @@ local CHECKS = {
   replica = function(v) return is_connection(v), "a connection" end,
   max_lag = function(v) return type(v) == "number" and v >= 0, "seconds >= 0" end,
   max_threads_running = function(v) return math.type(v) == "integer" and v >= 1, "an integer >= 1" end,
+  max_flow_control = function(v) return type(v) == "number" and v >= 0 and v < 1, "a fraction >= 0 and < 1" end,
   throttle_wait = function(v) return type(v) == "number" and v > 0 and v < math.huge, "seconds > 0" end,
   progress = function(v) return type(v) == "boolean", "a boolean" end,
   log = function(v) return type(v) == "boolean", "a boolean" end,
@@ -69,7 +73,7 @@ local CHECKS = {
 }
 
 local WALK = { "table", "schema", "key", "where", "params", "chunk_size", "limit", "pause", "retries",
-  "retry_wait", "replica", "max_lag", "max_threads_running", "throttle_wait", "progress", "log" }
+  "retry_wait", "replica", "max_lag", "max_threads_running", "max_flow_control", "throttle_wait", "progress", "log" }
 local ALLOWED = {
   each_chunk = { "columns", "mode" },
   purge = { "dry_run" },
@@ -218,20 +222,63 @@ end
 -- Waiting: retries, throttling, the stop between chunks
 
 local function rollback_quietly(db)
-  if db and not db.closed then pcall(db.query, db, "ROLLBACK") end
+  if db and not db.closed and not db.broken then pcall(db.query, db, "ROLLBACK") end
 end
 
--- Runs step() until it succeeds; a deadlock or lock wait timeout rolls the
--- chunk back (on every connection it used) and runs it again from its
--- start, after a wait that doubles (with jitter) each time.
+local function retryable(err)
+  return mylua.is_error(err) and (err.retryable == true or err.transaction_lost == true)
+end
+
+-- The connections to make again before the chunk runs again: those lost,
+-- and the job's own after a node said it is not ready (1047: another node
+-- of its host list should take the work).  Raises err when one of them
+-- cannot reconnect (no db:reconnect()).
+local function to_reconnect(st, err)
+  local list = {}
+  for i, c in ipairs(st.connections) do
+    local lost = c.closed or c.broken
+    if i == 1 and mylua.is_error(err) and (err.code == WSREP_NOT_READY or err.transaction_lost == true) then
+      lost = true
+    end
+    if lost then
+      if not c.reconnect then error(err, 0) end
+      list[#list + 1] = c
+    end
+  end
+  return list
+end
+
+-- Runs step() until it succeeds; a retryable error rolls the chunk back (on
+-- every connection it used), reconnects the connections that were lost,
+-- and runs it again from its start, after a wait that doubles (with
+-- jitter) each time.  Re-running a chunk whose COMMIT was lost is safe:
+-- the chunk is chosen again from the last key done, so rows it deleted
+-- are not found again, and a copy is written idempotently.
 local function with_retries(st, step)
-  local attempt = 0
+  local attempt, pending = 0, {}
   while true do
-    local ok, res = pcall(step)
-    if ok then return res end
-    for _, c in ipairs(st.connections) do rollback_quietly(c) end
-    local retryable = mylua.is_error(res) and (res.code == DEADLOCK or res.code == LOCK_WAIT_TIMEOUT)
-    if not retryable or attempt >= st.retries then error(res, 0) end
+    local ok, res = true, nil
+    while ok and #pending > 0 do
+      ok, res = pcall(pending[1].reconnect, pending[1])
+      if ok then
+        table.remove(pending, 1)
+        st.summary.reconnects = st.summary.reconnects + 1
+        if st.log then log.info("%s: reconnected", st.label) end
+      end
+    end
+    if ok then
+      ok, res = pcall(step)
+      if ok then return res end
+      for _, c in ipairs(st.connections) do rollback_quietly(c) end
+      if not retryable(res) then error(res, 0) end
+    end
+    -- a failed reconnect is one more failed attempt: the next may find a node
+    if attempt >= st.retries then error(res, 0) end
+    for _, c in ipairs(to_reconnect(st, res)) do
+      local listed = false
+      for _, p in ipairs(pending) do listed = listed or p == c end
+      if not listed then pending[#pending + 1] = c end
+    end
     attempt = attempt + 1
     st.summary.retries = st.summary.retries + 1
     local wait = st.retry_wait * 2 ^ (attempt - 1) * (0.5 + math.random() / 2)
@@ -243,25 +290,69 @@ local function with_retries(st, step)
   end
 end
 
+-- The replica's status: SHOW ALL SLAVES STATUS (MariaDB: a row per
+-- replication channel), or SHOW SLAVE STATUS (the default channel only)
+-- where that is refused (MySQL, or a user without the privilege for it).
+local function slave_status(st, replica)
+  if not st.plain_slave_status then
+    local ok, res = pcall(replica.query, replica, "SHOW ALL SLAVES STATUS")
+    if ok then return res, "SHOW ALL SLAVES STATUS" end
+    if not mylua.is_error(res) or res.retryable then error(res, 0) end
+    st.plain_slave_status = true
+  end
+  return replica:query("SHOW SLAVE STATUS"), "SHOW SLAVE STATUS"
+end
+
 -- The replica's lag: the largest Seconds_Behind_Master of its channels, or
--- nil with the reason when replication is stopped (NULL).  A connection
--- that is not a replica (no rows) raises: waiting would never end.
-local function replica_lag(replica)
-  local res = replica:query("SHOW SLAVE STATUS")
+-- nil with the reason when replication of any channel is stopped (NULL).
+-- A connection that is not a replica (no rows) raises: waiting would never
+-- end.
+local function replica_lag(st, replica)
+  local res, sql = slave_status(st, replica)
   local lag, any = 0, false
   for row in res:rows() do
     any = true
     local s = row.Seconds_Behind_Master
     if s == nil or s == null then
+      local channel = row.Connection_name
+      if channel and channel ~= null and channel ~= "" then
+        return nil, ("replication channel '%s' is stopped (Seconds_Behind_Master is NULL)"):format(channel)
+      end
       return nil, "replication is stopped (Seconds_Behind_Master is NULL)"
     end
     s = tonumber(s)
     if s > lag then lag = s end
   end
   if not any then
-    error("mylua.batch: the replica connection is not a replica (SHOW SLAVE STATUS returned no rows)", 0)
+    error(("mylua.batch: the replica connection is not a replica (%s returned no rows)"):format(sql), 0)
   end
   return lag
+end
+
+-- The fraction of the time since the last look that Galera's flow control
+-- held replication paused on db's node (the cluster waited for a node
+-- that fell behind), from wsrep_flow_control_paused_ns, which only grows:
+-- its change over the wall time between two reads.  The first read (no
+-- earlier one) gives nil.  wsrep_flow_control_paused itself is a fraction
+-- over a span the server chooses (since its last FLUSH STATUS, or since
+-- the last read on older Galera versions), which says little about the
+-- last chunk; it is used only where the _ns counter is missing.  A server
+-- without either is no Galera node: it raises.
+local function flow_control_paused(st, db)
+  local paused_ns, paused
+  for row in db:query("SHOW GLOBAL STATUS LIKE 'wsrep\\_flow\\_control\\_paused%'"):rows("a") do
+    if row[1]:lower() == "wsrep_flow_control_paused_ns" then paused_ns = tonumber(row[2]) end
+    if row[1]:lower() == "wsrep_flow_control_paused" then paused = tonumber(row[2]) end
+  end
+  local now = mylua.monotonic()
+  if paused_ns then
+    local last = st.flow_control
+    st.flow_control = { ns = paused_ns, at = now }
+    if not last or now <= last.at then return nil end
+    return math.max(0, (paused_ns - last.ns) / 1e9 / (now - last.at))
+  end
+  if paused then return paused end
+  error("mylua.batch: max_flow_control: the server is not a Galera node (no wsrep_flow_control_paused)", 0)
 end
 
 local function threads_running(db)
@@ -272,8 +363,15 @@ end
 -- Why the job must wait before its next chunk, or nil.
 local function busy(st, db)
   local opts = st.opts
+  if opts.max_flow_control then
+    local f = flow_control_paused(st, db)
+    if f and f > opts.max_flow_control then
+      return ("flow control paused replication %.0f%% of the time > %.0f%%"):format(f * 100,
+        opts.max_flow_control * 100)
+    end
+  end
   if opts.replica then
-    local lag, why = replica_lag(opts.replica)
+    local lag, why = replica_lag(st, opts.replica)
     if not lag then return why end
     if lag > opts.max_lag then return ("replica lag %g s > %g s"):format(lag, opts.max_lag) end
   end
@@ -317,6 +415,7 @@ local function summary_text(st)
   end
   if s.already_archived > 0 then text = text .. (", %d found archived already"):format(s.already_archived) end
   if s.retries > 0 then text = text .. (", %d retries"):format(s.retries) end
+  if s.reconnects > 0 then text = text .. (", %d reconnects"):format(s.reconnects) end
   if s.throttle_waits > 0 then text = text .. (", %.1f s waiting (throttled)"):format(s.throttled) end
   if s.stopped then text = text .. ", stopped: " .. s.stopped end
   return text
@@ -335,7 +434,7 @@ local function new_state(fname, db, opts, defaults)
     log = opts.log ~= false,
     label = fname .. " " .. (opts.schema and (opts.schema .. ".") or "") .. opts.table,
     connections = { db },
-    summary = { rows = 0, chunks = 0, seconds = 0, rate = 0, stopped = false, retries = 0,
+    summary = { rows = 0, chunks = 0, seconds = 0, rate = 0, stopped = false, retries = 0, reconnects = 0,
       throttle_waits = 0, throttled = 0, already_archived = 0, dry_run = opts.dry_run == true },
   }
   if not st.key then st.key = batch.primary_key(db, opts.table, opts.schema) end

@@ -176,19 +176,25 @@ end
 -- (or ROLLBACK TO SAVEPOINT) itself fails (the connection may be gone, or a
 -- stream fn left unread holds it), the connection is closed, so the server
 -- rolls the whole transaction back rather than a later COMMIT keeping the
--- failed work; either way fn's error is what is raised.
+-- failed work; either way fn's error is what is raised.  opts.retries
+-- (outermost only) re-runs the whole of fn on a retryable error: see
+-- run_with_retries below.
 local function roll_back(self, sql)
   if not pcall(self.query, self, sql) then pcall(self.close, self) end
 end
 
+local run_with_retries, retry_options
+
 local function run_transaction(self, opts, fn, ...)
-  local start, set = transaction_sql(opts, "transaction")
+  local sql_opts, retry = retry_options(opts)
+  local start, set = transaction_sql(sql_opts, "transaction")
   if not callable(fn) then
     error(("bad argument #%d to 'transaction' (function expected, got %s)"):format(
       opts == nil and 1 or 2, type(fn)), 2)
   end
   local level = depth[self] or 0
   if level == 0 and self.status & IN_TRANS == 0 then
+    if retry and retry.retries > 0 then return run_with_retries(self, start, set, retry, fn, ...) end
     if set then self:query(set) end
     self:query(start)
     depth[self] = 1
@@ -200,6 +206,10 @@ local function run_transaction(self, opts, fn, ...)
     end
     self:query("COMMIT")
     return table.unpack(results, 2, results.n)
+  end
+  if retry then
+    error("transaction: retries apply only to the outermost transaction; a nested one is a savepoint, "
+      .. "and a deadlock or a lost connection undoes the whole transaction, not the savepoint", 2)
   end
   if opts ~= nil then
     error("transaction: options apply only where a transaction starts; one is open already", 2)
@@ -216,6 +226,133 @@ local function run_transaction(self, opts, fn, ...)
   end
   self:query("RELEASE SAVEPOINT " .. savepoint)
   return table.unpack(results, 2, results.n)
+end
+
+---------------------------------------------------------------------------
+-- Retries: transaction({ retries = N, backoff = ..., on_retry = ... }, fn)
+
+local CR_SERVER_GONE, CR_SERVER_LOST, WSREP_NOT_READY = 2006, 2013, 1047
+
+-- The default wait before attempt n + 1: exponential from 50 ms, capped at
+-- 2 s, with jitter (between half and all of it) so that two clients that
+-- deadlocked on each other do not meet again at the same moment.
+local function default_backoff(attempt)
+  local d = math.min(2, 0.05 * 2 ^ (attempt - 1))
+  return d / 2 + math.random() * d / 2
+end
+
+-- Takes retries, backoff and on_retry out of transaction's options (the
+-- rest becomes SQL); nil when none of them is there.
+function retry_options(opts)
+  if type(opts) ~= "table" then return opts, nil end
+  local rest, retry = {}, nil
+  for k, v in pairs(opts) do
+    if k == "retries" or k == "backoff" or k == "on_retry" then
+      retry = retry or {}
+      retry[k] = v
+    else
+      rest[k] = v
+    end
+  end
+  if not retry then return opts, nil end
+  -- levels: bad, retry_options, run_transaction, its caller (transaction() is a tail call)
+  local function bad(fmt, ...) error(("bad argument #1 to 'transaction' (" .. fmt .. ")"):format(...), 4) end
+  local n, b = retry.retries, retry.backoff
+  if n == nil then bad("'backoff' and 'on_retry' need 'retries'") end
+  if math.type(n) ~= "integer" or n < 0 then bad("'retries' must be an integer >= 0") end
+  if b ~= nil and not callable(b) and not (type(b) == "number" and b >= 0 and b < math.huge) then
+    bad("'backoff' must be seconds >= 0 or a function(attempt) returning them")
+  end
+  if retry.on_retry ~= nil and not callable(retry.on_retry) then bad("'on_retry' must be a function") end
+  return next(rest) ~= nil and rest or nil, retry
+end
+
+local function backoff_seconds(retry, attempt)
+  local b = retry.backoff
+  if b == nil then return default_backoff(attempt) end
+  if type(b) == "number" then return b end
+  local s = b(attempt)
+  if type(s) ~= "number" or s ~= s or s < 0 or s == math.huge then
+    error(("transaction: backoff(%d) returned %s; seconds >= 0 expected"):format(attempt, tostring(s)), 0)
+  end
+  return s
+end
+
+-- One run of an outermost transaction: its start, fn, COMMIT.  Returns
+-- true and fn's results (packed), or false, the error and where it
+-- happened: "begin", "fn" or "commit".
+local function run_once(self, start, set, fn, ...)
+  local ok, err = pcall(function()
+    if set then self:query(set) end
+    self:query(start)
+  end)
+  if not ok then return false, err, "begin" end
+  depth[self] = 1
+  local results = table.pack(pcall(fn, self, ...))
+  depth[self] = 0
+  if not results[1] then
+    -- a lost connection's transaction is rolled back by the server; a
+    -- ROLLBACK on it would only fail, and close what reconnect() reuses
+    if not (self.closed or self.broken) then roll_back(self, "ROLLBACK") end
+    return false, results[2], "fn"
+  end
+  ok, err = pcall(self.query, self, "COMMIT")
+  if not ok then
+    if not (self.closed or self.broken) then roll_back(self, "ROLLBACK") end
+    return false, err, "commit"
+  end
+  return true, results
+end
+
+-- Whether the whole transaction may run again after err.  A COMMIT whose
+-- connection was lost may have committed: running the work again could
+-- apply it twice, so that error is raised, never retried.
+local function worth_retrying(err, stage)
+  if not mylua.is_error(err) then return false end
+  if err.transaction_lost == true then return true end
+  if not err.retryable then return false end
+  if stage == "commit" and (err.code == CR_SERVER_LOST or err.code == CR_SERVER_GONE
+      or err.outcome_unknown == true) then
+    return false
+  end
+  return true
+end
+
+-- Whether the connection must be made again before the next attempt: it
+-- died, or the node said it is not ready (1047: another node of the host
+-- list should take the work).
+local function needs_reconnect(self, err)
+  if self.closed or self.broken then return true end
+  if not mylua.is_error(err) then return false end
+  return err.code == CR_SERVER_LOST or err.code == CR_SERVER_GONE or err.code == WSREP_NOT_READY
+    or err.transaction_lost == true
+end
+
+function run_with_retries(self, start, set, retry, fn, ...)
+  local attempt, reconnect = 0, false
+  while true do
+    local ok, res, stage
+    if reconnect then
+      ok, res = pcall(self.reconnect, self)
+      stage = "reconnect"
+      if ok then
+        reconnect = false
+        ok, res, stage = run_once(self, start, set, fn, ...)
+      end
+    else
+      ok, res, stage = run_once(self, start, set, fn, ...)
+    end
+    if ok then return table.unpack(res, 2, res.n) end
+    -- a failed reconnect is one more failed attempt: the next may find a node
+    if stage ~= "reconnect" and not worth_retrying(res, stage) then error(res, 0) end
+    if attempt >= retry.retries then error(res, 0) end
+    reconnect = reconnect or stage == "reconnect" or needs_reconnect(self, res)
+    if reconnect and not self.reconnect then error(res, 0) end
+    attempt = attempt + 1
+    local wait = backoff_seconds(retry, attempt)
+    if retry.on_retry then retry.on_retry(res, attempt, wait) end
+    if wait > 0 then mylua.sleep(wait) end
+  end
 end
 
 function methods:transaction(opts, ...)

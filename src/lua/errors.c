@@ -1,5 +1,5 @@
-/* Error objects: tables {code, sqlstate, message [, statement] [, where]}
- * sharing one metatable.  __tostring prints the mariadb client's format,
+/* Error objects: tables {code, sqlstate, message, retryable [, statement]
+ * [, where]} sharing one metatable.  __tostring prints the mariadb client's format,
  * __concat joins with the same text, so "failed: " .. err reads as a
  * string would. */
 #include <string.h>
@@ -124,13 +124,37 @@ void myl_lua_errors_init(lua_State *L)
     lua_pop(L, 1);
 }
 
+/* Errors after which running the whole transaction again may succeed: a
+ * deadlock victim (1213, which is also how Galera reports a certification
+ * failure), a lock wait timeout (1205), a Galera node not ready for
+ * statements (1047, ER_UNKNOWN_COM_ERROR: "WSREP has not yet prepared node
+ * for application use"), and a connection lost or gone (2013, 2006): the
+ * server rolled the transaction back, and another connection, or another
+ * node, can run it.  Whether a statement ran before its connection was lost
+ * is another question (see outcome_unknown, README "Errors"). */
+static int is_retryable(int code)
+{
+    switch (code) {
+    case 1213: /* ER_LOCK_DEADLOCK */
+    case 1205: /* ER_LOCK_WAIT_TIMEOUT */
+    case 1047: /* ER_UNKNOWN_COM_ERROR, WSREP not ready */
+    case MYL_CR_SERVER_LOST:
+    case MYL_CR_SERVER_GONE_ERROR:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* Pushes an error object; statement 0 (unknown) leaves the field out. */
 static void push_error_at(lua_State *L, int code, const char *sqlstate, const char *message,
                           unsigned statement)
 {
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 6);
     lua_pushinteger(L, code);
     lua_setfield(L, -2, "code");
+    lua_pushboolean(L, is_retryable(code));
+    lua_setfield(L, -2, "retryable");
     lua_pushstring(L, sqlstate && *sqlstate ? sqlstate : "HY000");
     lua_setfield(L, -2, "sqlstate");
     lua_pushstring(L, message);
