@@ -20,7 +20,7 @@
 --   local cluster_lock = require "mylua.cluster_lock"
 --   local lock <close>, holder = cluster_lock.acquire(db, "nightly",
 --     { method = "auto", wait = 0, stale = 30 })
---   if not lock then error("held by " .. cluster_lock.describe(holder)) end
+--   if not lock then error("held by " .. (cluster_lock.describe(holder) or "another run")) end
 --   ... if lock:lost() then stop end ...
 --   lock:release()
 --
@@ -93,16 +93,16 @@ function cluster_lock.method_for(db, method)
   return cluster_lock.is_galera(db) and "table" or "get_lock"
 end
 
--- "host H, pid P, since T, last heartbeat S s ago", "connection N", or
--- "another run" when nothing is known of the holder.
+-- "host H, pid P, since T UTC, last heartbeat S s ago", "connection N",
+-- or nil when nothing is known of the holder.
 function cluster_lock.describe(holder)
-  if type(holder) ~= "table" then return "another run" end
+  if type(holder) ~= "table" then return nil end
   if holder.connection then return ("connection %s"):format(tostring(holder.connection)) end
   if holder.host then
     return ("host %s, pid %s, since %s UTC, last heartbeat %.1f s ago"):format(holder.host,
       tostring(holder.pid), tostring(holder.acquired_at), (holder.age or 0))
   end
-  return "another run"
+  return nil
 end
 
 local Lock = {}
