@@ -68,30 +68,11 @@ describe("mylua.batch with a real replica", function()
   end
 
   setup(function()
-    servers = sandbox_pair.start(2, {
-      { "--server-id=1", "--log-bin=primary-bin", "--binlog-format=ROW" },
-      { "--server-id=2", "--relay-log=replica-relay", "--skip-slave-start" },
-    })
+    servers = sandbox_pair.start(2, sandbox_pair.REPLICATION_OPTIONS)
     primary_params, replica_params = servers[1].params, servers[2].params
     primary = mylua.connect(primary_params)
     replica = mylua.connect(replica_params)
-    -- from the primary's current position: the bootstrap before it (the
-    -- test database and user) is on both servers already
-    local m = primary:query("SHOW MASTER STATUS"):row(1)
-    replica:query(("CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = %d, MASTER_USER = %s, "
-      .. "MASTER_PASSWORD = %s, MASTER_LOG_FILE = %s, MASTER_LOG_POS = %d, MASTER_CONNECT_RETRY = 1")
-      :format(servers[1].port, replica:quote(primary_params.user), replica:quote(primary_params.password),
-        replica:quote(m.File), m.Position))
-    replica:query("START SLAVE")
-    for _ = 1, 300 do
-      local s = slave_status()
-      if s.Slave_IO_Running == "Yes" and s.Slave_SQL_Running == "Yes" then break end
-      assert(s.Last_IO_Errno == 0 and s.Last_SQL_Errno == 0,
-        ("replication failed: %s %s"):format(s.Last_IO_Error, s.Last_SQL_Error))
-      sleep(0.05)
-    end
-    local s = slave_status()
-    assert(s.Slave_IO_Running == "Yes" and s.Slave_SQL_Running == "Yes", "replication did not start")
+    sandbox_pair.replicate(servers, primary, replica)
   end)
 
   teardown(function()

@@ -10,6 +10,15 @@
 --   servers[1].cnf        -- an option file for the mariadb client tools
 --   sandbox_pair.stop(servers)  -- stops them and removes their directories;
 --                               -- safe on a partial or nil list, and twice
+--
+-- A primary and a replica (real replication by binlog position):
+--
+--   local servers = sandbox_pair.start(2, sandbox_pair.REPLICATION_OPTIONS)
+--   sandbox_pair.replicate(servers, primary_conn, replica_conn)
+--
+-- sandbox_pair.start(n, options, dirs) uses the directories dirs[i] instead of
+-- new temporary ones (scripts/check --cluster starts the pair it keeps running
+-- for the cluster specs that way, through spec/support/start_replica_pair.lua).
 
 local sandbox_pair = {}
 
@@ -39,11 +48,12 @@ local function temp_dir()
 end
 
 -- Starts n servers at once (their bootstraps run in parallel); options[i],
--- when given, lists extra mariadbd options for server i.
-function sandbox_pair.start(n, options)
+-- when given, lists extra mariadbd options for server i; dirs[i], when given,
+-- is server i's directory.
+function sandbox_pair.start(n, options, dirs)
   local servers, cmds = {}, {}
   for i = 1, n do
-    local dir = temp_dir()
+    local dir = dirs and dirs[i] or temp_dir()
     servers[i] = { dir = dir }
     local extra = {}
     for j, o in ipairs(options and options[i] or {}) do extra[j] = " " .. quote(o) end
@@ -84,6 +94,35 @@ function sandbox_pair.stop(servers)
       s.stopped = true
     end
   end
+end
+
+-- The mariadbd options of a primary (servers[1]) and its replica (servers[2]).
+sandbox_pair.REPLICATION_OPTIONS = {
+  { "--server-id=1", "--log-bin=primary-bin", "--binlog-format=ROW" },
+  { "--server-id=2", "--relay-log=replica-relay", "--skip-slave-start" },
+}
+
+-- Makes servers[2] (connection `replica`) replicate from servers[1]
+-- (connection `primary`) from the primary's current position: the bootstrap
+-- before it (the test database and user) is on both servers already. Waits
+-- (up to 15 s) until both replication threads run; raises otherwise.
+function sandbox_pair.replicate(servers, primary, replica)
+  local params = servers[1].params
+  local m = primary:query("SHOW MASTER STATUS"):row(1)
+  replica:query(("CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = %d, MASTER_USER = %s, "
+    .. "MASTER_PASSWORD = %s, MASTER_LOG_FILE = %s, MASTER_LOG_POS = %d, MASTER_CONNECT_RETRY = 1")
+    :format(servers[1].port, replica:quote(params.user), replica:quote(params.password),
+      replica:quote(m.File), m.Position))
+  replica:query("START SLAVE")
+  local s
+  for _ = 1, 300 do
+    s = replica:query("SHOW SLAVE STATUS"):row(1)
+    if s.Slave_IO_Running == "Yes" and s.Slave_SQL_Running == "Yes" then return end
+    assert(s.Last_IO_Errno == 0 and s.Last_SQL_Errno == 0,
+      ("replication failed: %s %s"):format(s.Last_IO_Error, s.Last_SQL_Error))
+    os.execute("sleep 0.05")
+  end
+  error("replication did not start")
 end
 
 sandbox_pair.quote = quote
