@@ -54,6 +54,7 @@ function sandbox_pair.start(n, options, dirs)
   local servers, cmds = {}, {}
   for i = 1, n do
     local dir = dirs and dirs[i] or temp_dir()
+    if dirs then assert(os.execute("mkdir -p " .. quote(dir)), "cannot create " .. dir) end
     servers[i] = { dir = dir }
     local extra = {}
     for j, o in ipairs(options and options[i] or {}) do extra[j] = " " .. quote(o) end
