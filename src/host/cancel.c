@@ -161,8 +161,9 @@ static void on_signal(int sig)
     errno = saved_errno;
 }
 
-void host_cancel_lock_lost(const char *reason)
+int host_cancel_lock_lost(const char *reason)
 {
+    int stops = 0;
     sigset_t handled_set, old;
     sigemptyset(&handled_set);
     for (int i = 0; i < NHANDLED; i++) sigaddset(&handled_set, handled[i]);
@@ -173,8 +174,10 @@ void host_cancel_lock_lost(const char *reason)
         snprintf(lock_lost_reason, sizeof lock_lost_reason, "%s", reason);
         stop_sig = STOP_LOCK_LOST;
         act_on_stop();
+        stops = 1;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return stops;
 }
 
 static void report_not_cancelled(void *ud, uint32_t thread_id, const myl_error *e)

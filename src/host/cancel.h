@@ -46,9 +46,10 @@ int host_cancel_start(lua_State *L, double timeout);
 
 /* Stops the run because its --lock was lost (lock.h), as the deadline
  * does (never deferred), with HOST_EXIT_LOCKED and `reason` as the
- * reason ("lock 'NAME' was lost: ...").  Safe to call from any thread;
- * only the first stop of a run counts. */
-void host_cancel_lock_lost(const char *reason);
+ * reason ("lock 'NAME' was lost: ...").  Safe to call from any thread.
+ * 1 when it stops the run; 0 when the run was stopped already or its
+ * script's part is over. */
+int host_cancel_lock_lost(const char *reason);
 
 /* Puts the module "mylua.host_stop" (stop_requested, defer_stop; see
  * above) in package.preload, where the mylua module finds it. */

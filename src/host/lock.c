@@ -37,7 +37,8 @@ static const char release_source[] =
     "if not released then return why end\n";
 
 /* The lock was lost while the run went on: the run stops (cancel.h),
- * unless it ended meanwhile.  Called on the heartbeat's thread. */
+ * unless it ended meanwhile (then the release says so).  Called on the
+ * heartbeat's thread. */
 static char lost_name[HOST_LOCK_NAME_MAX + 1];
 static volatile sig_atomic_t lost_reported;
 
@@ -46,8 +47,7 @@ static void on_lock_lost(void *ud, const char *reason)
     (void)ud;
     char msg[600];
     snprintf(msg, sizeof msg, "lock '%s' was lost: %s", lost_name, reason);
-    lost_reported = 1;
-    host_cancel_lock_lost(msg);
+    if (host_cancel_lock_lost(msg)) lost_reported = 1;
 }
 
 /* One line on stderr: "mylua: --lock 'NAME': " and the error on top. */
