@@ -221,7 +221,12 @@ local function acquire_table(db, name, tbl, stale, interval, wait, poll)
     error("the table lock needs a database: name one (-D, --database or the connection's)", 3)
   end
   local t = db:quote_name(dbname) .. "." .. db:quote_name(tbl)
-  db:query(LOCKS_DDL:format(t))
+  -- made only when missing: on Galera any DDL, even one that changes
+  -- nothing, is run in total order across the cluster
+  if db:query("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+      dbname, tbl):row(1, "a")[1] == 0 then
+    db:query(LOCKS_DDL:format(t))
+  end
   local me = { owner = new_token(), host = core.host_name(), pid = core.process_id() }
   local deadline = core.monotonic() + wait
   local took_over
