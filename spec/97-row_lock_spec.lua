@@ -306,6 +306,28 @@ describe("the lock row (cluster_lock, table method)", function()
       observer:query("DELETE FROM mylua_locks WHERE name = ?", name)
     end)
 
+    it("stops the run with exit 3 when the heartbeat cannot be written for the stale timeout", function()
+      local name = lock_name()
+      local t0 = core.monotonic()
+      local out, err, code = helpers.run_host(conn_args("--lock", name, "--lock-method=table",
+        "--lock-stale=1.5", "-e", ([[
+        local mylua = require("mylua")
+        local blocker = mylua.connect()
+        blocker:query("START TRANSACTION")
+        blocker:query("SELECT * FROM mylua_locks WHERE name = ? FOR UPDATE", %q)
+        mylua.connect():query("SELECT SLEEP(20)")
+        print("not reached")]]):format(name)))
+      local took = core.monotonic() - t0
+      assert.are.equal(3, code)
+      assert.are.equal("", out)
+      assert.truthy(err:find(("mylua: lock '%s' was lost: its heartbeat could not be written for "):format(name),
+        1, true), err)
+      assert.is_true(took < 12, tostring(took))
+      -- whether its release could delete the row depends on when the
+      -- blocker's connection was collected: not asserted
+      observer:query("DELETE FROM mylua_locks WHERE name = ?", name)
+    end)
+
     it("rejects a bad --lock-method or --lock-stale", function()
       helpers.assert_host_usage_error({ "--lock-method=flock" }, "--lock-method")
       helpers.assert_host_usage_error({ "--lock-stale=0" }, "--lock-stale")
