@@ -376,7 +376,8 @@ DROP TABLE spec97_seen;
     end)
 
     it("waits up to lock_timeout for a held row, then fails with kind 'lock' naming the holder", function()
-      write("20260101000000_a.sql", "-- migrate:up\nCREATE TABLE spec97_a (x INT);\n-- migrate:down\nDROP TABLE spec97_a;\n")
+      write("20260101000000_a.sql",
+        "-- migrate:up\nCREATE TABLE spec97_a (x INT);\n-- migrate:down\nDROP TABLE spec97_a;\n")
       local holder_db, db = helpers.connect(), helpers.connect()
       local name = "mylua_migrate." .. helpers.params().database .. ".spec97_history"
       local lock = assert(cluster_lock.acquire(holder_db, name, TABLE))

@@ -51,8 +51,9 @@ CREATE TABLE IF NOT EXISTS %s (
 local SERVER_STATUS_IN_TRANS, SERVER_STATUS_AUTOCOMMIT = 1, 2
 local ER_DUP_ENTRY, ER_LOCK_DEADLOCK, ER_UNKNOWN_SYSTEM_VARIABLE = 1062, 1213, 1193
 
+-- Raises at the caller of acquire (usage <- check_opts <- acquire).
 local function usage(fmt, ...)
-  error(fmt:format(...), 3)
+  error(fmt:format(...), 4)
 end
 
 -- A text as a literal that reads the same whatever the session's
@@ -167,8 +168,14 @@ local function check_opts(name, opts)
     usage("the wait must be a number of seconds, 0 or more")
   end
   local tbl = opts.table or cluster_lock.DEFAULT_TABLE
-  if type(tbl) ~= "string" or tbl == "" or #tbl > 64 then usage("the lock table needs a name of 1 to 64 characters") end
-  return method, stale, interval, wait, tbl
+  if type(tbl) ~= "string" or tbl == "" or #tbl > 64 then
+    usage("the lock table needs a name of 1 to 64 characters")
+  end
+  local poll = opts.poll or 0.5
+  if type(poll) ~= "number" or not (poll > 0) then
+    usage("the poll interval must be a positive number of seconds")
+  end
+  return method, stale, interval, wait, tbl, poll
 end
 
 -- GET_LOCK, waiting up to `wait` seconds on the server.
@@ -261,11 +268,9 @@ end
 -- connection of its own, made with db's login options.
 function cluster_lock.acquire(db, name, opts)
   opts = opts or {}
-  local method, stale, interval, wait, tbl = check_opts(name, opts)
+  local method, stale, interval, wait, tbl, poll = check_opts(name, opts)
   method = cluster_lock.method_for(db, method)
   if method == "get_lock" then return acquire_get_lock(db, name, wait) end
-  local poll = opts.poll or 0.5
-  if type(poll) ~= "number" or not (poll > 0) then usage("the poll interval must be a positive number of seconds") end
   return acquire_table(db, name, tbl, stale, interval, wait, poll)
 end
 

@@ -358,8 +358,8 @@ function Migrator:_run(f, direction)
           error_fields(err, rec))
         if not wrote then note = "; recording the failure failed too: " .. first_line(werr) end
       end
-      raise(is_lock_loss(err) and "lock" or "failed", err, "could not %s %s (%s): %s; rolled back, nothing changed%s", what, label(f),
-        f.file, first_line(err), note)
+      raise(is_lock_loss(err) and "lock" or "failed", err,
+        "could not %s %s (%s): %s; rolled back, nothing changed%s", what, label(f), f.file, first_line(err), note)
     end
   else
     if direction == "up" then
@@ -376,7 +376,8 @@ function Migrator:_run(f, direction)
         .. "error_sql = ? WHERE version = ?", elapsed_ms(t0), e.statement, e.line, e.code, e.message, e.sql,
         f.version)
       if not wrote then note = "; recording the failure failed too: " .. first_line(werr) end
-      raise(is_lock_loss(err) and "lock" or "failed", err, "could not %s %s (%s): %s; it is recorded as failed: make the schema match the "
+      raise(is_lock_loss(err) and "lock" or "failed", err,
+        "could not %s %s (%s): %s; it is recorded as failed: make the schema match the "
         .. "migration not being applied, then run 'mylua migrate repair'%s", what, label(f), f.file,
         first_line(err), note)
     end
