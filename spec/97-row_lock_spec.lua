@@ -396,6 +396,27 @@ DROP TABLE spec97_seen;
       db:close()
     end)
 
+    it("takes --lock-method and --lock-stale on the command line (mylua migrate)", function()
+      write("20260101000000_a.sql", [[
+-- migrate:up
+CREATE TABLE spec97_seen AS SELECT name FROM mylua_locks WHERE name LIKE 'mylua_migrate.%';
+-- migrate:down
+DROP TABLE spec97_seen;
+]])
+      local out, err, code = helpers.run_host(conn_args("migrate", "up", "--dir", dir, "--table", "spec97_history",
+        "--lock-method", "table", "--lock-stale=5"))
+      assert.are.equal(0, code, err)
+      assert.truthy(out:find("applied 20260101000000_a", 1, true), out)
+      assert.are.equal(1, observer:query("SELECT COUNT(*) FROM spec97_seen"):row(1, "a")[1])
+      out, err, code = helpers.run_host(conn_args("migrate", "up", "--dir", dir, "--lock-method=flock"))
+      assert.are.equal(2, code)
+      assert.truthy(err:find("'--lock-method' must be auto, get_lock or table (got 'flock')", 1, true), err)
+      _, err, code = helpers.run_host(conn_args("migrate", "up", "--dir", dir, "--lock-stale", "0"))
+      assert.are.equal(2, code)
+      assert.truthy(err:find("'--lock-stale' needs a number of seconds", 1, true), err)
+      assert.has_error(function() migrate.new(observer, { lock_method = "flock" }) end)
+    end)
+
     it("stops between statements once the lock row is lost", function()
       write("20260101000000_a.sql", [[
 -- migrate:up
