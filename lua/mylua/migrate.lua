@@ -3,7 +3,8 @@
 --
 --   local migrate = require "mylua.migrate"
 --   local m = migrate.new(db, { dir = "migrations", table = "mylua_migrations",
---                               lock_timeout = 60, log = print })
+--                               lock_timeout = 60, lock_method = "auto",
+--                               log = print })
 --   m:up{ to = 20260101000000, dry_run = false, out_of_order = false }
 --
 -- Files and their sections: mylua.migrate.files.  Which migrations run in
@@ -14,6 +15,7 @@ local core = require "mylua.core"
 local files = require "mylua.migrate.files"
 local classify = require "mylua.migrate.classify"
 local sha256 = require("mylua.core").sha256
+local cluster_lock = require "mylua.cluster_lock"
 
 local migrate = {}
 
@@ -40,7 +42,7 @@ local Migrator = {}
 Migrator.__index = Migrator
 
 local DEFAULT_LOCK_TIMEOUT = 60
-local LOCK_NAME_MAX = 64 -- GET_LOCK's limit
+local LOCK_NAME_MAX = cluster_lock.NAME_MAX
 local KEPT_TEXT = 4000   -- bytes of an error or a statement kept in the history
 
 local HISTORY_DDL = [[
@@ -104,7 +106,11 @@ end
 
 -- new(db, opts): opts.dir (default "migrations"), opts.table (default
 -- "mylua_migrations"), opts.lock_timeout (seconds, default 60),
--- opts.log (a function given one line per migration run, default none).
+-- opts.lock_method ("auto", the default: a lock row on a Galera node,
+-- GET_LOCK elsewhere; "get_lock" or "table" force one), opts.lock_stale
+-- (seconds after which a lock row left by a run that died is taken over,
+-- default 30), opts.log (a function given one line per migration run,
+-- default none).
 function migrate.new(db, opts)
   opts = opts or {}
   if db == nil then error("bad argument #1 to 'new' (connection expected, got nil)", 2) end
@@ -116,8 +122,17 @@ function migrate.new(db, opts)
   if type(timeout) ~= "number" or timeout ~= timeout or timeout < 0 then
     raise("usage", nil, "the lock timeout must be a number of seconds, 0 or more")
   end
+  local method = opts.lock_method or "auto"
+  if method ~= "auto" and method ~= "get_lock" and method ~= "table" then
+    raise("usage", nil, "the lock method must be auto, get_lock or table (got '%s')", tostring(method))
+  end
+  local stale = opts.lock_stale or cluster_lock.DEFAULT_STALE
+  if type(stale) ~= "number" or not (stale >= 0.1 and stale <= 86400) then
+    raise("usage", nil, "the lock's stale timeout must be 0.1 to 86400 seconds")
+  end
   return setmetatable({
     db = db, dir = opts.dir or "migrations", table = tbl, lock_timeout = timeout,
+    lock_method = method, lock_stale = stale,
     log = opts.log or function() end,
     quoted_table = db:quote_name(tbl),
   }, Migrator)
@@ -201,22 +216,39 @@ function Migrator:_entries()
   return entries
 end
 
--- Runs fn holding the server-side named lock of this database's history
--- table, so two runs never migrate at once; waits up to lock_timeout.
+-- Runs fn holding the lock of this database's history table, so two runs
+-- never migrate at once; waits up to lock_timeout.  The lock is
+-- mylua.cluster_lock's: GET_LOCK, or on a Galera node (where GET_LOCK is
+-- only the node's) a row of mylua_locks kept fresh by a heartbeat; a lost
+-- row stops the run between statements (_check_lock).
 function Migrator:_locked(fn, ...)
-  local db = self.db
   local name = "mylua_migrate." .. self:_database() .. "." .. self.table
   if #name > LOCK_NAME_MAX then name = "mylua_migrate." .. sha256(name):sub(1, 40) end
-  local got = db:query("SELECT GET_LOCK(?, ?)", name, self.lock_timeout):row(1, "a")[1]
-  if got ~= 1 then
-    local holder = db:query("SELECT IS_USED_LOCK(?)", name):row(1, "a")[1]
+  local lock, holder = cluster_lock.acquire(self.db, name, { method = self.lock_method,
+    wait = self.lock_timeout, stale = self.lock_stale })
+  if not lock then
+    local who = cluster_lock.describe(holder)
     raise("lock", nil, "lock '%s' is held by another run%s; gave up after %g s", name,
-      holder ~= mylua.null and (" (connection %s)"):format(tostring(holder)) or "", self.lock_timeout)
+      who and (" (%s)"):format(who) or "", self.lock_timeout)
   end
+  self.lock = lock
   local results = table.pack(pcall(fn, self, ...))
-  if not db.closed and not db.broken then pcall(db.query, db, "DO RELEASE_LOCK(?)", name) end
+  self.lock = nil
+  lock:release()
   if not results[1] then error(results[2], 0) end
   return table.unpack(results, 2, results.n)
+end
+
+-- Raises a "lock" error when the lock row was lost (its heartbeat could
+-- not be written for longer than the stale timeout, or another run took
+-- it over): checked before each migration and after each statement.
+function Migrator:_check_lock()
+  local why = self.lock and self.lock:lost()
+  if why then raise("lock", nil, "lock '%s' was lost: %s; stopped", self.lock.name, why) end
+end
+
+local function is_lock_loss(err)
+  return migrate.is_error(err) and err.kind == "lock"
 end
 
 -- The statements of a script section, without running them: { {sql =,
@@ -292,9 +324,10 @@ end
 local function run_body(self, f, direction)
   local body = f[direction]
   if f.kind == "sql" then
-    self.db:execute_script(body, { name = f.file })
+    self.db:execute_script(body, { name = f.file, progress = function() self:_check_lock() end })
   else
     body(self.db)
+    self:_check_lock()
   end
 end
 
@@ -305,6 +338,7 @@ end
 -- Runs one migration in `direction`, recording it; returns its record
 -- with seconds set.  Raises a "failed" error when it fails.
 function Migrator:_run(f, direction)
+  self:_check_lock()
   local rec = self:_plan(f, direction)
   local db, t0 = self.db, mylua.monotonic()
   local what = direction == "up" and "apply" or "undo"
@@ -324,8 +358,8 @@ function Migrator:_run(f, direction)
           error_fields(err, rec))
         if not wrote then note = "; recording the failure failed too: " .. first_line(werr) end
       end
-      raise("failed", err, "could not %s %s (%s): %s; rolled back, nothing changed%s", what, label(f),
-        f.file, first_line(err), note)
+      raise(is_lock_loss(err) and "lock" or "failed", err,
+        "could not %s %s (%s): %s; rolled back, nothing changed%s", what, label(f), f.file, first_line(err), note)
     end
   else
     if direction == "up" then
@@ -342,7 +376,8 @@ function Migrator:_run(f, direction)
         .. "error_sql = ? WHERE version = ?", elapsed_ms(t0), e.statement, e.line, e.code, e.message, e.sql,
         f.version)
       if not wrote then note = "; recording the failure failed too: " .. first_line(werr) end
-      raise("failed", err, "could not %s %s (%s): %s; it is recorded as failed: make the schema match the "
+      raise(is_lock_loss(err) and "lock" or "failed", err,
+        "could not %s %s (%s): %s; it is recorded as failed: make the schema match the "
         .. "migration not being applied, then run 'mylua migrate repair'%s", what, label(f), f.file,
         first_line(err), note)
     end

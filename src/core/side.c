@@ -90,9 +90,9 @@ int myl_side_keep(myl_conn *c, const myl_options *opt)
     return 0;
 }
 
-int myl_kill_query_side(const myl_conn *c, myl_error *err)
+/* Whether c's login can be made again from here: 0, or -1 with err set. */
+static int can_log_in_again(const myl_conn *c, myl_error *err)
 {
-    myl_error_clear(err);
     const struct myl_side *s = c->side;
     if (!s) {
         myl_error_set(err, MYL_CR_UNKNOWN_ERROR, "the connection was never opened");
@@ -105,6 +105,34 @@ int myl_kill_query_side(const myl_conn *c, myl_error *err)
                                   "which cannot run from another thread");
         return -1;
     }
+    return 0;
+}
+
+myl_conn *myl_side_connect(const myl_conn *c, double timeout, myl_error *err)
+{
+    myl_error_clear(err);
+    if (can_log_in_again(c, err) < 0) return NULL;
+    myl_options o = c->side->o; /* its strings stay c's while the login runs */
+    if (timeout > 0) o.read_timeout = o.write_timeout = timeout;
+    if (timeout > 0 && timeout < o.connect_timeout) o.connect_timeout = timeout;
+    myl_conn *k = myl_conn_new();
+    if (!k) {
+        myl_error_set(err, MYL_CR_OUT_OF_MEMORY, "Client run out of memory");
+        return NULL;
+    }
+    if (myl_connect(k, &o) < 0) {
+        *err = *myl_conn_error(k);
+        myl_conn_free(k);
+        return NULL;
+    }
+    return k;
+}
+
+int myl_kill_query_side(const myl_conn *c, myl_error *err)
+{
+    myl_error_clear(err);
+    if (can_log_in_again(c, err) < 0) return -1;
+    const struct myl_side *s = c->side;
     myl_conn *k = myl_conn_new();
     if (!k) {
         myl_error_set(err, MYL_CR_OUT_OF_MEMORY, "Client run out of memory");

@@ -23,6 +23,14 @@
  * was opened by the front end), or when the thread is gone (1094). */
 int myl_kill_query_side(const myl_conn *c, myl_error *err);
 
+/* A fresh connection made with c's login options (no database: the
+ * caller names tables with their database), its reads and writes bounded
+ * by `timeout` seconds each (0: the side default, 10 s).  The new
+ * connection keeps its own copy of the options, so it can be made again
+ * from itself after c is freed.  Safe from another thread under the same
+ * terms as myl_kill_query_side.  NULL with err set on failure. */
+myl_conn *myl_side_connect(const myl_conn *c, double timeout, myl_error *err);
+
 /* conn.c's side: keeps the copy (0, or -1 out of memory) and frees it. */
 int myl_side_keep(myl_conn *c, const myl_options *opt);
 void myl_side_forget(myl_conn *c);

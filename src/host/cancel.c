@@ -14,8 +14,13 @@
 #include "../lua/live.h"
 #include "exit_codes.h"
 
+/* stop_sig's value for a lost --lock: no signal has it */
+#define STOP_LOCK_LOST (-1)
+
 static lua_State *run_state;            /* the state the hook goes on */
-static volatile sig_atomic_t stop_sig;  /* SIGINT, SIGTERM, SIGALRM (the deadline) or 0 */
+static volatile sig_atomic_t stop_sig;  /* SIGINT, SIGTERM, SIGALRM (the deadline),
+                                           STOP_LOCK_LOST or 0 */
+static char lock_lost_reason[600];      /* written before stop_sig says STOP_LOCK_LOST */
 static volatile sig_atomic_t quiet;     /* the script's part is over: no hook */
 static volatile sig_atomic_t interactive; /* the prompt runs: SIGINT stops one line */
 static volatile sig_atomic_t deferring; /* mylua.defer_stop(true): a stop only recorded */
@@ -39,6 +44,7 @@ const char *host_cancel_reason(void)
     case 0: return NULL;
     case SIGINT: return "interrupted by SIGINT";
     case SIGTERM: return "interrupted by SIGTERM";
+    case STOP_LOCK_LOST: return lock_lost_reason;
     default:
         snprintf(timed_out, sizeof timed_out, "run timed out after %g s", run_timeout);
         return timed_out;
@@ -47,6 +53,7 @@ const char *host_cancel_reason(void)
 
 static int stop_status(void)
 {
+    if (stop_sig == STOP_LOCK_LOST) return HOST_EXIT_LOCKED;
     return stop_sig == SIGALRM ? HOST_EXIT_TIMEOUT : HOST_EXIT_SIGNAL_BASE + stop_sig;
 }
 
@@ -102,7 +109,9 @@ static void die_of_stop(int sig)
         sigaddset(&only, sig);
         pthread_sigmask(SIG_UNBLOCK, &only, NULL);
     }
-    _exit(sig == SIGALRM ? HOST_EXIT_TIMEOUT : HOST_EXIT_SIGNAL_BASE + sig);
+    _exit(sig == STOP_LOCK_LOST ? HOST_EXIT_LOCKED
+          : sig == SIGALRM    ? HOST_EXIT_TIMEOUT
+                              : HOST_EXIT_SIGNAL_BASE + sig);
 }
 
 static void say_now(const char *msg)
@@ -150,6 +159,25 @@ static void on_signal(int sig)
         act_on_stop();
     }
     errno = saved_errno;
+}
+
+int host_cancel_lock_lost(const char *reason)
+{
+    int stops = 0;
+    sigset_t handled_set, old;
+    sigemptyset(&handled_set);
+    for (int i = 0; i < NHANDLED; i++) sigaddset(&handled_set, handled[i]);
+    /* no handler runs on this thread meanwhile; the main thread's may,
+     * and then its stop came first */
+    pthread_sigmask(SIG_BLOCK, &handled_set, &old);
+    if ((!stop_sig || !acted) && wake[1] >= 0 && !quiet) {
+        snprintf(lock_lost_reason, sizeof lock_lost_reason, "%s", reason);
+        stop_sig = STOP_LOCK_LOST;
+        act_on_stop();
+        stops = 1;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return stops;
 }
 
 static void report_not_cancelled(void *ud, uint32_t thread_id, const myl_error *e)
@@ -322,6 +350,6 @@ int host_cancel_finish(int status)
     if (!stop_sig) return status;
     if (!worded) fprintf(stderr, "mylua: %s\n", host_cancel_reason());
     fflush(NULL);
-    if (stop_sig != SIGALRM) die_of_stop(stop_sig);
+    if (stop_sig == SIGINT || stop_sig == SIGTERM) die_of_stop(stop_sig);
     return stop_status();
 }

@@ -18,7 +18,8 @@
  * not ended HOST_CANCEL_GRACE seconds after its statements were cancelled
  * (blocked somewhere no KILL QUERY reaches, or looping inside a
  * coroutine) is ended by the canceller.
- * The exit status: HOST_EXIT_TIMEOUT for the deadline.  A signal ends the
+ * The exit status: HOST_EXIT_TIMEOUT for the deadline, HOST_EXIT_LOCKED
+ * for a lost lock.  A signal ends the
  * program by that signal itself, once the state is closed and the reason
  * printed, so a calling shell reports 128 + its number (130, 143) and
  * knows it was interrupted, as for any program killed by ^C.
@@ -42,6 +43,13 @@
  * (timeout seconds, 0: none) for the run of the state L.  Returns 0, or
  * -1 with a message printed when the canceller cannot start. */
 int host_cancel_start(lua_State *L, double timeout);
+
+/* Stops the run because its --lock was lost (lock.h), as the deadline
+ * does (never deferred), with HOST_EXIT_LOCKED and `reason` as the
+ * reason ("lock 'NAME' was lost: ...").  Safe to call from any thread.
+ * 1 when it stops the run; 0 when the run was stopped already or its
+ * script's part is over. */
+int host_cancel_lock_lost(const char *reason);
 
 /* Puts the module "mylua.host_stop" (stop_requested, defer_stop; see
  * above) in package.preload, where the mylua module finds it. */

@@ -304,7 +304,7 @@ static int pmain(lua_State *L)
         if (status != LUA_OK) report(L, traceback);
     }
     if (status == LUA_OK && a->run.lock) {
-        a->status = host_lock_take(L, a->run.lock);
+        a->status = host_lock_take(L, &a->run);
         if (a->status != HOST_EXIT_OK) status = LUA_ERRRUN; /* reported */
     }
     for (int i = 1; i < (script ? script : argc) && status == LUA_OK; i++) {

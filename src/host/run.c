@@ -1,4 +1,4 @@
-/* --lock and --timeout on the command line (run.h). */
+/* --lock, --lock-method, --lock-stale and --timeout on the command line (run.h). */
 #include "run.h"
 
 #include <math.h>
@@ -8,7 +8,12 @@
 
 const char host_run_help[] =
     "  --lock NAME        run only when no other run holds the server lock NAME\n"
-    "                     (GET_LOCK); exit 3 when one does\n"
+    "                     (GET_LOCK, or on a Galera node a lock row); exit 3 when\n"
+    "                     one does, or when the lock row is lost during the run\n"
+    "  --lock-method M    auto (the default: a lock row on a Galera node, else\n"
+    "                     GET_LOCK), get_lock or table\n"
+    "  --lock-stale SECS  a lock row whose heartbeat is older is taken over\n"
+    "                     (default 30)\n"
     "  --timeout SECONDS  end the run after SECONDS with exit 4, cancelling the\n"
     "                     statement in progress\n";
 
@@ -44,6 +49,29 @@ int host_run_parse(host_run *r, int argc, char **argv, int *i, char *err, size_t
             return -1;
         }
         r->lock = name;
+        return 1;
+    }
+    if (is_option(arg, "--lock-method")) {
+        const char *m = value_of("--lock-method", argc, argv, i, err, errsz);
+        if (!m) return -1;
+        if (strcmp(m, "auto") != 0 && strcmp(m, "get_lock") != 0 && strcmp(m, "table") != 0) {
+            snprintf(err, errsz, "'--lock-method' must be auto, get_lock or table (got '%.40s')", m);
+            return -1;
+        }
+        r->lock_method = m;
+        return 1;
+    }
+    if (is_option(arg, "--lock-stale")) {
+        const char *v = value_of("--lock-stale", argc, argv, i, err, errsz);
+        if (!v) return -1;
+        char *end;
+        double s = strtod(v, &end);
+        if (end == v || *end || !isfinite(s) || s < 0.1 || s > HOST_LOCK_STALE_MAX) {
+            snprintf(err, errsz, "'--lock-stale' must be a number of seconds from 0.1 to %.0f "
+                     "(got '%.40s')", HOST_LOCK_STALE_MAX, v);
+            return -1;
+        }
+        r->lock_stale = s;
         return 1;
     }
     if (is_option(arg, "--timeout")) {

@@ -20,13 +20,16 @@ options:
   --to VERSION           up: stop after VERSION; down: undo down to VERSION (kept)
   --dry-run              print what would run, with its statements; change nothing
   --lock-timeout SECS    wait up to SECS for another run to finish (default 60), then exit 3
+  --lock-method M        auto (default: a lock row on a Galera node, else GET_LOCK), get_lock, table
+  --lock-stale SECS      a lock row whose heartbeat is older is taken over (default 30)
   --out-of-order         up: also apply pending migrations older than the newest applied
   --checksums            repair: also accept the current checksum of changed applied files
   --lua                  new: write a .lua migration instead
   --help                 print this help
 ]]
 
-local VALUED = { ["--dir"] = "dir", ["--table"] = "table", ["--to"] = "to", ["--lock-timeout"] = "lock_timeout" }
+local VALUED = { ["--dir"] = "dir", ["--table"] = "table", ["--to"] = "to", ["--lock-timeout"] = "lock_timeout",
+                 ["--lock-method"] = "lock_method", ["--lock-stale"] = "lock_stale" }
 local FLAGS = { ["--dry-run"] = "dry_run", ["--out-of-order"] = "out_of_order", ["--checksums"] = "checksums",
                 ["--lua"] = "lua", ["--help"] = "help", ["-?"] = "help" }
 local COMMANDS = { status = 0, up = 0, down = 0, redo = 0, new = 1, verify = 0, baseline = 1, repair = 0 }
@@ -73,6 +76,16 @@ local function parse(args)
       usage_error("'--lock-timeout' needs a number of seconds, 0 or more (got '%s')", o.lock_timeout)
     end
     o.lock_timeout = t
+  end
+  if o.lock_method and o.lock_method ~= "auto" and o.lock_method ~= "get_lock" and o.lock_method ~= "table" then
+    usage_error("'--lock-method' must be auto, get_lock or table (got '%s')", o.lock_method)
+  end
+  if o.lock_stale then
+    local t = tonumber(o.lock_stale)
+    if not t or not (t >= 0.1 and t <= 86400) then
+      usage_error("'--lock-stale' needs a number of seconds from 0.1 to 86400 (got '%s')", o.lock_stale)
+    end
+    o.lock_stale = t
   end
   if o.to and not o.to:match("^%d+$") then usage_error("'--to' needs a version (digits), got '%s'", o.to) end
   return o
@@ -136,6 +149,7 @@ local function run(migrate, o, db, out)
   end
   if not db then db = require("mylua").connect() end
   local m = migrate.new(db, { dir = o.dir, table = o.table, lock_timeout = o.lock_timeout,
+    lock_method = o.lock_method, lock_stale = o.lock_stale,
     log = function(line) out:write(line, "\n") out:flush() end })
   local c = o.command
   if c == "status" then
