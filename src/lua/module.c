@@ -3,6 +3,7 @@
 #include "auth_hooks.h"
 #include "binding.h"
 #include "mylua_core.h"
+#include "worker.h"
 
 static int is_error(lua_State *L)
 {
@@ -75,6 +76,7 @@ int luaopen_mylua_core(lua_State *L)
     myl_lua_clock_register(L, -1);
     myl_lua_term_register(L, -1);
     myl_lua_digest_register(L, -1);
+    myl_lua_worker_register(L, -1);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
     lua_pushliteral(L, MYL_VERSION);
