@@ -11,7 +11,10 @@
 --   { target =, ok =, value = (fn's first result), error = (the error
 --     object or message), timed_out =, seconds = }
 -- and summary is { total =, ok =, failed =, timed_out =, seconds = }
--- (failed does not count the timed out).
+-- (failed does not count the timed out).  With connect = false no
+-- connection is opened for fn: it gets connect([opts]) instead of db, which
+-- opens one to the target (opts over the target's options) as parallel
+-- would; every connection it opened is closed when the task ends.
 --
 -- How one server cannot hold the others: db:query hands the statement to
 -- the task's own worker thread and the coroutine yields until it is done
@@ -101,8 +104,8 @@ local function check_options(targets, fn, opts)
   if t ~= nil and (type(t) ~= "number" or not (t > 0) or t == math.huge) then
     error("parallel: option 'timeout' must be a number of seconds > 0", 3)
   end
-  if opts.connect ~= nil and type(opts.connect) ~= "table" then
-    error("parallel: option 'connect' must be a table of connect options", 3)
+  if opts.connect ~= nil and opts.connect ~= false and type(opts.connect) ~= "table" then
+    error("parallel: option 'connect' must be a table of connect options, or false", 3)
   end
   local p = opts.progress
   if p ~= nil and type(p) ~= "boolean" and type(p) ~= "table" then
@@ -122,9 +125,13 @@ local function probe_address(o)
   return o.host, o.port
 end
 
--- The task's body, in its coroutine: connect, run fn, close.
-local function run_task(task, fn)
-  local o, deadline = task.options, task.deadline
+-- Opens a connection to the task's target (extra options over its own)
+-- within the task's time.
+local function open(task, extra)
+  local o = {}
+  for k, v in pairs(task.options) do o[k] = v end
+  for k, v in pairs(extra or {}) do o[k] = v end
+  local deadline = task.deadline
   if deadline then
     local left = deadline - core.monotonic()
     if left <= 0 then error(core.new_error(2013, "timed out before connecting"), 0) end
@@ -135,9 +142,24 @@ local function run_task(task, fn)
       if not ok then error(err, 0) end
     end
   end
-  local db <close> = core.connect(o)
+  local db = core.connect(o)
+  task.opened[#task.opened + 1] = db
   if deadline then core.deadline_cap(db, deadline) end
-  return (fn(db, task.target))
+  return db
+end
+
+-- The task's body, in its coroutine: connect, run fn, close.  With
+-- connect = false, fn gets a function that connects instead of db.
+local function run_task(task, fn, connect)
+  if connect == false then
+    return (fn(function(extra)
+      if extra ~= nil and type(extra) ~= "table" then
+        error(("bad argument #1 to 'connect' (table expected, got %s)"):format(type(extra)), 2)
+      end
+      return open(task, extra)
+    end, task.target))
+  end
+  return (fn(open(task), task.target))
 end
 
 local function count(results)
@@ -155,8 +177,9 @@ local function parallel(targets, fn, opts)
   local n = #targets
   local tasks = {}
   for i = 1, n do
-    local o = target_options(targets[i], i, opts.connect)
-    tasks[i] = { i = i, target = targets[i], options = o, name = target_name(targets[i], o, i) }
+    local o = target_options(targets[i], i, opts.connect or nil)
+    tasks[i] = { i = i, target = targets[i], options = o, name = target_name(targets[i], o, i),
+                 opened = {} }
   end
   local concurrency = opts.concurrency or math.min(DEFAULT_CONCURRENCY, math.max(n, 1))
   local started_all = core.monotonic()
@@ -175,7 +198,8 @@ local function parallel(targets, fn, opts)
   local function finish(task, ok, value)
     by_co[task.co] = nil
     group:detach(task.co)
-    if not ok then coroutine.close(task.co) end -- closes db (the stack was not unwound)
+    if not ok then coroutine.close(task.co) end -- the stack was not unwound
+    for _, db in ipairs(task.opened) do db:close() end -- idempotent
     active = active - 1
     local now = core.monotonic()
     results[task.i] = {
@@ -207,7 +231,7 @@ local function parallel(targets, fn, opts)
     by_co[task.co] = task
     group:attach(task.co)
     active = active + 1
-    local ok, value = coroutine.resume(task.co, task, fn)
+    local ok, value = coroutine.resume(task.co, task, fn, opts.connect)
     if not ok then
       finish(task, false, value)
     elseif coroutine.status(task.co) == "dead" then

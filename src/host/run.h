@@ -1,6 +1,7 @@
 /* How the host program runs a script unattended: --lock NAME (one run at a
  * time, across machines, through a named server-side lock) and --timeout
- * SECONDS (a bound on the whole run).  The lock is lock.h's, the timeout
+ * SECONDS (a bound on the whole run); --hosts FILE and --parallel N (the
+ * script once per host of FILE, N at a time, by lua/mylua/hosts.lua).  The lock is lock.h's, the timeout
  * and the signals cancel.h's. */
 #ifndef MYL_HOST_RUN_H
 #define MYL_HOST_RUN_H
@@ -13,12 +14,18 @@
 /* The longest --timeout: a year, as the connection timeouts. */
 #define HOST_TIMEOUT_MAX 31536000.0
 
+/* --parallel: the default, and the most. */
+#define HOST_PARALLEL_DEFAULT 10
+#define HOST_PARALLEL_MAX 1000
+
 typedef struct host_run {
-    const char *lock; /* --lock NAME, or NULL */
-    double timeout;   /* --timeout SECONDS, 0: none */
+    const char *lock;  /* --lock NAME, or NULL */
+    double timeout;    /* --timeout SECONDS, 0: none */
+    const char *hosts; /* --hosts FILE: the script runs once per host listed, or NULL */
+    int parallel;      /* --parallel N: that many hosts at a time; 0: the default */
 } host_run;
 
-/* Reads --lock and --timeout at argv[*i] (their value from the same
+/* Reads --lock, --timeout, --hosts and --parallel at argv[*i] (their value from the same
  * argument after '=' or from the next, which moves *i on): 1 when it was
  * one of them, 0 when not, -1 on a bad value, err then saying why. */
 int host_run_parse(host_run *r, int argc, char **argv, int *i, char *err, size_t errsz);

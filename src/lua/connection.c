@@ -511,11 +511,37 @@ static void run_query(void *arg)
 static int query_finish(lua_State *L, query_job *j, int has_ud)
 {
     *j->slot = j->res;
+    j->res = NULL; /* the result object's now */
     if (myl_lua_infile_end(L, &j->call)) return lua_error(L); /* the callback's own error */
-    if (!j->res) return myl_lua_raise(L, &j->e);
+    if (!*j->slot) return myl_lua_raise(L, &j->e);
     if (has_ud) lua_pop(L, 1);
     myl_lua_result_ready(L, -1);
     return 1;
+}
+
+/* The job's userdata under mylua.parallel: when its coroutine is never
+ * resumed (the run was stopped, the state closed), the result the job
+ * read is freed here, once no job runs any more. */
+#define QUERY_JOB_MT "mylua.query_job"
+static int query_job_gc(lua_State *L)
+{
+    query_job *j = lua_touserdata(L, 1);
+    myl_lua_offload_drain();
+    if (j->res) myl_result_free(j->res);
+    j->res = NULL;
+    return 0;
+}
+
+static query_job *new_query_job(lua_State *L)
+{
+    query_job *j = lua_newuserdatauv(L, sizeof *j, 0);
+    memset(j, 0, sizeof *j);
+    if (luaL_newmetatable(L, QUERY_JOB_MT)) {
+        lua_pushcfunction(L, query_job_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    return j;
 }
 
 static int query_done(lua_State *L, int status, lua_KContext job_idx)
@@ -537,8 +563,8 @@ static int conn_query(lua_State *L)
      * userdata on the coroutine's stack. */
     query_job local, *j = &local;
     int offload = myl_lua_can_offload(L);
-    if (offload) j = lua_newuserdatauv(L, sizeof *j, 0);
-    memset(j, 0, sizeof *j);
+    if (offload) j = new_query_job(L);
+    else memset(j, 0, sizeof *j);
     int job_idx = lua_gettop(L);
     cu = myl_lua_check_conn(L, 1); /* a finalizer may have closed it meanwhile */
     j->c = cu->c;
