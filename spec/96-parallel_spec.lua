@@ -276,6 +276,60 @@ describe("mylua.parallel", function()
   end)
 end)
 
+describe("mylua.parallel in the host program", function()
+  after_each(helpers.remove_temp_files)
+
+  -- A script whose 3 targets each sleep 30 s on the server, as a tagged
+  -- statement.
+  local function sleepers()
+    local t = helpers.options_source(helpers.params())
+    return helpers.temp_script(([[
+      local mylua = require "mylua"
+      local t = %s
+      mylua.parallel({ t, t, t }, function(db)
+        db:query("SELECT SLEEP(30) /* spec96 stop */")
+      end)
+      print("not stopped")
+    ]]):format(t))
+  end
+
+  local function sleeping_sessions()
+    local db = helpers.connect()
+    local n = db:query([[SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST
+      WHERE INFO LIKE 'SELECT SLEEP(30) /* spec96 stop */%']]):row(1).n
+    db:close()
+    return n
+  end
+
+  for _, case in ipairs{
+    { "--timeout stops every task's statement and exits 4", { "--timeout", "1" }, "", 4,
+      "run timed out after 1 s" },
+    { "SIGINT does the same and exits 130", {}, "timeout -s INT --preserve-status 1 ", 130,
+      "interrupted by SIGINT" },
+  } do
+    it(case[1], function()
+      local args = helpers.append(case[2], sleepers())
+      local quoted = {}
+      for i, a in ipairs(args) do quoted[i] = helpers.shell_quote(a) end
+      local t0 = mylua.monotonic()
+      local out, err, code = helpers.run(case[3] .. helpers.shell_quote(helpers.bin()) .. " "
+        .. table.concat(quoted, " "))
+      local elapsed = mylua.monotonic() - t0
+      assert.equal(case[4], code, err)
+      assert.equal("", out)
+      assert.is_truthy(err:find(case[5], 1, true), err)
+      assert.is_true(elapsed < 5, "took " .. elapsed .. " s")
+      local left = sleeping_sessions()
+      for _ = 1, 20 do
+        if left == 0 then break end
+        mylua.sleep(0.1)
+        left = sleeping_sessions()
+      end
+      assert.equal(0, left)
+    end)
+  end
+end)
+
 describe("the host program's --hosts FILE", function()
   after_each(helpers.remove_temp_files)
 
