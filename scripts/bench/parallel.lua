@@ -37,7 +37,7 @@ if mode == "setup" then
     db:query("CREATE DATABASE " .. schema(i))
     db:query("CREATE TABLE " .. schema(i) .. ".t (id INT PRIMARY KEY, v INT NOT NULL)")
     db:query("INSERT INTO " .. schema(i) .. ".t SELECT seq, seq * " .. i ..
-             " FROM seq_1_to_" .. ROWS)
+             " FROM " .. schema(i) .. ".seq_1_to_" .. ROWS)
   end
 elseif mode == "teardown" then
   local db <close> = mylua.connect()
