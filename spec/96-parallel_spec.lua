@@ -131,6 +131,26 @@ describe("mylua.parallel", function()
     assert.is_true(summary.seconds >= timeout * 0.9 and summary.seconds <= elapsed)
   end)
 
+  it("does not let a hung target left with one other hold the targets still to start", function()
+    local silent = peer.start("silent")
+    peers[#peers + 1] = silent
+    -- the first fails at once, before the second runs (with a bind
+    -- address it is not probed: its refused connect runs inline)
+    local targets = { helpers.params{ port = closed_port(), bind_address = "127.0.0.1" },
+                      "127.0.0.1:" .. silent.port }
+    for i = 3, 6 do targets[i] = (server_target()) end
+    local t0 = mylua.monotonic()
+    local results, summary = mylua.parallel(targets, function(db)
+      db:query("SELECT 1")
+      return mylua.monotonic() - t0
+    end, { concurrency = 2, timeout = 2, connect = helpers.params() })
+    assert.same({ 2003, 2013 }, { results[1].error.code, results[2].error.code })
+    assert.equal(4, summary.ok)
+    for i = 3, 6 do
+      assert.is_true(results[i].value < 1.5, ("target %d ended %.2f s in"):format(i, results[i].value))
+    end
+  end)
+
   it("runs at most `concurrency` sessions at a time, and that many at once", function()
     local admin = helpers.connect()
     admin:query("CREATE DATABASE IF NOT EXISTS mylua_par_conc")

@@ -194,6 +194,7 @@ local function parallel(targets, fn, opts)
   local group <close> = core.task_group()
   local results, by_co, ready = {}, {}, {}
   local next_i, active = 1, 0
+  local fill -- below: finish calls it
 
   local function finish(task, ok, value)
     by_co[task.co] = nil
@@ -211,6 +212,7 @@ local function parallel(targets, fn, opts)
       seconds = now - task.started,
     }
     if bar then bar:add() end
+    fill()
   end
 
   local function step(task)
@@ -224,13 +226,25 @@ local function parallel(targets, fn, opts)
     end
   end
 
+  -- Tasks are made and attached before any of them runs, and a finished
+  -- one's place is taken at once: a task alone in its group runs its jobs
+  -- inline, which is right only when nothing else could run meanwhile.
+  local to_start = {}
+  function fill()
+    while active < concurrency and next_i <= n do
+      local task = tasks[next_i]
+      next_i = next_i + 1
+      task.co = coroutine.create(run_task)
+      by_co[task.co] = task
+      group:attach(task.co)
+      active = active + 1
+      to_start[#to_start + 1] = task
+    end
+  end
+
   local function start(task)
     task.started = core.monotonic()
     task.deadline = opts.timeout and task.started + opts.timeout or nil
-    task.co = coroutine.create(run_task)
-    by_co[task.co] = task
-    group:attach(task.co)
-    active = active + 1
     local ok, value = coroutine.resume(task.co, task, fn, opts.connect)
     if not ok then
       finish(task, false, value)
@@ -242,10 +256,8 @@ local function parallel(targets, fn, opts)
   end
 
   while next_i <= n or active > 0 do
-    while active < concurrency and next_i <= n do
-      start(tasks[next_i])
-      next_i = next_i + 1
-    end
+    fill()
+    while #to_start > 0 do start(table.remove(to_start, 1)) end
     if #ready > 0 then
       local now_ready = ready
       ready = {}

@@ -45,6 +45,7 @@ typedef struct worker {
 
 struct group {
     int running; /* jobs of the group not yet collected by wait (under hub_mu) */
+    int tasks;   /* attached and not detached: with one, nothing runs meanwhile */
     int closed;
 };
 
@@ -152,7 +153,9 @@ static worker *task_worker(lua_State *L)
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
-    return w && w->g && !w->g->closed ? w : NULL;
+    /* A task alone in its group runs its jobs inline: a hand-off to a
+     * thread costs two wake-ups and nothing else would run meanwhile. */
+    return w && w->g && !w->g->closed && w->g->tasks > 1 ? w : NULL;
 }
 
 int myl_lua_can_offload(lua_State *L) { return task_worker(L) != NULL; }
@@ -244,6 +247,7 @@ static int group_attach(lua_State *L)
     pthread_cond_init(&w->cv, NULL);
     w->g = gu->g;
     wu->w = w;
+    gu->g->tasks++;
     lua_getfield(L, LUA_REGISTRYINDEX, TASKS_KEY);
     lua_pushvalue(L, 2);
     lua_pushvalue(L, 3);
@@ -268,6 +272,7 @@ static void detach(lua_State *L, int gidx, int co_idx)
         worker_ud *wu = lua_touserdata(L, -1);
         if (wu->w) {
             worker_stop(wu->w);
+            if (wu->w->g) wu->w->g->tasks--;
             wu->w->g = NULL;
             if (lua_getfield(L, LUA_REGISTRYINDEX, RUNNING_KEY) == LUA_TTABLE) {
                 lua_pushlightuserdata(L, wu->w);
