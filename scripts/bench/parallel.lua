@@ -3,17 +3,20 @@
 -- one server, run three ways:
 --
 --   mylua parallel.lua setup N            creates and fills the N schemas
---   mylua parallel.lua parallel N [Q]     one process, mylua.parallel, N at a time
---   mylua parallel.lua serial N [Q]       one process, one schema after another
---   mylua parallel.lua one I [Q]          schema I only (the 20-process way runs N of these)
+--   mylua parallel.lua parallel N [Q [L]] one process, mylua.parallel, N at a time
+--   mylua parallel.lua serial N [Q [L]]   one process, one schema after another
+--   mylua parallel.lua one I [Q [L]]      schema I only (the 20-process way runs N of these)
 --   mylua parallel.lua teardown N         drops the schemas
 --
 -- Connection options come from the host program's command line (-h, -P,
--- -u, -p).  Each run prints one line: "<mode> <seconds> <checksum>"; the
+-- -u, -p).  L: seconds each query also sleeps on the server (default 0).  Each run prints one line: "<mode> <seconds> <checksum>"; the
 -- checksum (sum of every value read) proves the three ways did the same work.
 local mylua = require "mylua"
 
 local mode, n, queries = arg[1], math.tointeger(tonumber(arg[2] or "20")), math.tointeger(tonumber(arg[3] or "1000"))
+-- seconds each query waits on the server (SLEEP), standing for the round
+-- trip to a remote server; 0: none
+local latency = tonumber(arg[4] or "0")
 assert(mode and n and queries, "usage: parallel.lua setup|parallel|serial|one|teardown N [QUERIES]")
 local ROWS = 100
 
@@ -23,7 +26,11 @@ local function schema(i) return "bench_par_" .. i end
 local function job(db)
   local sum = 0
   for q = 1, queries do
-    sum = sum + db:query("SELECT v FROM t WHERE id = ?", q % ROWS + 1):row(1).v
+    if latency > 0 then
+      sum = sum + db:query("SELECT v + SLEEP(?) AS v FROM t WHERE id = ?", latency, q % ROWS + 1):row(1).v
+    else
+      sum = sum + db:query("SELECT v FROM t WHERE id = ?", q % ROWS + 1):row(1).v
+    end
   end
   return sum
 end
