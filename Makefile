@@ -40,6 +40,7 @@ HOST_SRC = $(wildcard src/host/*.c)
 LUA_MODULES = lua/mylua/init.lua lua/mylua/safe.lua lua/mylua/log.lua lua/mylua/progress.lua \
               lua/mylua/print.lua lua/mylua/repl.lua lua/mylua/script.lua lua/mylua/migrate.lua \
               lua/mylua/batch.lua lua/mylua/args.lua lua/mylua/cluster_lock.lua \
+              lua/mylua/parallel.lua lua/mylua/hosts.lua \
               $(LUA_MIGRATE_MODULES)
 # mylua.migrate's parts, installed in their own directory (mylua/migrate/)
 LUA_MIGRATE_MODULES = lua/mylua/migrate/files.lua lua/mylua/migrate/classify.lua \

@@ -22,6 +22,7 @@ local mylua = {
   sleep = core.sleep,
   log = require "mylua.log",
   progress = require("mylua.progress").new,
+  parallel = require "mylua.parallel",
 }
 
 -- Deferred stops (the host program's, src/host/cancel.h): a job that works

@@ -50,7 +50,7 @@ struct myl_auth_exchange {
 
 static void pause_deadline(myl_conn *c, double since)
 {
-    if (c->op_deadline > 0) c->op_deadline += myl_now() - since;
+    if (c->op_deadline > 0) c->op_deadline = myl_capped(c, c->op_deadline + myl_now() - since);
 }
 
 static int timed_prompt(void *ud, const char *q, size_t qlen, int echo, int last,

@@ -65,7 +65,7 @@ int myl_change_user(myl_conn *c, const myl_options *opt)
     lg.secure = c->secure;
     lg.send_first = send_change_user;
     lg.ud = &rq;
-    c->op_deadline = c->connect_timeout > 0 ? myl_now() + c->connect_timeout : 0;
+    c->op_deadline = myl_capped(c, c->connect_timeout > 0 ? myl_now() + c->connect_timeout : 0);
     c->phase = "reading authorization packet";
     myl_stmt_new_session(c, "the user was changed");
     int rc = myl_auth_login(c, &lg);

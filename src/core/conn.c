@@ -202,7 +202,7 @@ int myl_connect(myl_conn *c, const myl_options *opt)
     c->max_packet = opt->max_packet ? opt->max_packet : MYL_DEFAULT_MAX_PACKET;
     c->read_timeout = opt->read_timeout;
     c->write_timeout = opt->write_timeout;
-    c->op_deadline = opt->connect_timeout > 0 ? myl_now() + opt->connect_timeout : 0;
+    c->op_deadline = myl_capped(c, opt->connect_timeout > 0 ? myl_now() + opt->connect_timeout : 0);
     myl_stmt_new_session(c, "the connection was opened again");
     c->schema_known = 0;
     if (opt->database && *opt->database && strlen(opt->database) < sizeof c->schema) {

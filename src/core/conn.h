@@ -186,6 +186,14 @@ void myl_close(myl_conn *c);
 
 int myl_connect(myl_conn *c, const myl_options *opt);
 
+/* A time (absolute, on the monotonic clock of myl_now(); 0: none) by which
+ * every wait of the connection ends, connecting included, whatever its own
+ * timeouts say: a wait cut by it fails as a timeout does (2013, and the
+ * connection is broken).  A scheduler sets it to a task's deadline so a
+ * server that stops answering cannot hold the task past it.  Only the
+ * thread using the connection may set it. */
+void myl_conn_set_deadline_cap(myl_conn *c, double at);
+
 const myl_error *myl_conn_error(const myl_conn *c);
 myl_state myl_conn_state(const myl_conn *c);
 

@@ -29,6 +29,7 @@ struct myl_conn {
     double read_timeout, write_timeout;
     double op_deadline;       /* while connecting: one deadline for everything */
     double response_deadline; /* while a whole response is bounded (myl_bound_response) */
+    double deadline_cap;      /* no wait of this connection lasts past it; 0: none */
 
     uint64_t caps; /* negotiated capabilities */
     const char *compression; /* "zlib", "zstd", or NULL: the compressed protocol in use */
@@ -136,6 +137,10 @@ void myl_conn_set_response_state(myl_conn *c, myl_state st);
 void myl_conn_clear_last(myl_conn *c);
 /* conn_state.c: the server status flags of the last OK/EOF. */
 void myl_conn_keep_status(myl_conn *c, unsigned flags);
+
+/* conn_io.c: the earlier of a deadline (0: none) and the connection's
+ * deadline cap (myl_conn_set_deadline_cap). */
+double myl_capped(const myl_conn *c, double deadline);
 
 /* conn_io.c: one logical packet in (the payload stays valid until the next
  * read) and out (built in c->fr.out after myl_out_begin), under the

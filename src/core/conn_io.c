@@ -18,18 +18,29 @@ static myl_framer *framer(myl_conn *c)
     return &c->fr;
 }
 
+void myl_conn_set_deadline_cap(myl_conn *c, double at)
+{
+    c->deadline_cap = at > 0 ? at : 0;
+}
+
+double myl_capped(const myl_conn *c, double deadline)
+{
+    if (c->deadline_cap <= 0) return deadline;
+    return deadline > 0 && deadline < c->deadline_cap ? deadline : c->deadline_cap;
+}
+
 /* Deadlines: while connecting, the connect's for everything; otherwise
  * `timeout` from now for each packet, or, for reads while a response is
- * bounded, the one deadline of the whole response. */
+ * bounded, the one deadline of the whole response.  None past the cap. */
 static double deadline_for(const myl_conn *c, double timeout)
 {
-    if (c->op_deadline > 0) return c->op_deadline;
-    return timeout > 0 ? myl_now() + timeout : 0;
+    if (c->op_deadline > 0) return myl_capped(c, c->op_deadline);
+    return myl_capped(c, timeout > 0 ? myl_now() + timeout : 0);
 }
 
 static double read_deadline(const myl_conn *c)
 {
-    if (c->op_deadline <= 0 && c->response_deadline > 0) return c->response_deadline;
+    if (c->op_deadline <= 0 && c->response_deadline > 0) return myl_capped(c, c->response_deadline);
     return deadline_for(c, c->read_timeout);
 }
 

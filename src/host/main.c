@@ -11,15 +11,16 @@
  *                          exit status); `mylua -- migrate` runs a file
  *
  * Options before the script: -e, -l and --traceback as lua's, -i,
- * --verbose and --quiet (the level mylua.log starts at), --lock and
- * --timeout (run.h), and the connection options of options.h (-h, -u, -p,
+ * --verbose and --quiet (the level mylua.log starts at), --lock,
+ * --timeout, --hosts and --parallel (run.h), and the connection options of options.h (-h, -u, -p,
  * --ssl-mode, --compress, --auth-hook, ...), which mylua.connect takes as
  * defaults together with the option files' and the environment's.
  * Everything after the script name is the script's, which sees `arg` as
  * under lua.
  *
  * Exit codes (exit_codes.h): 0 success, 1 uncaught error (one line on
- * stderr; an --auth-hook file that fails counts as one), 2 usage error (a
+ * stderr; an --auth-hook file that fails counts as one; with --hosts, a
+ * host whose run failed), 2 usage error (a
  * bad option, option file or argument), 3 --lock held by another run
  * (lock.h), 4 --timeout passed, 128 + the signal's number for SIGINT and
  * SIGTERM (cancel.h); os.exit(n) as usual.  As lua.c does, everything that
@@ -274,6 +275,33 @@ static int run_migrate(lua_State *L, host_args *a)
     return LUA_OK;
 }
 
+/* --hosts FILE: the loaded script (on top) runs once per host through
+ * require("mylua.hosts").run(FILE, N, script, args...), whose status (1
+ * when a host failed; it said which) goes to a->status. */
+static int run_hosts(lua_State *L, host_args *a)
+{
+    int chunk = lua_gettop(L);
+    luaL_checkstack(L, a->argc + 8, "too many script arguments");
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "mylua.hosts");
+    int status = docall_results(L, 1, 1, a->traceback);
+    if (status != LUA_OK) return status;
+    lua_getfield(L, -1, "run");
+    lua_remove(L, -2);
+    lua_pushstring(L, a->run.hosts);
+    lua_pushinteger(L, a->run.parallel ? a->run.parallel : HOST_PARALLEL_DEFAULT);
+    lua_pushvalue(L, chunk);
+    int nargs = 3;
+    for (int i = a->script + 1; i < a->argc; i++, nargs++) lua_pushstring(L, a->argv[i]);
+    status = docall_results(L, nargs, 1, a->traceback);
+    if (status == LUA_OK) {
+        if (lua_tointeger(L, -1) != 0) a->status = HOST_EXIT_ERROR;
+        lua_pop(L, 1);
+    }
+    lua_remove(L, chunk);
+    return status;
+}
+
 /* The protected main: sets the state up, runs each -e, then the script.
  * A failing chunk is reported here and sets a->failed. */
 static int pmain(lua_State *L)
@@ -325,7 +353,9 @@ static int pmain(lua_State *L)
         const char *fname = script ? argv[script] : NULL;
         if (fname && strcmp(fname, "-") == 0) fname = NULL; /* stdin */
         status = luaL_loadfile(L, fname);
-        if (status == LUA_OK) {
+        if (status == LUA_OK && a->run.hosts) {
+            status = run_hosts(L, a);
+        } else if (status == LUA_OK) {
             int nargs = 0;
             luaL_checkstack(L, argc, "too many script arguments");
             for (int i = script + 1; script && i < argc; i++, nargs++) lua_pushstring(L, argv[i]);
@@ -428,6 +458,10 @@ static int parse_args(host_args *a)
             break;
         }
     }
+    if (a->run.hosts && (!a->script || a->migrate))
+        return usage_error("%s", "option '--hosts' runs a script: name one (not migrate)");
+    if (a->run.parallel && !a->run.hosts)
+        return usage_error("%s", "option '--parallel' goes with '--hosts'");
     if (host_options_finish(&a->conn, err, sizeof err) < 0) return usage_error("%s", err);
     if (!a->script && !a->has_e && isatty(0)) a->interactive = 1;
     if (host_options_ask_password(&a->conn, err, sizeof err) < 0) {

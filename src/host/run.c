@@ -15,7 +15,11 @@ const char host_run_help[] =
     "  --lock-stale SECS  a lock row whose heartbeat is older is taken over\n"
     "                     (default 30)\n"
     "  --timeout SECONDS  end the run after SECONDS with exit 4, cancelling the\n"
-    "                     statement in progress\n";
+    "                     statement in progress\n"
+    "  --hosts FILE       run the script once per host listed in FILE (host[:port]\n"
+    "                     a line, # comments), its output prefixed by the host;\n"
+    "                     exit 1 when any host failed\n"
+    "  --parallel N       with --hosts: N hosts at a time (default 10)\n";
 
 /* The option's value: after '=' in the same argument, or the next one. */
 static const char *value_of(const char *opt, int argc, char **argv, int *i, char *err,
@@ -85,6 +89,29 @@ int host_run_parse(host_run *r, int argc, char **argv, int *i, char *err, size_t
             return -1;
         }
         r->timeout = s;
+        return 1;
+    }
+    if (is_option(arg, "--hosts")) {
+        const char *file = value_of("--hosts", argc, argv, i, err, errsz);
+        if (!file) return -1;
+        if (!*file) {
+            snprintf(err, errsz, "'--hosts' needs a file name");
+            return -1;
+        }
+        r->hosts = file;
+        return 1;
+    }
+    if (is_option(arg, "--parallel")) {
+        const char *v = value_of("--parallel", argc, argv, i, err, errsz);
+        if (!v) return -1;
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (end == v || *end || n < 1 || n > HOST_PARALLEL_MAX) {
+            snprintf(err, errsz, "'--parallel' must be a whole number from 1 to %d (got '%.40s')",
+                     HOST_PARALLEL_MAX, v);
+            return -1;
+        }
+        r->parallel = (int)n;
         return 1;
     }
     return 0;

@@ -11,6 +11,7 @@
 #include "connect_job.h"
 #include "infile_call.h"
 #include "settings_push.h"
+#include "worker.h"
 
 #define MAX_ATTRS 32
 
@@ -726,6 +727,70 @@ static void check_sql(lua_State *L, int idx)
     if (lua_type(L, idx) != LUA_TSTRING) myl_lua_typeerror(L, idx, "string");
 }
 
+/* db:query's network part, a job (worker.h): on the task's worker thread
+ * under mylua.parallel, inline otherwise.  It lives in a userdata on the
+ * calling thread's stack, under the result object it fills. */
+typedef struct query_job {
+    myl_conn *c;
+    const char *sql; /* the statement text, on the stack below */
+    size_t n;
+    myl_result *res;
+    myl_error e;
+    myl_result **slot; /* the result object's, on the stack below */
+    myl_lua_infile_call call;
+} query_job;
+
+static void run_query(void *arg)
+{
+    query_job *j = arg;
+    j->res = myl_query(j->c, j->sql, j->n);
+    if (!j->res) j->e = *myl_conn_error(j->c);
+}
+
+/* The Lua part, after the job; the stack holds ..., the result object,
+ * and above it the job's userdata when it has one. */
+static int query_finish(lua_State *L, query_job *j, int has_ud)
+{
+    *j->slot = j->res;
+    j->res = NULL; /* the result object's now */
+    if (myl_lua_infile_end(L, &j->call)) return lua_error(L); /* the callback's own error */
+    if (!*j->slot) return myl_lua_raise(L, &j->e);
+    if (has_ud) lua_pop(L, 1);
+    myl_lua_result_ready(L, -1);
+    return 1;
+}
+
+/* The job's userdata under mylua.parallel: when its coroutine is never
+ * resumed (the run was stopped, the state closed), the result the job
+ * read is freed here, once no job runs any more. */
+#define QUERY_JOB_MT "mylua.query_job"
+static int query_job_gc(lua_State *L)
+{
+    query_job *j = lua_touserdata(L, 1);
+    myl_lua_offload_drain();
+    if (j->res) myl_result_free(j->res);
+    j->res = NULL;
+    return 0;
+}
+
+static query_job *new_query_job(lua_State *L)
+{
+    query_job *j = lua_newuserdatauv(L, sizeof *j, 0);
+    memset(j, 0, sizeof *j);
+    if (luaL_newmetatable(L, QUERY_JOB_MT)) {
+        lua_pushcfunction(L, query_job_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    return j;
+}
+
+static int query_done(lua_State *L, int status, lua_KContext job_idx)
+{
+    (void)status;
+    return query_finish(L, lua_touserdata(L, (int)job_idx), 1);
+}
+
 static int conn_query(lua_State *L)
 {
     conn_ud *cu = myl_lua_conn_for_command(L, 1);
@@ -735,18 +800,27 @@ static int conn_query(lua_State *L)
     const char *sql = lua_tolstring(L, -1, &n);
     /* Allocate before draining: a collection here may orphan a stream. */
     myl_result **slot = myl_lua_new_result(L);
+    /* Under mylua.parallel the job outlives this C frame: it goes in a
+     * userdata on the coroutine's stack. */
+    query_job local, *j = &local;
+    int offload = myl_lua_can_offload(L);
+    if (offload) j = new_query_job(L);
+    else memset(j, 0, sizeof *j);
+    int job_idx = lua_gettop(L);
     cu = myl_lua_check_conn(L, 1); /* a finalizer may have closed it meanwhile */
-    /* A LOAD DATA LOCAL INFILE statement runs its source meanwhile. */
-    myl_lua_infile_call call;
-    myl_lua_infile_begin(L, 1, cu, &call, NULL);
-    *slot = myl_query(cu->c, sql, n);
-    myl_error e;
-    myl_error_clear(&e);
-    if (!*slot) e = *myl_conn_error(cu->c);
-    if (myl_lua_infile_end(L, &call)) return lua_error(L); /* the callback's own error */
-    if (!*slot) return myl_lua_raise(L, &e);
-    myl_lua_result_ready(L, -1);
-    return 1;
+    j->c = cu->c;
+    j->sql = sql;
+    j->n = n;
+    j->slot = slot;
+    /* A LOAD DATA LOCAL INFILE statement runs its source meanwhile: a Lua
+     * handler runs on this thread, so the query does too. */
+    myl_lua_infile_begin(L, 1, cu, &j->call, NULL);
+    if (!offload || j->call.handler) {
+        run_query(j);
+        return query_finish(L, j, offload);
+    }
+    cu->g.doing = "runs a query";
+    return myl_lua_offload(L, run_query, j, query_done, job_idx);
 }
 
 static int conn_quote(lua_State *L)
@@ -828,7 +902,11 @@ static int conn_reset(lua_State *L)
 /* __gc: an unreachable connection cannot be in the middle of a decode. */
 static int conn_gc(lua_State *L)
 {
-    free_conn(luaL_checkudata(L, 1, MYL_CONNECTION_MT));
+    conn_ud *cu = luaL_checkudata(L, 1, MYL_CONNECTION_MT);
+    /* Busy at collection: the state is closing under a suspended query
+     * whose job may still use the connection (worker.h). */
+    if (cu->g.busy) myl_lua_offload_drain();
+    free_conn(cu);
     return 0;
 }
 

@@ -4,6 +4,7 @@
 #include "binding.h"
 #include "heartbeat.h"
 #include "mylua_core.h"
+#include "worker.h"
 
 static int is_error(lua_State *L)
 {
@@ -77,6 +78,7 @@ int luaopen_mylua_core(lua_State *L)
     myl_lua_term_register(L, -1);
     myl_lua_digest_register(L, -1);
     myl_lua_heartbeat_register(L, -1);
+    myl_lua_worker_register(L, -1);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
     lua_pushliteral(L, MYL_VERSION);
