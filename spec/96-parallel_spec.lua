@@ -240,12 +240,18 @@ describe("mylua.parallel", function()
   end)
 
   it("keeps a connection busy while its query runs: another task's use raises", function()
-    local shared
+    local shared, first_started
     local results = mylua.parallel({ (server_target()), (server_target()) }, function(connect, target)
-      if not shared then
+      if not first_started then
+        first_started = true
         shared = connect()
         return shared:query("SELECT SLEEP(0.5) AS s"):row(1).s
       end
+      -- connecting yields too: this task's own wait lets the first one
+      -- reach its long query before the shared connection is used
+      local mine = connect()
+      mine:query("SELECT SLEEP(0.2)")
+      assert(shared, "the first task has not connected yet")
       return shared:query("SELECT 1")
     end, { connect = false })
     assert.is_true(results[1].ok, tostring(results[1].error))

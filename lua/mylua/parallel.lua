@@ -21,10 +21,10 @@
 -- (src/lua/worker.h), so other tasks run meanwhile; `timeout` is a deadline
 -- per target, from its start, that every wait of its connection obeys
 -- (core.deadline_cap), so a hung server costs its own task that time and
--- no more.  Connecting itself still runs on the calling thread, bounded by
--- the task's time left; a TCP target with a host and port is first asked
--- for its greeting on the worker, so a server that accepts and never
--- speaks fails there without holding the others.  Other calls (cursors,
+-- no more.  Connecting is handed to the worker the same way (on the
+-- calling thread only when the login may call Lua: the script's auth
+-- callbacks), bounded by the task's time left, so a server that accepts
+-- and never speaks holds its own task only.  Other calls (cursors,
 -- prepared statements, db:load) run on the calling thread, within the cap.
 local core = require "mylua.core"
 local progress = require "mylua.progress"
@@ -114,17 +114,6 @@ local function check_options(targets, fn, opts)
   return opts
 end
 
--- Whether the greeting can be asked for first: a plain TCP target whose
--- host and port are known here (a port from the host program's command
--- line is not), over no replaced transport.
-local function probe_address(o)
-  if type(o.host) ~= "string" or math.type(o.port) ~= "integer" then return nil end
-  if o.host:find(",", 1, true) or o.transport ~= nil or o.bind_address ~= nil then return nil end
-  if o.socket ~= nil and o.protocol ~= "tcp" then return nil end
-  if o.host == "localhost" and o.protocol ~= "tcp" then return nil end
-  return o.host, o.port
-end
-
 -- Opens a connection to the task's target (extra options over its own)
 -- within the task's time.
 local function open(task, extra)
@@ -136,11 +125,6 @@ local function open(task, extra)
     local left = deadline - core.monotonic()
     if left <= 0 then error(core.new_error(2013, "timed out before connecting"), 0) end
     o.connect_timeout = math.min(o.connect_timeout or left, left)
-    local host, port = probe_address(o)
-    if host then
-      local ok, err = core.await_greeting(host, port, deadline)
-      if not ok then error(err, 0) end
-    end
   end
   local db = core.connect(o)
   task.opened[#task.opened + 1] = db

@@ -1,4 +1,4 @@
-/* --lock, --lock-method, --lock-stale and --timeout on the command line (run.h). */
+/* --lock, --lock-method, --lock-stale, --timeout, --hosts and --parallel on the command line (run.h). */
 #include "run.h"
 
 #include <math.h>

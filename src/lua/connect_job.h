@@ -37,11 +37,15 @@ typedef struct myl_connect_job {
     myl_require require;
     myl_conn *conn;              /* NULL: the job makes one; else it is reused */
     /* out */
+    int rc;                 /* what myl_connect_job_run returned */
     int conn_made;          /* conn was made by the job (its to free until taken) */
     size_t used;            /* the target that answered */
     char host_info[320];    /* "host:port via TCP/IP" for a list; "" otherwise */
     myl_error err;          /* the failure: the last host's code; message below */
     char *message;          /* every host and its error, one line each (malloc) */
+    /* the binding's: handed to a worker thread (worker.h) and not yet
+     * finished, so a finalizer must wait for it before freeing */
+    int in_flight;
 } myl_connect_job;
 
 /* Runs the job: 0 with job->conn connected (and job->used, host_info), or

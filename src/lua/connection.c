@@ -426,7 +426,12 @@ static void read_connect_options(lua_State *L, int base, connect_args *a)
 
 static int connect_job_gc(lua_State *L)
 {
-    myl_connect_job_clear(luaL_checkudata(L, 1, CONNECT_JOB_MT));
+    myl_connect_job *job = luaL_checkudata(L, 1, CONNECT_JOB_MT);
+    /* a job whose coroutine was never resumed (the state is closing) may
+     * still run on its worker */
+    if (job->in_flight) myl_lua_offload_drain();
+    job->in_flight = 0;
+    myl_connect_job_clear(job);
     return 0;
 }
 
@@ -530,6 +535,43 @@ static void keep_host_info(conn_ud *cu, const myl_connect_job *job)
     snprintf(cu->host_info, sizeof cu->host_info, "%s", job->host_info);
 }
 
+static void run_connect_job(void *arg)
+{
+    myl_connect_job *job = arg;
+    job->rc = myl_connect_job_run(job);
+}
+
+/* After the job, on the calling thread: the connection object at obj gets
+ * the connection, or the job's failure is raised (a callback's own error
+ * first, when auth is given). */
+static int connect_finish(lua_State *L, int obj, myl_connect_job *job, lua_auth *auth)
+{
+    job->in_flight = 0;
+    if (job->rc < 0) {
+        if (auth) myl_lua_auth_finish(L, auth);
+        return raise_job_error(L, job);
+    }
+    conn_ud *cu = lua_touserdata(L, obj);
+    cu->c = job->conn; /* handed over: the job no longer frees it */
+    job->conn = NULL;
+    job->conn_made = 0;
+    keep_host_info(cu, job);
+    myl_lua_live_add(cu);
+    lua_settop(L, obj);
+    return 1;
+}
+
+/* The continuation of an offloaded connect: ctx holds the stack indices
+ * of the connection object and of the job (below CTX_SPAN, so both fit a
+ * 32-bit lua_KContext). */
+#define CTX_SPAN 32768
+static int connect_done(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status;
+    int obj = (int)(ctx / CTX_SPAN), job_idx = (int)(ctx % CTX_SPAN);
+    return connect_finish(L, obj, luaL_checkudata(L, job_idx, CONNECT_JOB_MT), NULL);
+}
+
 int myl_lua_connect(lua_State *L)
 {
     if (lua_isnoneornil(L, 1)) {
@@ -599,17 +641,21 @@ int myl_lua_connect(lua_State *L)
     lua_setiuservalue(L, obj, 2);
 
     myl_connect_job *job = push_job(L, &a);
-    if (myl_connect_job_run(job) < 0) {
-        myl_lua_auth_finish(L, &auth); /* a callback's own error first */
-        return raise_job_error(L, job);
+    /* Under mylua.parallel the login runs on the task's worker thread
+     * (worker.h) while other tasks go on, unless it may call Lua: the
+     * script's auth callbacks, or a LOCAL INFILE handler (init_command).
+     * The host program's terminal prompt is not offered to a task: many
+     * logins at once cannot share one terminal. */
+    int job_idx = lua_gettop(L);
+    if (!auth.table && !(a.infile_idx && lua_type(L, a.infile_idx) == LUA_TFUNCTION) &&
+        job_idx < CTX_SPAN && myl_lua_can_offload(L)) {
+        job->opt.auth_hooks = NULL;
+        job->in_flight = 1;
+        lua_KContext ctx = (lua_KContext)obj * CTX_SPAN + job_idx;
+        return myl_lua_offload(L, run_connect_job, job, connect_done, ctx);
     }
-    cu->c = job->conn; /* handed over: the job no longer frees it */
-    job->conn = NULL;
-    job->conn_made = 0;
-    keep_host_info(cu, job);
-    myl_lua_live_add(cu);
-    lua_settop(L, obj);
-    return 1;
+    run_connect_job(job);
+    return connect_finish(L, obj, job, &auth);
 }
 
 void myl_lua_conn_reconnect(lua_State *L, int idx)
@@ -738,6 +784,7 @@ typedef struct query_job {
     myl_error e;
     myl_result **slot; /* the result object's, on the stack below */
     myl_lua_infile_call call;
+    int in_flight; /* handed to a worker and its continuation not run yet */
 } query_job;
 
 static void run_query(void *arg)
@@ -751,6 +798,7 @@ static void run_query(void *arg)
  * and above it the job's userdata when it has one. */
 static int query_finish(lua_State *L, query_job *j, int has_ud)
 {
+    j->in_flight = 0;
     *j->slot = j->res;
     j->res = NULL; /* the result object's now */
     if (myl_lua_infile_end(L, &j->call)) return lua_error(L); /* the callback's own error */
@@ -767,7 +815,10 @@ static int query_finish(lua_State *L, query_job *j, int has_ud)
 static int query_job_gc(lua_State *L)
 {
     query_job *j = lua_touserdata(L, 1);
-    myl_lua_offload_drain();
+    /* only a job whose coroutine was never resumed may still run: waiting
+     * for every job in the process would stall the scheduler */
+    if (j->in_flight) myl_lua_offload_drain();
+    j->in_flight = 0;
     if (j->res) myl_result_free(j->res);
     j->res = NULL;
     return 0;
@@ -820,6 +871,7 @@ static int conn_query(lua_State *L)
         return query_finish(L, j, offload);
     }
     cu->g.doing = "runs a query";
+    j->in_flight = 1;
     return myl_lua_offload(L, run_query, j, query_done, job_idx);
 }
 

@@ -474,7 +474,6 @@ void myl_lua_worker_register(lua_State *L, int idx)
         {"task_group", task_group}, {"deadline_cap", deadline_cap}, {NULL, NULL},
     };
     myl_lua_add_functions(L, idx, functions);
-    myl_lua_probe_register(L, idx);
     lua_pushlightuserdata(L, (void *)&yielded_token);
     lua_setfield(L, idx, "task_yielded");
 }

@@ -67,8 +67,4 @@ void myl_lua_offload_drain(void);
  * scheduler while its job runs) and core.deadline_cap(db, at). */
 void myl_lua_worker_register(lua_State *L, int idx);
 
-/* probe.c: adds core.await_greeting(host, port, deadline) to the module
- * table at idx. */
-void myl_lua_probe_register(lua_State *L, int idx);
-
 #endif
