@@ -54,34 +54,7 @@ end
 -- a file.  Returns a handle: its pid, and read_line/finish for its stdout
 -- and exit code.  Every run is bounded by --timeout 60 of its own.
 local function start(args)
-  local err_path = os.tmpname()
-  local quoted = {}
-  for i, a in ipairs(args) do quoted[i] = q(a) end
-  local f = assert(io.popen(("echo $$; exec %s --timeout 60 %s 2>%s"):format(
-    q(bin), table.concat(quoted, " "), q(err_path)), "r"))
-  local pid = assert(math.tointeger(tonumber(f:read("l"))), "no pid")
-  local h = { pid = pid }
-  function h.read_line()
-    return f:read("l")
-  end
-  function h.signal(name)
-    assert(os.execute(("kill -%s %d"):format(name, pid)))
-  end
-  -- Waits for the end: the rest of stdout, the exit code, stderr.
-  function h.finish()
-    local rest = f:read("a")
-    local _, how, code = f:close()
-    if how == "signal" then code = 128 + code end
-    local ef = io.open(err_path, "rb")
-    local err = ef and ef:read("a") or ""
-    if ef then ef:close() end
-    os.remove(err_path)
-    if err:find("Sanitizer", 1, true) or err:find("runtime error:", 1, true) then
-      io.stderr:write("==== sanitizer report from: ", bin, "\n", err, "\n")
-    end
-    return rest, code, err
-  end
-  return h
+  return helpers.start(helpers.append({ bin, "--timeout", "60" }, table.unpack(args)))
 end
 
 -- Waits (up to 10 s) until pred() is true.

@@ -88,22 +88,14 @@ describe("mylua migrate", function()
 
   -- Starts `mylua [conn] migrate ARGS --dir DIR` in the background.
   local function start(...)
-    local args = helpers.append(conn_args(), "--timeout=60", "migrate", ...)
+    local args = helpers.append({ bin }, table.unpack(conn_args()))
+    args = helpers.append(args, "--timeout=60", "migrate", ...)
     args[#args + 1] = "--dir=" .. ctx.dir
-    local quoted = {}
-    for i, a in ipairs(args) do quoted[i] = q(a) end
-    local err_path = os.tmpname()
-    local f = assert(io.popen(("echo $$; exec %s %s 2>%s"):format(q(bin),
-      table.concat(quoted, " "), q(err_path)), "r"))
-    local pid = assert(math.tointeger(tonumber(f:read("l"))))
+    local h = helpers.start(args)
     return {
-      pid = pid,
+      pid = h.pid,
       finish = function()
-        local out = f:read("a")
-        local _, how, code = f:close()
-        if how == "signal" then code = 128 + code end
-        local err = slurp(err_path)
-        os.remove(err_path)
+        local out, code, err = h.finish()
         return out, err, code
       end,
     }

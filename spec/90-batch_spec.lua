@@ -16,30 +16,9 @@ local PARAMS = helpers.options_source(helpers.params())
 
 -- Starts the host program in the background on a script; stderr to a file.
 local function start(source, ...)
-  local path = helpers.temp_script(source)
-  local err_path = os.tmpname()
-  local extra = {}
-  for i, a in ipairs({ ... }) do extra[i] = q(a) end
-  local f = assert(io.popen(("echo $$; exec %s %s %s 2>%s"):format(
-    q(helpers.bin()), table.concat(extra, " "), q(path), q(err_path)), "r"))
-  local pid = assert(math.tointeger(tonumber(f:read("l"))), "no pid")
-  local h = { pid = pid }
-  function h.read_line() return f:read("l") end
-  function h.signal(name) assert(os.execute(("kill -%s %d 2>/dev/null"):format(name, pid))) end
-  function h.finish()
-    local rest = f:read("a")
-    local _, how, code = f:close()
-    if how == "signal" then code = 128 + code end
-    local ef = io.open(err_path, "rb")
-    local err = ef and ef:read("a") or ""
-    if ef then ef:close() end
-    os.remove(err_path)
-    if err:find("Sanitizer", 1, true) or err:find("runtime error:", 1, true) then
-      io.stderr:write("==== sanitizer report from: ", helpers.bin(), "\n", err, "\n")
-    end
-    return rest, code, err
-  end
-  return h
+  local argv = helpers.append({ helpers.bin() }, ...)
+  argv[#argv + 1] = helpers.temp_script(source)
+  return helpers.start(argv)
 end
 
 local function sleep(s) os.execute(("sleep %.3f"):format(s)) end

@@ -18,25 +18,7 @@ local function sleep(s) os.execute(("sleep %.3f"):format(s)) end
 
 -- Starts the host program in the background on a script; stderr to a file.
 local function start(source)
-  local path = helpers.temp_script(source)
-  local err_path = os.tmpname()
-  local f = assert(io.popen(("exec %s %s 2>%s"):format(q(helpers.bin()), q(path), q(err_path)), "r"))
-  local h = {}
-  function h.read_line() return f:read("l") end
-  function h.finish()
-    local rest = f:read("a")
-    local _, how, code = f:close()
-    if how == "signal" then code = 128 + code end
-    local ef = io.open(err_path, "rb")
-    local err = ef and ef:read("a") or ""
-    if ef then ef:close() end
-    os.remove(err_path)
-    if err:find("Sanitizer", 1, true) or err:find("runtime error:", 1, true) then
-      io.stderr:write("==== sanitizer report from: ", helpers.bin(), "\n", err, "\n")
-    end
-    return rest, code, err
-  end
-  return h
+  return helpers.start({ helpers.bin(), helpers.temp_script(source) })
 end
 
 -- Waits (up to 10 s) until pred() is true, looking every `every` seconds.

@@ -204,6 +204,18 @@ end
 
 local SANITIZER_MARKS = { "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:" }
 
+-- A sanitizer report in a child's stderr must not vanish with it: it is
+-- passed on to our own stderr, where scripts/check --sanitize looks for
+-- reports.
+local function pass_on_sanitizer_report(what, stderr)
+  for _, mark in ipairs(SANITIZER_MARKS) do
+    if stderr:find(mark, 1, true) then
+      io.stderr:write("==== sanitizer report from: ", what, "\n", stderr, "\n")
+      break
+    end
+  end
+end
+
 -- Runs `cmdline` with /bin/sh; stdin is `input` (a string) or empty.
 -- Returns stdout, stderr, exit code (128 + N when killed by signal N).
 function helpers.run(cmdline, input)
@@ -219,15 +231,34 @@ function helpers.run(cmdline, input)
   os.remove(in_path)
   if how == "signal" then code = 128 + code end
   if ok and code == nil then code = 0 end
-  -- A sanitizer report in a child's stderr must not vanish with it: pass it on
-  -- to our own stderr, where scripts/check --sanitize looks for reports.
-  for _, mark in ipairs(SANITIZER_MARKS) do
-    if stderr:find(mark, 1, true) then
-      io.stderr:write("==== sanitizer report from: ", cmdline, "\n", stderr, "\n")
-      break
-    end
-  end
+  pass_on_sanitizer_report(cmdline, stderr)
   return stdout, stderr, code
+end
+
+-- A program in the background (argv[1] and its arguments, quoted here),
+-- its stdout through a pipe and its stderr to a file: { pid, read_line(),
+-- signal(name), finish() -> the rest of stdout, the exit code (128 + N for
+-- signal N), stderr }.
+function helpers.start(argv)
+  local quoted = {}
+  for i, a in ipairs(argv) do quoted[i] = helpers.shell_quote(a) end
+  local err_path = os.tmpname()
+  local f = assert(io.popen(("echo $$; exec %s 2>%s"):format(table.concat(quoted, " "),
+    helpers.shell_quote(err_path)), "r"))
+  local pid = assert(math.tointeger(tonumber(f:read("l"))), "no pid")
+  local h = { pid = pid }
+  function h.read_line() return f:read("l") end
+  function h.signal(name) assert(os.execute(("kill -%s %d 2>/dev/null"):format(name, pid))) end
+  function h.finish()
+    local rest = f:read("a")
+    local _, how, code = f:close()
+    if how == "signal" then code = 128 + code end
+    local err = slurp(err_path)
+    os.remove(err_path)
+    pass_on_sanitizer_report(argv[1], err)
+    return rest, code, err
+  end
+  return h
 end
 
 -- Resident set size of this process in KiB.

@@ -19,24 +19,7 @@ end
 -- The host program in the background: read_line(), finish() -> the rest of
 -- stdout, the exit code, stderr.
 local function start(args)
-  local err_path = os.tmpname()
-  local quoted = {}
-  for i, a in ipairs(args) do quoted[i] = q(a) end
-  local f = assert(io.popen(("echo $$; exec %s --timeout 120 %s 2>%s"):format(q(bin),
-    table.concat(quoted, " "), q(err_path)), "r"))
-  local h = { pid = assert(math.tointeger(tonumber(f:read("l"))), "no pid") }
-  function h.read_line() return f:read("l") end
-  function h.finish()
-    local rest = f:read("a")
-    local _, how, code = f:close()
-    if how == "signal" then code = 128 + code end
-    local ef = io.open(err_path, "rb")
-    local err = ef and ef:read("a") or ""
-    if ef then ef:close() end
-    os.remove(err_path)
-    return rest, code, err
-  end
-  return h
+  return helpers.start(helpers.append({ bin, "--timeout", "120" }, table.unpack(args)))
 end
 
 local function sleep(s) os.execute("sleep " .. s) end
