@@ -156,10 +156,18 @@ describe("mylua.parallel", function()
     admin:query("CREATE DATABASE IF NOT EXISTS mylua_par_conc")
     local targets = {}
     for i = 1, 12 do targets[i] = server_target{ database = "mylua_par_conc" } end
-    local concurrency, running, most_running = 4, 0, 0
+    local concurrency, running, most_running, started = 4, 0, 0, 0
     local results = mylua.parallel(targets, function(db)
+      started = started + 1
       running = running + 1
       most_running = math.max(most_running, running)
+      -- Connecting yields too, and on a loaded machine the logins of one
+      -- wave end far apart: wait (yielding) until the wave is complete, so
+      -- that the sleeps below overlap.
+      local give_up = mylua.monotonic() + 5
+      while running < concurrency and started < #targets and mylua.monotonic() < give_up do
+        db:query("DO SLEEP(0.02)")
+      end
       db:query("SELECT SLEEP(0.3)")
       -- the other sessions of this run sleeping now, as the server sees them
       local others = db:query([[SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST
