@@ -15,11 +15,6 @@
 /* How long closing may wait to send its close_notify to a stalled peer. */
 #define CLOSE_NOTIFY_WAIT 0.2
 
-/* A TLS record's header: OpenSSL asks for these 5 bytes, then for the
- * record's body. */
-#define RECORD_HEADER 5
-/* What one read below may bring past the body OpenSSL asked for. */
-#define AHEAD_BUFFER (64 * 1024)
 
 typedef struct tls_transport {
     myl_transport base;
@@ -30,16 +25,6 @@ typedef struct tls_transport {
     int broken;       /* a TLS protocol error: nothing more can be read or written */
     int failed;       /* any failure: no close_notify any more */
     int trust_error, other_error, name_error; /* first of each the verify callback saw */
-    /* What was read along with a body (read_two) and not asked for yet.
-     * A body goes straight into OpenSSL's buffer; the bytes the socket
-     * already holds past it (the next header, more records when the
-     * client is behind) come in the same read, so a stream costs one read
-     * below per record at most, and fewer when data is queued; only those
-     * queued bytes are copied.  AHEAD_BUFFER bytes, allocated on first
-     * use (ahead_small when that fails). */
-    uint8_t *ahead;
-    size_t ahead_cap, ahead_pos, ahead_len;
-    uint8_t ahead_small[RECORD_HEADER];
     char err[256];
 } tls_transport;
 
@@ -67,30 +52,8 @@ static int bio_read(BIO *b, char *data, size_t n, size_t *got)
     tls_transport *t = BIO_get_data(b);
     BIO_clear_retry_flags(b);
     *got = 0;
-    if (t->ahead_pos < t->ahead_len) {
-        size_t avail = t->ahead_len - t->ahead_pos;
-        if (n > avail) n = avail;
-        memcpy(data, t->ahead + t->ahead_pos, n);
-        t->ahead_pos += n;
-        *got = n;
-        return 1;
-    }
     myl_transport *below = t->base.below;
-    myl_io_status st;
-    if (below->read_two) {
-        if (!t->ahead) {
-            t->ahead = malloc(AHEAD_BUFFER);
-            t->ahead_cap = AHEAD_BUFFER;
-            if (!t->ahead) t->ahead = t->ahead_small, t->ahead_cap = sizeof t->ahead_small;
-        }
-        size_t total = 0;
-        st = below->read_two(below, data, n, t->ahead, t->ahead_cap, &total, t->deadline);
-        t->ahead_pos = 0;
-        t->ahead_len = st == MYL_IO_DONE && total > n ? total - n : 0;
-        *got = total - t->ahead_len;
-    } else {
-        st = below->read(below, data, n, got, t->deadline);
-    }
+    myl_io_status st = below->read(below, data, n, got, t->deadline);
     if (st != MYL_IO_DONE) {
         t->below_status = st;
         return 0;
@@ -99,15 +62,12 @@ static int bio_read(BIO *b, char *data, size_t n, size_t *got)
 }
 
 /* Records are written through at once: a flush has nothing left to do.
- * What is pending is what was received and not yet given to OpenSSL. */
+ * Nothing is pending here: what was received waits in OpenSSL's buffer. */
 static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 {
+    (void)b;
     (void)num;
     (void)ptr;
-    if (cmd == BIO_CTRL_PENDING) {
-        const tls_transport *t = BIO_get_data(b);
-        return t ? (long)(t->ahead_len - t->ahead_pos) : 0;
-    }
     return cmd == BIO_CTRL_FLUSH ? 1 : 0;
 }
 
@@ -204,7 +164,6 @@ static void tls_free(tls_transport *t)
 {
     SSL_free(t->ssl); /* and the BIO */
     ERR_clear_error();
-    if (t->ahead != t->ahead_small) free(t->ahead);
     free(t);
 }
 
@@ -338,6 +297,11 @@ myl_transport *myl_tls_start(myl_tls_config *cfg, myl_transport *below, const ch
     SSL_set_bio(t->ssl, bio, bio);
     SSL_set_app_data(t->ssl, t);
     SSL_set_verify(t->ssl, SSL_VERIFY_PEER, note_verify_error);
+    /* OpenSSL reads as much as its record buffer holds straight from the
+     * layer below: a streamed result costs about one read per record, the
+     * bytes land where they are decrypted, and no copy is ours.  (A larger
+     * buffer would make OpenSSL move each read's remainder to its start.) */
+    SSL_set_read_ahead(t->ssl, 1);
     t->cfg = cfg;
     t->base.read = tls_read;
     t->base.write = tls_write;

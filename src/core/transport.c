@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -113,17 +112,16 @@ static int arm_timeout(sock_transport *s, int opt, double *cur, double deadline)
     return 1;
 }
 
-/* One recv or readv: reads into the n1 bytes at b1 and then the n2 at b2
- * (n2 may be 0), at least one byte unless the deadline passes first. */
-static myl_io_status sock_receive(sock_transport *s, void *b1, size_t n1, void *b2, size_t n2,
-                                  size_t *got, double deadline)
+/* At least one byte unless the deadline passes first. */
+static myl_io_status sock_read(myl_transport *t, void *buf, size_t n, size_t *got,
+                               double deadline)
 {
-    struct iovec iov[2] = {{b1, n1}, {b2, n2}};
+    sock_transport *s = (sock_transport *)t;
     for (;;) {
         int a = arm_timeout(s, SO_RCVTIMEO, &s->rcv_timeout, deadline);
         if (a == 0) return sock_failed(s, MYL_IO_TIMEOUT, 0, "timed out");
         if (a < 0) return sock_failed(s, MYL_IO_ERROR, errno, NULL);
-        ssize_t r = n2 ? readv(s->fd, iov, 2) : recv(s->fd, b1, n1, 0);
+        ssize_t r = recv(s->fd, buf, n, 0);
         if (r > 0) {
             *got = (size_t)r;
             return MYL_IO_DONE;
@@ -133,18 +131,6 @@ static myl_io_status sock_receive(sock_transport *s, void *b1, size_t n1, void *
         if (errno == ECONNRESET) return sock_failed(s, MYL_IO_CLOSED, errno, NULL);
         return sock_failed(s, MYL_IO_ERROR, errno, NULL);
     }
-}
-
-static myl_io_status sock_read(myl_transport *t, void *buf, size_t n, size_t *got,
-                               double deadline)
-{
-    return sock_receive((sock_transport *)t, buf, n, NULL, 0, got, deadline);
-}
-
-static myl_io_status sock_read_two(myl_transport *t, void *buf, size_t n, void *more,
-                                   size_t more_n, size_t *got, double deadline)
-{
-    return sock_receive((sock_transport *)t, buf, n, more, more_n, got, deadline);
 }
 
 static myl_io_status sock_write(myl_transport *t, const void *buf, size_t n, double deadline)
@@ -509,7 +495,6 @@ myl_transport *myl_socket_open(const myl_connect_spec *spec, char *info, size_t 
         return NULL;
     }
     s->base.read = sock_read;
-    s->base.read_two = sock_read_two;
     s->base.write = sock_write;
     s->base.flush = sock_flush;
     s->base.on_command = sock_on_command;

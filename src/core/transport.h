@@ -26,12 +26,6 @@ typedef struct myl_transport myl_transport;
 struct myl_transport {
     /* Reads at least 1 and at most n bytes into buf. */
     myl_io_status (*read)(myl_transport *t, void *buf, size_t n, size_t *got, double deadline);
-    /* Optional (NULL when a layer has none): as read, and past the n bytes
-     * of buf up to more_n bytes into `more`, in one call; *got counts both.
-     * TLS takes the next record's header along with a record's body this
-     * way (a socket's readv): one system call per record and no copy. */
-    myl_io_status (*read_two)(myl_transport *t, void *buf, size_t n, void *more, size_t more_n,
-                              size_t *got, double deadline);
     /* Writes all n bytes (a layer may hold them until flush). */
     myl_io_status (*write)(myl_transport *t, const void *buf, size_t n, double deadline);
     /* Sends whatever the layer holds back (a compressed frame, a TLS
