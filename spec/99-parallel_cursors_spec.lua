@@ -186,10 +186,11 @@ describe("under mylua.parallel, a cursor", function()
 end)
 
 describe("under mylua.parallel, the connection's commands", function()
-  -- Task one calls `call` `times` times with a flag up meanwhile; task two
-  -- runs queries until task one is done and counts the times it ran while
-  -- the flag was up.  A call that blocks the process never lets task two
-  -- run inside it: the count stays 0.
+  -- Task one calls `call` `times` times; call(db, i, ctx, during) makes the
+  -- command under test through during(f, ...), which keeps a flag up
+  -- meanwhile.  Task two runs queries until task one is done and counts the
+  -- times it ran while the flag was up.  A command that blocks the process
+  -- never lets task two run inside it: the count stays 0.
   local function overlaps(times, call, prepare)
     local state = { started = 0, seen = 0 }
     local results = mylua.parallel({ helpers.params(), helpers.params() }, function(db)
@@ -198,10 +199,14 @@ describe("under mylua.parallel, the connection's commands", function()
         local ok = 0
         local fine, err = pcall(function()
           local ctx = prepare and prepare(db) or nil
-          for i = 1, times do
+          local function during(f, ...)
             state.in_call = true
-            if call(db, i, ctx) == true then ok = ok + 1 end
+            local r = f(...)
             state.in_call = false
+            return r
+          end
+          for i = 1, times do
+            if call(db, i, ctx, during) == true then ok = ok + 1 end
           end
         end)
         state.done = true -- the other task stops either way
@@ -225,15 +230,15 @@ describe("under mylua.parallel, the connection's commands", function()
   end
 
   it("ping yields", function()
-    local seen, results = overlaps(200, function(db) return db:ping() end)
+    local seen, results = overlaps(200, function(db, _, _, during) return during(db.ping, db) end)
     ok_count(results, 200)
     assert.is_true(seen > 0, "task two never ran during a ping")
   end)
 
   it("select_db yields, and the database is selected", function()
     local p = helpers.params()
-    local seen, results = overlaps(200, function(db, i)
-      local ok = db:select_db(i % 2 == 0 and p.database or "information_schema")
+    local seen, results = overlaps(200, function(db, i, _, during)
+      local ok = during(db.select_db, db, i % 2 == 0 and p.database or "information_schema")
       local now = db:query("SELECT DATABASE() AS d"):row(1).d
       assert.equal(i % 2 == 0 and p.database or "information_schema", now)
       return ok
@@ -243,9 +248,9 @@ describe("under mylua.parallel, the connection's commands", function()
   end)
 
   it("reset yields, and the session is reset", function()
-    local seen, results = overlaps(200, function(db, i)
+    local seen, results = overlaps(200, function(db, i, _, during)
       db:query("SET @v = ?", i)
-      local ok = db:reset()
+      local ok = during(db.reset, db)
       assert.equal(mylua.null, db:query("SELECT @v AS v"):row(1).v)
       return ok
     end)
@@ -255,9 +260,9 @@ describe("under mylua.parallel, the connection's commands", function()
 
   it("change_user yields, and the new login is used", function()
     local p = helpers.params()
-    local seen, results = overlaps(60, function(db, i)
-      local ok = db:change_user{ user = p.user, password = p.password,
-                                 database = i % 2 == 0 and p.database or "information_schema" }
+    local seen, results = overlaps(60, function(db, i, _, during)
+      local ok = during(db.change_user, db, { user = p.user, password = p.password,
+                                   database = i % 2 == 0 and p.database or "information_schema" })
       assert.equal(i % 2 == 0 and p.database or "information_schema",
         db:query("SELECT DATABASE() AS d"):row(1).d)
       return ok
@@ -279,8 +284,8 @@ describe("under mylua.parallel, the connection's commands", function()
 
   it("kill yields, and the sessions are killed", function()
     local victims = {}
-    local seen, results = overlaps(10, function(db, i, ctx)
-      return db:kill(ctx[i].thread_id)
+    local seen, results = overlaps(10, function(db, i, ctx, during)
+      return during(db.kill, db, ctx[i].thread_id)
     end, function()
       for i = 1, 10 do victims[i] = helpers.connect() end -- connecting yields, flag down
       return victims
