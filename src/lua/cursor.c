@@ -35,7 +35,9 @@ typedef struct cursor_ud {
      * batch read ahead (cursor_job.h): made at the first hand-off. */
     myl_cursor_job *io;
     int in_flight;        /* io runs on a worker; the continuation has not run yet */
-    int fetch_after_end;  /* the fetch running follows the end of a batch of rows */
+    /* What the fetch running follows: 0 an execute; the end of a batch of
+     * rows, whose status is 1 the batch's copy, 2 the connection's last. */
+    int fetch_after_end;
     myl_lua_infile_call call; /* the head being read by io, across the yield */
 } cursor_ud;
 
@@ -521,7 +523,7 @@ static int fetch_row(lua_State *L, cursor_ud *cur, int mode, int target)
         if (rc < 0) return myl_lua_raise_conn(L, cur->conn);
         if (rc == 1) break;
         if (batch_may_follow(L, cur) && myl_lua_can_offload(L))
-            return run_rows_io(L, cur, 1, 1, row_ctx(mode, target)); /* next batch */
+            return run_rows_io(L, cur, 1, 2, row_ctx(mode, target)); /* next batch */
         if (next_batch(L, cur)) continue; /* the end of a batch, not of the rows */
         keep_status(L, 1, cur);
         lua_pushnil(L);
@@ -573,9 +575,11 @@ static int rows_done(lua_State *L, int status, lua_KContext ctx)
     if (j->fetch) {
         if (!j->fetched) { /* the server cursor had no rows left */
             cur->server_cursor = 0;
-            if (cur->fetch_after_end) {
+            if (cur->fetch_after_end == 1) {
                 myl_status st = j->batch.status;
                 keep_status_of(L, 1, &st);
+            } else if (cur->fetch_after_end == 2) {
+                keep_status(L, 1, cur); /* nothing was sent: still the batch's end */
             }
             lua_pushnil(L);
             return 1;
