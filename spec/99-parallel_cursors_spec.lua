@@ -167,8 +167,16 @@ describe("under mylua.parallel, a cursor", function()
         for _ in cur:rows() do before = before + 1 end
       end)
       cur:close()
+      -- a server cursor's batches, and the status its end brings
+      local st = db:prepare("SELECT seq, CAST(CONCAT(seq, 'x') AS SIGNED) AS v FROM seq_1_to_7")
+      local sc = st:cursor{ fetch_size = 2 }
+      sc:execute()
+      local vs = {}
+      for row in sc:rows("a") do vs[#vs + 1] = row[2] end
+      local warnings = sc.warnings
+      st:close()
       return { n = n, bytes = bytes, failed = not ok, code = type(err) == "table" and err.code,
-               before = before }
+               before = before, vs = table.concat(vs, ","), warnings = warnings }
     end
     local db = helpers.connect()
     local outside = read(db)
@@ -176,6 +184,7 @@ describe("under mylua.parallel, a cursor", function()
     assert.equal(6000, outside.n)
     assert.is_true(outside.failed)
     assert.equal(1242, outside.code)
+    assert.equal("1,2,3,4,5,6,7", outside.vs)
     local results = mylua.parallel({ helpers.params(), helpers.params() }, read,
       { concurrency = 2, timeout = 60 })
     for _, r in ipairs(results) do
