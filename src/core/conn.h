@@ -278,6 +278,12 @@ int myl_read_head(myl_conn *c, const void *owner, myl_columns **cols);
  * pending; -1 on error.  The row is not checked: walk it with row.h. */
 int myl_read_row(myl_conn *c, const void *owner, const uint8_t **p, size_t *n);
 
+/* 1 when the next packet of the pending response has arrived in full, so
+ * that myl_read_row (or myl_read_head) returns without waiting; 0 when
+ * reading it may wait.  For a reader that takes what has arrived, in
+ * batches, and no more. */
+int myl_conn_packet_buffered(const myl_conn *c);
+
 /* 1 when another result follows the one just finished. */
 int myl_more_results(const myl_conn *c);
 const myl_status *myl_last_status(const myl_conn *c);

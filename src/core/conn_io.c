@@ -18,6 +18,12 @@ static myl_framer *framer(myl_conn *c)
     return &c->fr;
 }
 
+int myl_conn_packet_buffered(const myl_conn *c)
+{
+    if (c->row_held) return 1;
+    return c->t != NULL && myl_framer_packet_buffered(&c->fr);
+}
+
 void myl_conn_set_deadline_cap(myl_conn *c, double at)
 {
     c->deadline_cap = at > 0 ? at : 0;

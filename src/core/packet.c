@@ -75,6 +75,15 @@ void myl_framer_new_command(myl_framer *fr)
 
 myl_fr_status myl_framer_status(const myl_framer *fr) { return fr->status; }
 
+int myl_framer_packet_buffered(const myl_framer *fr)
+{
+    size_t avail = fr->in.len - fr->in_pos;
+    if (fr->status || avail < 4) return 0;
+    const uint8_t *h = fr->in.data + fr->in_pos;
+    size_t n = (size_t)h[0] | ((size_t)h[1] << 8) | ((size_t)h[2] << 16);
+    return n < CHUNK && avail - 4 >= n;
+}
+
 const char *myl_framer_errmsg(const myl_framer *fr)
 {
     return fr->errmsg[0] ? fr->errmsg : "no error";

@@ -87,6 +87,11 @@ myl_fr_status myl_framer_begin(myl_framer *fr, size_t size_hint);
  * byte is written (MYL_FR_TOO_LARGE, not sticky). */
 myl_fr_status myl_framer_send(myl_framer *fr, double deadline);
 
+/* 1 when the next logical packet is already in fr->in in full (one
+ * physical packet: a split one never counts), so reading it will not wait
+ * on the transport; 0 otherwise, and after a failure. */
+int myl_framer_packet_buffered(const myl_framer *fr);
+
 myl_fr_status myl_framer_status(const myl_framer *fr);
 const char *myl_framer_errmsg(const myl_framer *fr);
 

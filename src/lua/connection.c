@@ -8,6 +8,7 @@
 #include "../core/settings.h"
 #include "auth_hooks.h"
 #include "binding.h"
+#include "command_job.h"
 #include "connect_job.h"
 #include "infile_call.h"
 #include "settings_push.h"
@@ -708,6 +709,20 @@ void myl_lua_conn_reconnect(lua_State *L, int idx)
     lua_settop(L, saved - 1);
 }
 
+/* The end of an offloaded change_user (no auth callback ran). */
+static int change_user_done(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status;
+    myl_command_job *j = myl_command_job_end(ctx);
+    if (j->rc < 0) {
+        /* the server has ended the session: the object says so too */
+        if (myl_guard_close(&j->cu->g)) free_conn(j->cu);
+        return myl_lua_raise(L, &j->e);
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* db:change_user{ user =, password =, database =, charset =, auth = }: a
  * new login on this connection (the connect's auth_plugins,
  * allow_cleartext and RSA key options still hold).  On failure the
@@ -746,6 +761,17 @@ static int conn_change_user(lua_State *L)
     lua_auth auth;
     myl_lua_auth_init(L, &auth, lua_gettop(L));
     o.auth_hooks = &auth.hooks;
+    /* Under mylua.parallel the login runs on the task's worker unless it
+     * may call Lua (the script's auth callbacks); the host program's
+     * terminal prompt is not offered to a task, as for a connect. */
+    if (!auth.table && myl_lua_can_offload(L)) {
+        int offload;
+        myl_command_job *j = myl_command_job_new(L, NULL, MYL_CMD_CHANGE_USER, &offload);
+        j->opt = o;
+        j->opt.auth_hooks = NULL;
+        conn_ud *cu = myl_lua_check_conn(L, 1); /* a finalizer may have run meanwhile */
+        return myl_command_job_start(L, cu, j, 1, "changes user", change_user_done);
+    }
     conn_ud *cu = myl_lua_check_conn(L, 1); /* a finalizer may have run meanwhile */
     cu->g.doing = "changes user";
     myl_guard_enter(&cu->g);
@@ -914,41 +940,54 @@ static int conn_quote_name(lua_State *L)
     return 1;
 }
 
+/* ping, select_db, kill and reset: a job each (command_job.h), handed to
+ * the task's worker under mylua.parallel. */
 static int conn_ping(lua_State *L)
 {
-    conn_ud *cu = myl_lua_conn_for_command(L, 1);
-    if (myl_ping(cu->c) < 0) return myl_lua_raise_conn(L, cu);
-    lua_pushboolean(L, 1);
-    return 1;
+    myl_lua_conn_for_command(L, 1);
+    myl_command_job local;
+    int offload;
+    myl_command_job *j = myl_command_job_new(L, &local, MYL_CMD_PING, &offload);
+    conn_ud *cu = myl_lua_check_conn(L, 1); /* a finalizer may have closed it meanwhile */
+    return myl_command_job_start(L, cu, j, offload, "pings the server", myl_command_job_done);
 }
 
 static int conn_select_db(lua_State *L)
 {
     myl_lua_check_conn(L, 1);
     size_t n;
-    const char *db = myl_lua_check_lstring(L, 2, &n);
-    conn_ud *cu = myl_lua_conn_for_command(L, 1); /* the conversion may have run a finalizer */
-    if (myl_select_db(cu->c, db, n) < 0) return myl_lua_raise_conn(L, cu);
-    lua_pushboolean(L, 1);
-    return 1;
+    const char *db = myl_lua_check_lstring(L, 2, &n); /* stays on the stack */
+    myl_lua_conn_for_command(L, 1);
+    myl_command_job local;
+    int offload;
+    myl_command_job *j = myl_command_job_new(L, &local, MYL_CMD_SELECT_DB, &offload);
+    j->text = db;
+    j->len = n;
+    conn_ud *cu = myl_lua_check_conn(L, 1); /* the conversion may have run a finalizer */
+    return myl_command_job_start(L, cu, j, offload, "selects a database", myl_command_job_done);
 }
 
 static int conn_kill(lua_State *L)
 {
-    conn_ud *cu = myl_lua_conn_for_command(L, 1);
+    myl_lua_conn_for_command(L, 1);
     lua_Integer id = myl_lua_check_integer(L, 2);
     if (id < 0 || id > 0xFFFFFFFF) myl_lua_argerror(L, 2, "thread id out of range");
-    if (myl_kill(cu->c, (uint32_t)id) < 0) return myl_lua_raise_conn(L, cu);
-    lua_pushboolean(L, 1);
-    return 1;
+    myl_command_job local;
+    int offload;
+    myl_command_job *j = myl_command_job_new(L, &local, MYL_CMD_KILL, &offload);
+    j->id = (uint32_t)id;
+    conn_ud *cu = myl_lua_check_conn(L, 1);
+    return myl_command_job_start(L, cu, j, offload, "kills a session", myl_command_job_done);
 }
 
 static int conn_reset(lua_State *L)
 {
-    conn_ud *cu = myl_lua_conn_for_command(L, 1);
-    if (myl_reset_connection(cu->c) < 0) return myl_lua_raise_conn(L, cu);
-    lua_pushboolean(L, 1);
-    return 1;
+    myl_lua_conn_for_command(L, 1);
+    myl_command_job local;
+    int offload;
+    myl_command_job *j = myl_command_job_new(L, &local, MYL_CMD_RESET, &offload);
+    conn_ud *cu = myl_lua_check_conn(L, 1);
+    return myl_command_job_start(L, cu, j, offload, "resets the session", myl_command_job_done);
 }
 
 /* __gc: an unreachable connection cannot be in the middle of a decode. */
