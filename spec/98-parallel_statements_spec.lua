@@ -11,8 +11,8 @@
 
 local mylua = require "mylua"
 local helpers = require "helpers"
+local peer = require "support.peer"
 
-local raises = helpers.raises
 
 local LOCK_TIMEOUT = 10 -- seconds task 1 would wait if task 2 never ran
 
@@ -33,14 +33,11 @@ local function with_table(create, fn)
   if not ok then error(err, 0) end
 end
 
--- 1 when the session `id` waits for a lock: a user lock, a metadata lock
--- or an InnoDB row lock.
+-- Whether the session `id` waits: for a user lock, or in an INSERT (which
+-- the tests make wait for a row lock).
 local function waiting(db, id)
-  local sql = [[SELECT (SELECT COUNT(*) FROM information_schema.PROCESSLIST
-                  WHERE ID = ? AND (STATE = 'User lock' OR STATE LIKE 'Waiting for table metadata lock%'))
-               + (SELECT COUNT(*) FROM information_schema.INNODB_TRX
-                  WHERE trx_mysql_thread_id = ? AND trx_state = 'LOCK WAIT') AS n]]
-  return db:query(sql, id, id):row(1).n > 0
+  return db:query([[SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST
+    WHERE ID = ? AND (STATE = 'User lock' OR (COMMAND <> 'Sleep' AND INFO LIKE 'INSERT INTO%'))]], id):row(1).n > 0
 end
 
 -- Runs `call(db)` in one task while the other holds what it waits for:
@@ -132,20 +129,35 @@ describe("prepared statements under mylua.parallel", function()
     end)
   end
 
-  it("db:prepare yields while a table's metadata lock makes it wait", function()
-    with_table("CREATE TABLE %s (id INT PRIMARY KEY) ENGINE=InnoDB", function(t)
-      local value, elapsed = call_while_held(function(db)
-        db:query("LOCK TABLES " .. t .. " WRITE")
-      end, function(db)
-        local st = db:prepare("SELECT COUNT(*) AS n, ? AS tag FROM " .. t)
-        local r = st:execute("x"):row(1)
-        return { st.param_count, r.n, r.tag }
-      end, function(db)
-        db:query("UNLOCK TABLES")
-      end)
-      assert.same({ 1, 0, "x" }, value)
-      assert.is_true(elapsed < LOCK_TIMEOUT / 2, "took " .. elapsed .. " s")
-    end)
+  it("db:prepare yields while the server does not answer, and its connection is busy meanwhile", function()
+    local deaf = peer.start("deaf")
+    local targets = { { host = "127.0.0.1", port = deaf.port, user = "u", password = "p",
+                        connect_timeout = 5, read_timeout = 3 }, helpers.params() }
+    local shared = {}
+    local results = mylua.parallel(targets, function(db, target)
+      if target == targets[1] then
+        shared.db = db
+        local ok, err = pcall(db.prepare, db, "SELECT 1")
+        return { ok = ok, err = err, at = mylua.monotonic() }
+      end
+      while not shared.db do db:query("SELECT SLEEP(0.02)") end
+      db:query("SELECT SLEEP(0.1)")
+      local busy = select(2, pcall(shared.db.query, shared.db, "SELECT 1"))
+      for _ = 1, 4 do db:query("SELECT SLEEP(0.05)") end
+      return { at = mylua.monotonic(), busy = busy }
+    end, { concurrency = 2 })
+    deaf:stop()
+    assert.is_true(results[1].ok, tostring(results[1].error))
+    assert.is_true(results[2].ok, tostring(results[2].error))
+    local prepared, other = results[1].value, results[2].value
+    assert.is_false(prepared.ok)
+    assert.is_true(mylua.is_error(prepared.err), tostring(prepared.err))
+    assert.equal(2013, prepared.err.code)
+    -- the other task ran its queries while the prepare waited
+    assert.is_true(other.at < prepared.at - 1, ("the other task ended %.2f s before the prepare")
+      :format(prepared.at - other.at))
+    assert.is_truthy(tostring(other.busy):find("attempt to use a connection while it prepares a statement", 1, true),
+      tostring(other.busy))
   end)
 
   it("st:execute_many yields in each chunk of a large array, and counts every row", function()
@@ -269,13 +281,20 @@ describe("a statement busy in a task", function()
   it("raises for another task's use of its connection or itself, and defers a close", function()
     local shared = {}
     local results = mylua.parallel({ helpers.params(), helpers.params() }, function(connect)
-      if not shared.st then
+      if not shared.first then
+        shared.first = true
         shared.db = connect()
+        shared.id = shared.db.thread_id
         shared.st = shared.db:prepare("SELECT SLEEP(?) AS s, ? AS v")
-        return shared.st:execute(0.5, 7):row(1).v
+        return shared.st:execute(2, 7):row(1).v
       end
       local mine = connect()
-      mine:query("SELECT SLEEP(0.2)")
+      local deadline = mylua.monotonic() + LOCK_TIMEOUT
+      while not (shared.id and mine:query([[SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST
+          WHERE ID = ? AND INFO LIKE 'SELECT SLEEP%']], shared.id):row(1).n > 0) do
+        assert(mylua.monotonic() < deadline, "the first task's execute was never seen")
+        mine:query("SELECT SLEEP(0.02)")
+      end
       local out = {}
       out[1] = select(2, pcall(shared.db.query, shared.db, "SELECT 1"))
       out[2] = select(2, pcall(shared.st.execute, shared.st, 0, 1))
@@ -297,53 +316,43 @@ describe("a statement busy in a task", function()
     assert.is_true(shared.st.closed)
   end)
 
-  it("says a connection prepares, and execute_many's connection and statement run it", function()
+  it("says execute_many's connection and statement run it", function()
     with_table("CREATE TABLE %s (id INT PRIMARY KEY) ENGINE=InnoDB", function(t)
-      with_table("CREATE TABLE %s (id INT PRIMARY KEY) ENGINE=InnoDB", function(locked)
-        -- outside the tasks: one session holds a table lock (prepare waits
-        -- for it), another an uncommitted row (execute_many waits for it)
-        local table_holder, row_holder = helpers.connect(), helpers.connect()
-        table_holder:query("LOCK TABLES " .. locked .. " WRITE")
-        row_holder:query("BEGIN")
-        row_holder:query("INSERT INTO " .. t .. " VALUES (2)")
-        local shared = {}
-        local results = mylua.parallel({ helpers.params(), helpers.params() }, function(connect)
-          if not shared.db then
-            shared.db = connect()
-            shared.id = shared.db.thread_id
-            shared.db:prepare("SELECT * FROM " .. locked) -- waits for the table lock
-            shared.st = shared.db:prepare("INSERT INTO " .. t .. " VALUES (?)")
-            shared.many = true
-            return shared.st:execute_many{ { 1 }, { 2 }, { 3 } } -- waits for the row
-          end
-          local mine = connect()
-          local function wait_for(what)
-            local deadline = mylua.monotonic() + LOCK_TIMEOUT
-            while not what() do
-              assert(mylua.monotonic() < deadline, "the other task never waited")
-              mine:query("SELECT SLEEP(0.02)")
-            end
-          end
-          local out = {}
-          wait_for(function() return shared.id and waiting(mine, shared.id) end)
-          out[1] = select(2, pcall(shared.db.query, shared.db, "SELECT 1"))
-          table_holder:query("UNLOCK TABLES")
-          wait_for(function() return shared.many and waiting(mine, shared.id) end)
-          out[2] = select(2, pcall(shared.db.query, shared.db, "SELECT 1"))
-          out[3] = select(2, pcall(shared.st.execute, shared.st, 1))
-          row_holder:query("ROLLBACK")
-          return out
-        end, { connect = false })
-        table_holder:close()
-        row_holder:close()
-        assert.is_true(results[1].ok, tostring(results[1].error))
-        assert.equal(3, results[1].value)
-        assert.is_true(results[2].ok, tostring(results[2].error))
-        local out = results[2].value
-        assert.is_truthy(tostring(out[1]):find("while it prepares a statement", 1, true), tostring(out[1]))
-        assert.is_truthy(tostring(out[2]):find("while it runs execute_many", 1, true), tostring(out[2]))
-        assert.is_truthy(tostring(out[3]):find("while it runs execute_many", 1, true), tostring(out[3]))
-      end)
+      -- outside the tasks: a session holds an uncommitted row that
+      -- execute_many waits for
+      local row_holder = helpers.connect()
+      row_holder:query("BEGIN")
+      row_holder:query("INSERT INTO " .. t .. " VALUES (2)")
+      local shared = {}
+      local results = mylua.parallel({ helpers.params(), helpers.params() }, function(connect)
+        if not shared.first then
+          shared.first = true
+          shared.db = connect()
+          shared.id = shared.db.thread_id
+          shared.st = shared.db:prepare("INSERT INTO " .. t .. " VALUES (?)")
+          return shared.st:execute_many{ { 1 }, { 2 }, { 3 } } -- waits for the row
+        end
+        local mine = connect()
+        local deadline = mylua.monotonic() + LOCK_TIMEOUT
+        while not (shared.id and waiting(mine, shared.id)) do
+          assert(mylua.monotonic() < deadline, "the other task never waited")
+          mine:query("SELECT SLEEP(0.02)")
+        end
+        local out = {}
+        out[1] = select(2, pcall(shared.db.query, shared.db, "SELECT 1"))
+        out[2] = select(2, pcall(shared.st.execute, shared.st, 1))
+        row_holder:query("ROLLBACK")
+        return out
+      end, { connect = false })
+      row_holder:close()
+      assert.is_true(results[1].ok, tostring(results[1].error))
+      assert.equal(3, results[1].value)
+      assert.is_true(results[2].ok, tostring(results[2].error))
+      local out = results[2].value
+      assert.is_truthy(tostring(out[1]):find("attempt to use a connection while it runs execute_many", 1, true),
+        tostring(out[1]))
+      assert.is_truthy(tostring(out[2]):find("attempt to use a statement while it runs execute_many", 1, true),
+        tostring(out[2]))
     end)
   end)
 end)
