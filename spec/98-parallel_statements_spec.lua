@@ -431,6 +431,27 @@ describe("a task stopped while its statement runs on the worker", function()
   end)
 end)
 
+describe("statements left unclosed in tasks", function()
+  it("are freed once their connection is idle, while the tasks run on", function()
+    local results = mylua.parallel({ helpers.params(), helpers.params(), helpers.params() }, function(db)
+      local sum = 0
+      for i = 1, 30 do
+        collectgarbage() -- finds other tasks' statements while their connections are busy
+        sum = sum + db:prepare("SELECT ? AS v"):execute(i):row(1).v -- garbage at once
+        db:query("SELECT SLEEP(0.01)")
+      end
+      sum = sum + db:execute("SELECT ? AS v", 1000):row(1).v
+      return sum
+    end, { concurrency = 3 })
+    for i, r in ipairs(results) do
+      assert.is_true(r.ok, "task " .. i .. ": " .. tostring(r.error))
+      assert.equal(30 * 31 // 2 + 1000, r.value)
+    end
+    collectgarbage()
+    collectgarbage()
+  end)
+end)
+
 describe("statements outside mylua.parallel", function()
   it("run inline in a plain coroutine and in a task alone", function()
     local co = coroutine.wrap(function()

@@ -378,10 +378,22 @@ static int st_close(lua_State *L)
     return 1;
 }
 
-/* __gc: an unreachable statement is in no busy section. */
+/* __gc.  While its connection is busy, a job of mylua.parallel may be
+ * using the connection on another thread: rather than wait for it here
+ * (which would hold every task), the statement is marked for
+ * finalization again and freed in a later cycle.  Not when the state
+ * closes (no caller below this function, and Lua would not call it
+ * again): free_stmt then waits for the jobs. */
 static int st_gc(lua_State *L)
 {
-    free_stmt(luaL_checkudata(L, 1, MYL_STATEMENT_MT));
+    stmt_ud *st = luaL_checkudata(L, 1, MYL_STATEMENT_MT);
+    lua_Debug caller;
+    if (st->s && st->conn && st->conn->g.busy && lua_getstack(L, 1, &caller)) {
+        lua_settop(L, 1);
+        luaL_setmetatable(L, MYL_STATEMENT_MT);
+        return 0;
+    }
+    free_stmt(st);
     return 0;
 }
 
