@@ -1,11 +1,14 @@
 /* Server-side prepared statements: db:prepare(sql) and the statement
- * object (execute, cursor, execute_many, reset, close), and db:execute,
- * the one-shot form, with its per-connection cache (statement_cache = N).
+ * object (execute, cursor, execute_many in statement_many.c, reset,
+ * close), and db:execute, the one-shot form, with its per-connection cache
+ * (statement_cache = N).  Under mylua.parallel, prepare and execute run on
+ * the task's worker thread and yield (worker.h).
  *
  * The core owns the statement (stmt.h); this object only holds it, and its
  * connection object alive through a user value.  Freeing a statement does
  * no I/O (the core closes it on the server before the connection's next
- * command), so __gc may free it at any time. */
+ * command), but it changes the connection's list of statements, which a
+ * job on a worker may be using: see st_gc and free_stmt. */
 #include <string.h>
 
 #include "binding.h"
