@@ -1,6 +1,7 @@
 /* The connection: its lifecycle, the commands and the response state
  * machine (READY -> HEAD -> ROWS -> ...).  Failures and packets that change
  * the state are conn_state.c's; login is handshake.c's. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,14 +35,27 @@
 /* ------------------------------------------------------------------ */
 /* Columns */
 
+/* A statement shares its columns with its results, and a program may
+ * execute the statement on one thread while another frees an earlier
+ * result of it (the Lua binding's worker threads do): the count changes
+ * under a lock. */
+static pthread_mutex_t columns_refs_mu = PTHREAD_MUTEX_INITIALIZER;
+
 void myl_columns_free(myl_columns *cols)
 {
-    if (cols && --cols->refs == 0) free(cols);
+    if (!cols) return;
+    pthread_mutex_lock(&columns_refs_mu);
+    unsigned left = --cols->refs;
+    pthread_mutex_unlock(&columns_refs_mu);
+    if (left == 0) free(cols);
 }
 
 myl_columns *myl_columns_ref(myl_columns *cols)
 {
-    if (cols) cols->refs++;
+    if (!cols) return NULL;
+    pthread_mutex_lock(&columns_refs_mu);
+    cols->refs++;
+    pthread_mutex_unlock(&columns_refs_mu);
     return cols;
 }
 

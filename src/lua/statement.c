@@ -1,14 +1,19 @@
 /* Server-side prepared statements: db:prepare(sql) and the statement
- * object (execute, cursor, execute_many, reset, close), and db:execute,
- * the one-shot form, with its per-connection cache (statement_cache = N).
+ * object (execute, cursor, execute_many in statement_many.c, reset,
+ * close), and db:execute, the one-shot form, with its per-connection cache
+ * (statement_cache = N).  Under mylua.parallel, prepare and execute run on
+ * the task's worker thread and yield (worker.h).
  *
  * The core owns the statement (stmt.h); this object only holds it, and its
  * connection object alive through a user value.  Freeing a statement does
  * no I/O (the core closes it on the server before the connection's next
- * command), so __gc may free it at any time. */
+ * command), but it changes the connection's list of statements, which a
+ * job on a worker may be using: see st_gc and free_stmt. */
 #include <string.h>
 
 #include "binding.h"
+#include "statement_many.h"
+#include "worker.h"
 
 enum { UV_CONN = 1, UV_NAMES, UV_COUNT = UV_NAMES };
 
@@ -19,6 +24,11 @@ enum { UV_CONN = 1, UV_NAMES, UV_COUNT = UV_NAMES };
 
 static void free_stmt(stmt_ud *st)
 {
+    /* The core's statement is linked into its connection, which a job of
+     * mylua.parallel may be using on another thread (this statement's
+     * when the state closes under a suspended task, or another one's):
+     * wait for the jobs first.  Without a scheduler nothing waits. */
+    if (st->s && (st->g.busy || (st->conn && st->conn->g.busy))) myl_lua_offload_drain();
     myl_columns_free(st->names_for);
     st->names_for = NULL;
     if (st->s) {
@@ -93,55 +103,216 @@ static const char *check_sql(lua_State *L, int idx, size_t *n)
     return lua_tolstring(L, idx, n);
 }
 
+/* ---- prepare and execute: the network part is a job (worker.h) ----
+ *
+ * db:prepare, st:execute and db:execute hand their I/O to the task's
+ * worker thread under mylua.parallel and yield; elsewhere the same job
+ * runs inline.  Before the job every value is converted and every object
+ * made (an allocation may run a finalizer: the connection is checked
+ * after the last one); the continuation does the Lua part. */
+
+typedef struct stmt_job {
+    myl_conn *c;
+    const char *sql; /* prepare this first (the text stays on the stack); NULL: s is given */
+    size_t len;
+    myl_stmt *s;     /* given, or prepared here: then the job's until the continuation takes it */
+    int execute;     /* execute s with p[0 .. n) */
+    const myl_param *p;
+    size_t n;
+    int ran;         /* the execute was sent: the statement counts it */
+    myl_result *res;
+    myl_error e;
+    int in_flight;   /* handed to a worker and its continuation not run yet */
+    int busy;        /* the connection (and a given statement) were made busy */
+    /* On the calling thread's stack: the statement object, db:execute's
+     * cache (0: none), the result object and its slot. */
+    int stmt_idx, cache_idx, close_after;
+    myl_result **slot;
+    int result_idx;
+    /* The values, when they must outlive the binding's C frame. */
+    myl_param params[];
+} stmt_job;
+
+static void run_stmt_job(void *arg)
+{
+    stmt_job *j = arg;
+    if (j->sql) {
+        j->s = myl_stmt_prepare(j->c, j->sql, j->len);
+        if (!j->s) {
+            j->e = *myl_conn_error(j->c);
+            return;
+        }
+    }
+    if (!j->execute) return;
+    if (myl_stmt_usable(j->s) == 0) {
+        j->ran = 1;
+        j->res = myl_stmt_query(j->s, j->p, j->n);
+    }
+    if (!j->res) j->e = *myl_conn_error(j->c);
+}
+
+/* The job's userdata, when its coroutine is never resumed (the run was
+ * stopped, the state closed): what the job made is freed here, once it
+ * has ended. */
+#define STMT_JOB_MT "mylua.statement_job"
+static int stmt_job_gc(lua_State *L)
+{
+    stmt_job *j = lua_touserdata(L, 1);
+    /* only a job whose coroutine was never resumed may still run */
+    if (j->in_flight) myl_lua_offload_drain();
+    j->in_flight = 0;
+    myl_result_free(j->res);
+    j->res = NULL;
+    if (j->sql && j->s) myl_stmt_free(j->s); /* prepared and never handed over */
+    j->s = NULL;
+    return 0;
+}
+
+/* The job of a call: under mylua.parallel a userdata pushed on the stack
+ * with room for n values (*offload is then 1), else *local, zeroed. */
+static stmt_job *new_job(lua_State *L, stmt_job *local, int n, int *offload)
+{
+    *offload = myl_lua_can_offload(L);
+    stmt_job *j = local;
+    if (*offload) {
+        j = lua_newuserdatauv(L, sizeof *j + (size_t)n * sizeof j->params[0], 0);
+        if (luaL_newmetatable(L, STMT_JOB_MT)) {
+            lua_pushcfunction(L, stmt_job_gc);
+            lua_setfield(L, -2, "__gc");
+        }
+        lua_setmetatable(L, -2);
+    }
+    memset(j, 0, sizeof *j);
+    return j;
+}
+
+/* The values first .. first+n-1 for the job: in its own block when it
+ * runs on a worker (the C stack is gone by then), else as
+ * myl_lua_stmt_params.  Raises for a value that cannot be bound. */
+static void job_params(lua_State *L, stmt_job *j, int offload, int first, int n, myl_param *small)
+{
+    j->n = (size_t)n;
+    if (!offload) {
+        j->p = myl_lua_stmt_params(L, first, n, small);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        if (myl_lua_to_param(L, first + i, &j->params[i]) < 0) bad_value(L, first + i);
+    j->p = j->params;
+}
+
+/* Pushes the result of an execute (in *j->slot, the result object at
+ * j->result_idx) as db:query's is: its names table is the statement's
+ * when the columns are those of its last execute. */
+static int push_executed(lua_State *L, stmt_job *j, stmt_ud *st)
+{
+    int result_idx = j->result_idx;
+    myl_columns *cols = (*j->slot)->cols;
+    if (cols && cols == st->names_for) { /* the columns of the last execute: their names too */
+        lua_getiuservalue(L, j->stmt_idx, UV_NAMES);
+        myl_lua_result_ready_names(L, result_idx, lua_gettop(L));
+        lua_pop(L, 1);
+    } else {
+        myl_lua_result_ready(L, result_idx);
+        if (cols && !j->close_after && st->s) {
+            myl_lua_result_push_names(L, result_idx);
+            lua_setiuservalue(L, j->stmt_idx, UV_NAMES);
+            myl_columns_free(st->names_for);
+            st->names_for = myl_columns_ref(cols);
+        }
+    }
+    if (j->close_after) free_stmt(st);
+    lua_pushvalue(L, result_idx);
+    return 1;
+}
+
+/* The Lua part, after the job: ends the busy section (a close asked
+ * meanwhile happens now), hands a prepared statement to its object (and
+ * to db:execute's cache), then pushes the statement or the result, or
+ * raises the job's error. */
+static int finish_job(lua_State *L, stmt_job *j)
+{
+    j->in_flight = 0;
+    stmt_ud *st = lua_touserdata(L, j->stmt_idx);
+    if (j->busy) {
+        j->busy = 0;
+        conn_ud *cu = st->conn;
+        cu->g.doing = NULL;
+        myl_lua_conn_unbusy(cu); /* first: a statement freed while it is busy would wait for jobs */
+        if (!j->sql) {
+            st->g.doing = NULL;
+            myl_lua_stmt_unbusy(st);
+        }
+    }
+    if (j->sql) {
+        st->s = j->s;
+        j->s = NULL; /* the statement object's now */
+        if (!st->s) return myl_lua_raise(L, &j->e);
+        if (j->cache_idx) {
+            lua_pushvalue(L, 2); /* db:execute's sql */
+            lua_pushvalue(L, j->stmt_idx);
+            lua_rawset(L, j->cache_idx);
+        }
+    }
+    if (!j->execute) {
+        lua_pushvalue(L, j->stmt_idx);
+        return 1;
+    }
+    if (j->ran) st->execs++;
+    *j->slot = j->res;
+    j->res = NULL; /* the result object's now */
+    if (!*j->slot) {
+        if (j->close_after) free_stmt(st); /* closed on the server before the next command */
+        return myl_lua_raise(L, &j->e);
+    }
+    return push_executed(L, j, st);
+}
+
+static int stmt_job_done(lua_State *L, int status, lua_KContext job_idx)
+{
+    (void)status;
+    return finish_job(L, lua_touserdata(L, (int)job_idx));
+}
+
+/* Runs the job, inline or (offload) on the task's worker, with the
+ * connection busy meanwhile, and the statement too when it is given.
+ * Nothing may allocate between the last check of the connection and
+ * this. */
+static int start_job(lua_State *L, stmt_job *j, int offload, int job_idx, stmt_ud *st)
+{
+    conn_ud *cu = st->conn;
+    j->c = cu->c;
+    if (!offload) {
+        run_stmt_job(j);
+        return finish_job(L, j);
+    }
+    cu->g.doing = j->execute ? "executes a statement" : "prepares a statement";
+    myl_guard_enter(&cu->g);
+    if (!j->sql) {
+        st->g.doing = "executes";
+        myl_guard_enter(&st->g);
+    }
+    j->busy = 1;
+    j->in_flight = 1;
+    return myl_lua_offload(L, run_stmt_job, j, stmt_job_done, (lua_KContext)job_idx);
+}
+
 /* db:prepare(sql) */
 static int conn_prepare(lua_State *L)
 {
     myl_lua_conn_for_command(L, 1);
     size_t n;
     const char *sql = check_sql(L, 2, &n);
+    int offload;
+    stmt_job local, *j = new_job(L, &local, 0, &offload);
+    int job_idx = lua_gettop(L);
     stmt_ud *st = push_stmt(L, 1);
+    j->stmt_idx = lua_gettop(L);
     conn_ud *cu = myl_lua_check_conn(L, 1); /* a finalizer may have closed it meanwhile */
     st->conn = cu;
-    st->s = myl_stmt_prepare(cu->c, sql, n);
-    if (!st->s) return myl_lua_raise_conn(L, cu);
-    return 1;
-}
-
-/* Executes the statement at stmt_idx with the values p (converted from
- * the stack, where they stay) and pushes the result object, as db:query's.
- * With close_after the statement is freed whatever the outcome. */
-static int execute_values(lua_State *L, int stmt_idx, const myl_param *p, int n, int close_after)
-{
-    stmt_idx = lua_absindex(L, stmt_idx);
-    myl_result **slot = myl_lua_new_result(L);
-    stmt_ud *st = myl_lua_check_stmt(L, stmt_idx); /* a finalizer may have closed it */
-    if (myl_stmt_usable(st->s) == 0) {
-        st->execs++;
-        *slot = myl_stmt_query(st->s, p, (size_t)n);
-    }
-    myl_error e;
-    myl_error_clear(&e);
-    if (!*slot) e = *myl_conn_error(st->conn->c);
-    if (!*slot) {
-        if (close_after) free_stmt(st); /* closed on the server before the next command */
-        return myl_lua_raise(L, &e);
-    }
-    myl_columns *cols = (*slot)->cols;
-    if (cols && cols == st->names_for) { /* the columns of the last execute: their names too */
-        lua_getiuservalue(L, stmt_idx, UV_NAMES);
-        myl_lua_result_ready_names(L, -2, lua_gettop(L));
-        lua_pop(L, 1);
-    } else {
-        myl_lua_result_ready(L, -1);
-        if (cols && !close_after) {
-            myl_lua_result_push_names(L, -1);
-            lua_setiuservalue(L, stmt_idx, UV_NAMES);
-            myl_columns_free(st->names_for);
-            st->names_for = myl_columns_ref(cols);
-        }
-    }
-    if (close_after) free_stmt(st);
-    return 1;
+    j->sql = sql;
+    j->len = n;
+    return start_job(L, j, offload, job_idx, st);
 }
 
 /* st:execute(...) */
@@ -149,9 +320,18 @@ static int st_execute(lua_State *L)
 {
     myl_lua_check_stmt(L, 1);
     int n = lua_gettop(L) - 1;
+    int offload;
+    stmt_job local, *j = new_job(L, &local, n, &offload);
+    int job_idx = lua_gettop(L);
     myl_param small[MYL_LUA_STACK_PARAMS];
-    const myl_param *p = myl_lua_stmt_params(L, 2, n, small);
-    return execute_values(L, 1, p, n, 0);
+    job_params(L, j, offload, 2, n, small);
+    j->slot = myl_lua_new_result(L);
+    j->result_idx = lua_gettop(L);
+    stmt_ud *st = myl_lua_check_stmt(L, 1); /* a finalizer may have closed it */
+    j->stmt_idx = 1;
+    j->s = st->s;
+    j->execute = 1;
+    return start_job(L, j, offload, job_idx, st);
 }
 
 /* st:cursor([{fetch_size = N} | {stream = true}]) */
@@ -181,188 +361,6 @@ static int st_cursor(lua_State *L)
     return 1;
 }
 
-/* ---- execute_many ---- */
-
-typedef struct many_call {
-    lua_State *L;
-    int src;            /* the rows: a table, or an iterator function */
-    int row_slot;       /* keeps the current row (and its strings) alive */
-    int error_slot;     /* a conversion's or the iterator's error */
-    lua_Integer count;  /* rows of an array */
-    lua_Integer row;    /* rows handed to the core so far */
-    myl_param *params;
-    size_t n;
-    int failed;
-    int plain;          /* the rows are a table without a metatable: read raw */
-} many_call;
-
-/* Pushes error 2031 for row i and raises it. */
-static int row_count_error(lua_State *L, lua_Integer i, size_t got, size_t want)
-{
-    lua_pushfstring(L, "row %I has %d values, the statement takes %d (use mylua.null for NULL)",
-                    i, (int)got, (int)want);
-    myl_lua_push_error(L, MYL_CR_PARAMS_NOT_BOUND, "HY000", lua_tostring(L, -1));
-    lua_pushinteger(L, i);
-    lua_setfield(L, -2, "row");
-    return lua_error(L);
-}
-
-/* Protected: (source, many_call) -> the next row, converted into
- * mc->params, or nothing at the end. */
-static int fill_row(lua_State *L)
-{
-    many_call *mc = lua_touserdata(L, 2);
-    lua_Integer i = mc->row + 1;
-    if (lua_type(L, 1) == LUA_TFUNCTION) {
-        lua_pushvalue(L, 1);
-        lua_call(L, 0, 1);
-        if (lua_isnil(L, -1)) return 0;
-    } else {
-        if (i > mc->count) return 0;
-        if (lua_geti(L, 1, i) == LUA_TNIL) luaL_error(L, "execute_many: row %I is nil", i);
-    }
-    if (lua_type(L, -1) != LUA_TTABLE)
-        luaL_error(L, "execute_many: row %I is a %s, not an array of values", i, luaL_typename(L, -1));
-    int row = lua_gettop(L);
-    size_t got = lua_rawlen(L, row);
-    if (got != mc->n) row_count_error(L, i, got, mc->n);
-    for (size_t k = 0; k < mc->n; k++) {
-        lua_rawgeti(L, row, (lua_Integer)k + 1);
-        if (myl_lua_to_param(L, -1, &mc->params[k]) < 0) {
-            const char *what = lua_type(L, -1) == LUA_TNUMBER ? "non-finite number"
-                                                              : luaL_typename(L, -1);
-            luaL_error(L, "execute_many: row %I, value %d: cannot bind a %s%s", i, (int)k + 1, what,
-                       lua_type(L, -1) == LUA_TNUMBER ? "" : " value");
-        }
-        lua_pop(L, 1); /* the row keeps it alive */
-    }
-    lua_settop(L, row);
-    return 1;
-}
-
-/* The next row of a plain array, read raw with no call that can raise or
- * allocate, so without lua_pcall: 1, 0 at the end, or -1 when the row is
- * anything but an array of n bindable values (fill_row then says what). */
-static int plain_row(many_call *mc, myl_param *params, size_t n)
-{
-    lua_State *L = mc->L;
-    lua_Integer i = mc->row + 1;
-    if (i > mc->count) return 0;
-    int top = lua_gettop(L);
-    int ok = lua_rawgeti(L, mc->src, i) == LUA_TTABLE && lua_rawlen(L, top + 1) == n;
-    /* every value pushed, then one settop: the stack has room (st_execute_many) */
-    for (size_t k = 0; ok && k < n; k++) {
-        lua_rawgeti(L, top + 1, (lua_Integer)k + 1);
-        ok = myl_lua_to_param(L, top + 2 + (int)k, &params[k]) == 0; /* strings stay the row's */
-    }
-    lua_settop(L, top);
-    if (!ok) return -1;
-    mc->row = i;
-    return 1;
-}
-
-/* The core's `next`: runs fill_row under lua_pcall (guard.h's callback
- * rule: the error is kept and re-raised once the core has returned). */
-static int next_row(void *ud, myl_param *params, size_t n)
-{
-    many_call *mc = ud;
-    lua_State *L = mc->L;
-    if (mc->failed) return -1;
-    if (mc->plain) {
-        int r = plain_row(mc, params, n);
-        if (r >= 0) return r;
-    }
-    mc->params = params;
-    mc->n = n;
-    lua_pushcfunction(L, fill_row);
-    lua_pushvalue(L, mc->src);
-    lua_pushlightuserdata(L, mc);
-    if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
-        lua_replace(L, mc->error_slot);
-        mc->failed = 1;
-        return -1;
-    }
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        return 0;
-    }
-    lua_replace(L, mc->row_slot);
-    mc->row++;
-    return 1;
-}
-
-/* st:execute_many(rows): rows is an array of arrays, or a function that
- * returns the next array per call (nil at the end).  Returns the affected
- * rows summed. */
-static int st_execute_many(lua_State *L)
-{
-    myl_lua_check_stmt(L, 1);
-    int ty = lua_type(L, 2);
-    if (ty != LUA_TTABLE && ty != LUA_TFUNCTION) myl_lua_typeerror(L, 2, "table or function");
-    unsigned flags = 0;
-    if (!lua_isnoneornil(L, 3)) { /* { bulk = false }: pipelined executes even on MariaDB */
-        myl_lua_check_type(L, 3, LUA_TTABLE);
-        static const char *const keys[] = {"bulk", NULL};
-        if (myl_lua_unknown_key(L, 3, keys)) myl_lua_argerror(L, 3, "unknown option (expected bulk)");
-        int ty3 = lua_getfield(L, 3, "bulk");
-        if (ty3 != LUA_TNIL && ty3 != LUA_TBOOLEAN) myl_lua_argerror(L, 3, "bulk must be a boolean");
-        if (ty3 == LUA_TBOOLEAN && !lua_toboolean(L, -1)) flags |= MYL_MANY_NO_BULK;
-        lua_pop(L, 1);
-    }
-    lua_settop(L, 2);
-    many_call mc;
-    memset(&mc, 0, sizeof mc);
-    mc.L = L;
-    mc.src = 2;
-    if (ty == LUA_TTABLE) {
-        mc.count = luaL_len(L, 2);
-        mc.plain = !lua_getmetatable(L, 2);
-        if (!mc.plain) lua_pop(L, 1);
-    }
-    lua_pushnil(L);
-    mc.error_slot = lua_gettop(L);
-    lua_pushnil(L);
-    mc.row_slot = lua_gettop(L);
-    stmt_ud *st = myl_lua_check_stmt(L, 1);
-    luaL_checkstack(L, (int)myl_stmt_param_count(st->s) + 8, "too many parameters");
-    check_usable(L, st);
-    conn_ud *cu = st->conn;
-    /* The rows run Lua code: the statement and its connection are busy. */
-    st->g.doing = "runs execute_many";
-    cu->g.doing = "runs execute_many";
-    myl_guard_enter(&st->g);
-    myl_guard_enter(&cu->g);
-    st->execs++;
-    uint64_t affected = 0, failed_row = 0, batch_rows = 0;
-    int rc = myl_stmt_execute_many(st->s, next_row, &mc, flags, &affected, &failed_row, &batch_rows);
-    myl_error e;
-    myl_error_clear(&e);
-    if (rc < 0 && !mc.failed) e = *myl_conn_error(cu->c);
-    st->g.doing = NULL;
-    cu->g.doing = NULL;
-    myl_lua_stmt_unbusy(st); /* a close asked meanwhile: the statement goes first */
-    myl_lua_conn_unbusy(cu);
-    if (mc.failed) {
-        lua_pushvalue(L, mc.error_slot);
-        return lua_error(L); /* the iterator's or the conversion's own error */
-    }
-    if (rc < 0) {
-        myl_lua_push_error(L, e.code ? e.code : MYL_CR_UNKNOWN_ERROR, e.sqlstate,
-                           e.code ? e.message : "Unknown client error");
-        lua_pushinteger(L, (lua_Integer)failed_row + 1);
-        lua_setfield(L, -2, "row");
-        myl_lua_push_u64(L, affected); /* what the batches before it changed */
-        lua_setfield(L, -2, "affected_rows");
-        if (batch_rows > 1) {
-            lua_pushinteger(L, (lua_Integer)batch_rows);
-            lua_setfield(L, -2, "batch_rows");
-        }
-        return lua_error(L);
-    }
-    myl_lua_push_u64(L, affected);
-    return 1;
-}
-
 /* st:reset(): forgets long data and closes a server cursor. */
 static int st_reset(lua_State *L)
 {
@@ -383,10 +381,22 @@ static int st_close(lua_State *L)
     return 1;
 }
 
-/* __gc: an unreachable statement is in no busy section. */
+/* __gc.  While its connection is busy, a job of mylua.parallel may be
+ * using the connection on another thread: rather than wait for it here
+ * (which would hold every task), the statement is marked for
+ * finalization again and freed in a later cycle.  Not when the state
+ * closes (no caller below this function, and Lua would not call it
+ * again): free_stmt then waits for the jobs. */
 static int st_gc(lua_State *L)
 {
-    free_stmt(luaL_checkudata(L, 1, MYL_STATEMENT_MT));
+    stmt_ud *st = luaL_checkudata(L, 1, MYL_STATEMENT_MT);
+    lua_Debug caller;
+    if (st->s && st->conn && st->conn->g.busy && lua_getstack(L, 1, &caller)) {
+        lua_settop(L, 1);
+        luaL_setmetatable(L, MYL_STATEMENT_MT);
+        return 0;
+    }
+    free_stmt(st);
     return 0;
 }
 
@@ -473,60 +483,65 @@ static void evict(lua_State *L, int cache, unsigned keep)
 /* db:execute(sql, ...): prepares, executes, and closes (or keeps the
  * statement in the connection's cache with statement_cache = N).  A cached
  * statement the server forgot before this call (a reset, change_user) is
- * prepared again; one that fails while executing is never run twice. */
+ * prepared again; one that fails while executing is never run twice.
+ * Prepare and execute are one job. */
 static int conn_execute(lua_State *L)
 {
     myl_lua_check_conn(L, 1);
     size_t len;
     const char *sql = check_sql(L, 2, &len);
     int nargs = lua_gettop(L) - 2;
+    int offload;
+    stmt_job local, *j = new_job(L, &local, nargs, &offload);
+    int job_idx = lua_gettop(L);
     myl_param small[MYL_LUA_STACK_PARAMS];
-    const myl_param *p = myl_lua_stmt_params(L, 3, nargs, small); /* bad values raise before any I/O */
+    job_params(L, j, offload, 3, nargs, small); /* bad values raise before any I/O */
+    j->execute = 1;
     lua_checkstack(L, 8);
     conn_ud *cu = myl_lua_conn_for_command(L, 1);
-    if (cu->stmt_cache == 0) {
-        stmt_ud *st = push_stmt(L, 1);
-        cu = myl_lua_check_conn(L, 1);
-        st->conn = cu;
-        st->s = myl_stmt_prepare(cu->c, sql, len);
-        if (!st->s) return myl_lua_raise_conn(L, cu);
-        return execute_values(L, -1, p, nargs, 1);
-    }
-    push_cache(L, 1);
-    int cache = lua_gettop(L);
-    lua_pushnil(L); /* scratch slot for evict */
-    lua_pushvalue(L, 2);
+    j->slot = myl_lua_new_result(L);
+    j->result_idx = lua_gettop(L);
     stmt_ud *st = NULL;
-    if (lua_rawget(L, cache) != LUA_TNIL) {
-        st = lua_touserdata(L, -1);
-        cu = myl_lua_check_conn(L, 1);
-        if (!st->s || myl_stmt_usable(st->s) < 0) {
-            /* a broken connection says so rather than prepare again */
-            if (myl_conn_usable(cu->c) < 0) return myl_lua_raise_conn(L, cu);
-            free_stmt(st);
-            st = NULL;
+    if (cu->stmt_cache == 0) {
+        j->close_after = 1;
+    } else {
+        push_cache(L, 1);
+        j->cache_idx = lua_gettop(L);
+        lua_pushnil(L); /* scratch slot for evict */
+        lua_pushvalue(L, 2);
+        if (lua_rawget(L, j->cache_idx) != LUA_TNIL) {
+            st = lua_touserdata(L, -1);
+            cu = myl_lua_check_conn(L, 1);
+            if (!st->s || myl_stmt_usable(st->s) < 0) {
+                /* a broken connection says so rather than prepare again */
+                if (myl_conn_usable(cu->c) < 0) return myl_lua_raise_conn(L, cu);
+                free_stmt(st);
+                st = NULL;
+            }
+        }
+        if (!st) {
+            lua_pop(L, 1);
+            evict(L, j->cache_idx, cu->stmt_cache);
         }
     }
     if (!st) {
-        lua_pop(L, 1);
-        evict(L, cache, cu->stmt_cache);
         st = push_stmt(L, 1);
-        cu = myl_lua_check_conn(L, 1);
-        st->conn = cu;
-        st->s = myl_stmt_prepare(cu->c, sql, len);
-        if (!st->s) return myl_lua_raise_conn(L, cu);
-        lua_pushvalue(L, 2);
-        lua_pushvalue(L, -2);
-        lua_rawset(L, cache);
+        j->sql = sql;
+        j->len = len;
+    } else {
+        j->s = st->s;
     }
+    j->stmt_idx = lua_gettop(L);
+    cu = myl_lua_check_conn(L, 1); /* a finalizer may have closed it meanwhile */
+    st->conn = cu;
     st->used = ++cu->stmt_clock;
-    return execute_values(L, -1, p, nargs, 0);
+    return start_job(L, j, offload, job_idx, st);
 }
 
 static const luaL_Reg st_methods[] = {
     {"execute", st_execute},
     {"cursor", st_cursor},
-    {"execute_many", st_execute_many},
+    {"execute_many", myl_lua_stmt_execute_many},
     {"reset", st_reset},
     {"close", st_close},
     {NULL, NULL},
