@@ -24,8 +24,10 @@
 -- no more.  Connecting is handed to the worker the same way (on the
 -- calling thread only when the login may call Lua: the script's auth
 -- callbacks), bounded by the task's time left, so a server that accepts
--- and never speaks holds its own task only.  Other calls (cursors,
--- prepared statements, db:load) run on the calling thread, within the cap.
+-- and never speaks holds its own task only.  Prepared statements, cursors
+-- and the connection's commands go to the worker as well; what calls Lua
+-- while it talks to the server (db:load, a Lua local_infile handler, auth
+-- callbacks) runs on the calling thread, within the cap.
 local core = require "mylua.core"
 local progress = require "mylua.progress"
 
