@@ -1,4 +1,5 @@
 /* The connection object: mylua.connect{...} and the methods of db. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,6 +373,36 @@ static int pick(lua_State *L, int base, const char *name, const char *const *cho
     return r;
 }
 
+/* Marks in `given` (by index in myl_option_table) the options that the
+ * three layers from base hold as their own keys, so that the options no
+ * layer names are not each looked up three times (most of a connect's own
+ * work, with a few options given out of some seventy).  0 when that cannot
+ * be known: a layer with a metatable (its __index may serve any option),
+ * or one that is no table. */
+#define MAX_OPTIONS 128
+static int mark_given(lua_State *L, int base, unsigned char given[MAX_OPTIONS])
+{
+    memset(given, 0, MAX_OPTIONS);
+    for (int t = base; t < base + 3; t++) {
+        if (lua_type(L, t) != LUA_TTABLE) return 0;
+        if (lua_getmetatable(L, t)) {
+            lua_pop(L, 1);
+            return 0;
+        }
+        lua_pushnil(L);
+        while (lua_next(L, t)) {
+            lua_pop(L, 1);
+            if (lua_type(L, -1) != LUA_TSTRING) continue; /* never an option's name */
+            size_t len;
+            const char *k = lua_tolstring(L, -1, &len);
+            const myl_option_info *opt = myl_option_find(k, len);
+            ptrdiff_t i = opt ? opt - myl_option_table : MAX_OPTIONS;
+            if (i < MAX_OPTIONS) given[i] = 1;
+        }
+    }
+    return 1;
+}
+
 /* The options the table at base gives, over the host program's (base + 1)
  * and the option files' (base + 2), into a. */
 static void read_connect_options(lua_State *L, int base, connect_args *a)
@@ -380,7 +411,11 @@ static void read_connect_options(lua_State *L, int base, connect_args *a)
     myl_options_init(o);
     a->auth_idx = a->infile_idx = a->hosts_idx = 0;
     int socket_given = 0, protocol_given = 0, ssl_mode_given = 0;
+    unsigned char given[MAX_OPTIONS];
+    int known = mark_given(L, base, given);
     for (const myl_option_info *opt = myl_option_table; opt->name; opt++) {
+        ptrdiff_t i = opt - myl_option_table;
+        if (known && i < MAX_OPTIONS && !given[i]) continue; /* no layer names it */
         luaL_checkstack(L, 2, "too many options");
         int ty = lua_getfield(L, base, opt->name);
         int layer = 1;
