@@ -24,6 +24,9 @@
  * is kept up to COLUMN_TEXT_KEPT bytes. */
 #define SMALL_COLUMNS 32
 #define COLUMN_TEXT_KEPT ((size_t)64 << 10)
+/* The last text result's column definitions are kept, to share its columns
+ * with the next result of the same definitions, up to this many bytes. */
+#define COLDEF_KEPT ((size_t)16 << 10)
 
 /* Discarding a response nobody reads: at most this many bytes, within the
  * read timeout (or DRAIN_SECONDS without one); past either the connection
@@ -135,6 +138,9 @@ void myl_conn_free(myl_conn *c)
     myl_close(c);
     myl_stmt_detach_all(c);
     myl_buf_free(&c->col_text);
+    myl_buf_free(&c->coldef_last);
+    myl_buf_free(&c->coldef_seen);
+    myl_columns_free(c->coldef_cols);
     forget_auth_options(c);
     myl_infile_forget(c);
     myl_side_forget(c);
@@ -406,13 +412,83 @@ int myl_conn_read_columns_end(myl_conn *c, unsigned *eof_status)
     return 0;
 }
 
-int myl_conn_read_columns(myl_conn *c, size_t ncols, myl_columns **out, unsigned *eof_status)
+/* One column definition (p, n), the i-th: its fields into cols[i], its six
+ * strings into strs (their offsets at offs[i * 6]).  0, or -1 with the
+ * connection's error set. */
+static int take_coldef(myl_conn *c, const uint8_t *p, size_t n, size_t i, myl_column *cols,
+                       size_t *offs, myl_buf *strs)
+{
+    myl_coldef d;
+    myl_pkt kind = myl_classify(MYL_WAIT_COLUMN, p, n, c->caps);
+    if (kind == MYL_PKT_ERR) return myl_conn_server_error(c, p, n);
+    if (kind != MYL_PKT_COLUMN || myl_parse_coldef(p, n, &d))
+        return myl_conn_malformed(c, "column definition");
+    const uint8_t *s[6] = {d.catalog, d.db, d.table, d.org_table, d.name, d.org_name};
+    size_t l[6] = {d.catalog_len, d.db_len, d.table_len, d.org_table_len, d.name_len,
+                   d.org_name_len};
+    size_t total = 6; /* each string and its NUL */
+    for (int k = 0; k < 6; k++) total += l[k];
+    if (strs->len + total - 1 > MAX_COLUMN_TEXT) /* the last string past the ceiling */
+        return myl_conn_broken(c, MYL_CR_NET_PACKET_TOO_LARGE,
+                               "Got column definitions bigger than 64 MiB in all");
+    if (myl_buf_reserve(strs, total)) return myl_conn_oom(c);
+    for (int k = 0; k < 6; k++) {
+        offs[i * 6 + k] = strs->len;
+        if (l[k]) myl_buf_put(strs, s[k], l[k]);
+        myl_buf_put_u8(strs, 0);
+    }
+    cols[i].name_len = d.name_len;
+    cols[i].charset = d.charset;
+    cols[i].length = d.length;
+    cols[i].type = d.type;
+    cols[i].flags = d.flags;
+    cols[i].decimals = d.decimals;
+    cols[i].vclass = myl_value_class_of(d.type, d.flags);
+    return 0;
+}
+
+/* The packet at *pos of a list kept by keep_coldef (its length, then its
+ * bytes); *pos moves past it. */
+static const uint8_t *kept_coldef(const myl_buf *kept, size_t *pos, size_t *n)
+{
+    memcpy(n, kept->data + *pos, sizeof *n);
+    const uint8_t *p = kept->data + *pos + sizeof *n;
+    *pos += sizeof *n + *n;
+    return p;
+}
+
+/* Appends a packet to `list` (its length, then its bytes); -1 when the list
+ * would pass COLDEF_KEPT bytes (it is then not kept) or memory runs out. */
+static int keep_coldef(myl_buf *list, const uint8_t *p, size_t n)
+{
+    if (n > COLDEF_KEPT || list->len + sizeof n + n > COLDEF_KEPT ||
+        myl_buf_reserve(list, sizeof n + n))
+        return -1;
+    myl_buf_put(list, &n, sizeof n);
+    if (n) myl_buf_put(list, p, n);
+    return 0;
+}
+
+/* Reads ncols column definitions into new columns.  With `reuse` (text
+ * results), definitions that are the same bytes as the last ones so read
+ * give the same columns, shared (one reference more), instead of being
+ * parsed and copied again: a query run thousands of times reads the same
+ * definitions as often, and making its columns was a fifth of a point
+ * select's instructions. */
+static int read_columns(myl_conn *c, size_t ncols, myl_columns **out, unsigned *eof_status,
+                        int reuse)
 {
     /* Scratch that lives as long as the connection, and arrays on the
      * stack for the usual few columns: a statement executed thousands of
      * times reads its columns as often, and mallocs were a third of it. */
     myl_buf strs = c->col_text;
     strs.len = 0;
+    myl_buf seen = c->coldef_seen; /* this result's definitions, to keep for the next */
+    seen.len = 0;
+    int keep = reuse;
+    const myl_buf *last = &c->coldef_last;
+    size_t last_pos = 0, matched = 0;
+    int same = reuse && c->coldef_cols && c->coldef_cols->n == ncols;
     myl_column small_cols[SMALL_COLUMNS];
     size_t small_offs[SMALL_COLUMNS * 6];
     int small = ncols <= SMALL_COLUMNS;
@@ -430,49 +506,41 @@ int myl_conn_read_columns(myl_conn *c, size_t ncols, myl_columns **out, unsigned
     for (size_t i = 0; i < ncols && rc == 0; i++) {
         const uint8_t *p;
         size_t n;
-        myl_coldef d;
         if (myl_read_packet(c, &p, &n)) {
             rc = -1;
             break;
         }
-        myl_pkt kind = myl_classify(MYL_WAIT_COLUMN, p, n, c->caps);
-        if (kind == MYL_PKT_ERR) {
-            rc = myl_conn_server_error(c, p, n);
-            break;
-        }
-        if (kind != MYL_PKT_COLUMN || myl_parse_coldef(p, n, &d)) {
-            rc = myl_conn_malformed(c, "column definition");
-            break;
-        }
-        const uint8_t *s[6] = {d.catalog, d.db, d.table, d.org_table, d.name, d.org_name};
-        size_t l[6] = {d.catalog_len, d.db_len, d.table_len, d.org_table_len, d.name_len,
-                       d.org_name_len};
-        for (int k = 0; k < 6 && rc == 0; k++) {
-            offs[i * 6 + k] = strs.len;
-            if (strs.len + l[k] > MAX_COLUMN_TEXT) {
-                rc = myl_conn_broken(c, MYL_CR_NET_PACKET_TOO_LARGE,
-                                     "Got column definitions bigger than 64 MiB in all");
-            } else if (myl_buf_reserve(&strs, l[k] + 1)) rc = myl_conn_oom(c);
-            else {
-                if (l[k]) myl_buf_put(&strs, s[k], l[k]);
-                myl_buf_put_u8(&strs, 0);
+        if (keep && keep_coldef(&seen, p, n)) keep = 0;
+        if (same) {
+            size_t ln, at = last_pos;
+            const uint8_t *lp = kept_coldef(last, &at, &ln);
+            if (ln == n && memcmp(lp, p, n) == 0) { /* checked when it was first read */
+                last_pos = at;
+                matched++;
+                continue;
             }
+            /* Different after all: the definitions matched so far are
+             * made from the kept copies, this one and the rest as read. */
+            same = 0;
+            size_t pos = 0;
+            for (size_t j = 0; j < matched && rc == 0; j++) {
+                size_t jn;
+                const uint8_t *jp = kept_coldef(last, &pos, &jn);
+                rc = take_coldef(c, jp, jn, j, cols, offs, &strs);
+            }
+            if (rc) break;
         }
-        cols[i].name_len = d.name_len;
-        cols[i].charset = d.charset;
-        cols[i].length = d.length;
-        cols[i].type = d.type;
-        cols[i].flags = d.flags;
-        cols[i].decimals = d.decimals;
-        cols[i].vclass = myl_value_class_of(d.type, d.flags);
+        rc = take_coldef(c, p, n, i, cols, offs, &strs);
     }
     if (rc == 0) rc = myl_conn_read_columns_end(c, eof_status);
     myl_columns *res = NULL;
-    if (rc == 0) {
+    if (rc == 0 && same) {
+        *out = myl_columns_ref(c->coldef_cols);
+    } else if (rc == 0) {
         res = malloc(sizeof *res + ncols * sizeof *cols + strs.len);
         if (!res) rc = myl_conn_oom(c);
     }
-    if (rc == 0) {
+    if (res) {
         res->n = ncols;
         res->refs = 1;
         res->binary = 0;
@@ -490,6 +558,13 @@ int myl_conn_read_columns(myl_conn *c, size_t ncols, myl_columns **out, unsigned
             col->org_name = base + offs[i * 6 + 5];
         }
         *out = res;
+        if (keep) { /* the next result compares its definitions with these */
+            myl_columns_free(c->coldef_cols);
+            c->coldef_cols = myl_columns_ref(res);
+            myl_buf swap = c->coldef_last;
+            c->coldef_last = seen;
+            seen = swap;
+        }
     }
     if (!small) {
         free(cols);
@@ -497,7 +572,13 @@ int myl_conn_read_columns(myl_conn *c, size_t ncols, myl_columns **out, unsigned
     }
     if (strs.cap > COLUMN_TEXT_KEPT) myl_buf_free(&strs); /* a rare huge one is not kept */
     c->col_text = strs;
+    c->coldef_seen = seen;
     return rc;
+}
+
+int myl_conn_read_columns(myl_conn *c, size_t ncols, myl_columns **out, unsigned *eof_status)
+{
+    return read_columns(c, ncols, out, eof_status, 0);
 }
 
 /* Reads a result's head, and its column definitions, under one deadline
@@ -535,8 +616,11 @@ static int read_head(myl_conn *c, myl_columns **cols)
         if (!metadata) { /* the statement's, unchanged since it last got them */
             if (myl_stmt_known_columns(c, (size_t)ncols, cols, &eof_status)) return -1;
         } else {
-            if (myl_conn_read_columns(c, (size_t)ncols, cols, &eof_status)) return -1;
-            (*cols)->binary = c->cmd_binary;
+            /* A text result's columns may be shared with the one before
+             * (read_columns): never changed once made. */
+            int text = !c->cmd_binary && !c->exec_stmt;
+            if (read_columns(c, (size_t)ncols, cols, &eof_status, text)) return -1;
+            if (!text) (*cols)->binary = c->cmd_binary;
             if (c->exec_stmt && c->result_no == 1) myl_stmt_learn_columns(c, *cols);
         }
         c->ncols = (size_t)ncols;

@@ -39,6 +39,11 @@ struct myl_conn {
     unsigned status; /* server status flags, kept current */
     size_t ncols;    /* columns of the result being read */
     myl_buf col_text; /* scratch for the names in column definitions (conn.c) */
+    /* The last text result's column definitions as read, and the columns
+     * made of them (one reference): the next result of the same bytes
+     * shares them (conn.c); coldef_seen is the scratch of the one read now. */
+    myl_buf coldef_last, coldef_seen;
+    myl_columns *coldef_cols;
     unsigned result_no; /* results of the current response read so far */
     uint64_t bytes_read; /* every packet read, headers included (a budget's measure) */
 
