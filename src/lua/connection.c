@@ -15,6 +15,10 @@
 #include "settings_push.h"
 #include "worker.h"
 
+/* The connection object's user values: 1 the LOCAL INFILE handler, 2 the
+ * options to reconnect with, 3 the names of the last query's columns. */
+#define UV_CONN_NAMES 3
+
 #define MAX_ATTRS 32
 
 conn_ud *myl_lua_check_conn(lua_State *L, int idx)
@@ -649,7 +653,7 @@ int myl_lua_connect(lua_State *L)
 
     /* The object exists (closed) before anything is allocated, so __gc can
      * always clean up. */
-    conn_ud *cu = lua_newuserdatauv(L, sizeof *cu, 2);
+    conn_ud *cu = lua_newuserdatauv(L, sizeof *cu, UV_CONN_NAMES);
     memset(cu, 0, sizeof *cu);
     luaL_setmetatable(L, MYL_CONNECTION_MT);
     int obj = lua_gettop(L);
@@ -855,8 +859,74 @@ static void run_query(void *arg)
     if (!j->res) j->e = *myl_conn_error(j->c);
 }
 
-/* The Lua part, after the job; the stack holds ..., the result object,
- * and above it the job's userdata when it has one. */
+/* The names table of the last query's columns, the connection object's
+ * user value UV_CONN_NAMES: a userdata holding those columns (one
+ * reference, so their address stays theirs), the table its user value.
+ * The core shares the columns of a result whose definitions are the same
+ * bytes as the last one's (a query run again), and such a result takes the
+ * same names table instead of making its own, as a statement's results do. */
+#define NAMES_CACHE_MT "mylua.names_cache"
+typedef struct names_cache {
+    myl_columns *cols;
+} names_cache;
+
+static int names_cache_gc(lua_State *L)
+{
+    names_cache *nc = lua_touserdata(L, 1);
+    myl_columns_free(nc->cols);
+    nc->cols = NULL;
+    return 0;
+}
+
+/* Makes the result object on top ready: its names from the connection
+ * object at conn_idx when its columns are the last query's, else made, and
+ * kept there for the next. */
+static void result_ready(lua_State *L, int conn_idx, myl_columns *cols)
+{
+    int res = lua_gettop(L);
+    if (!cols) {
+        myl_lua_result_ready(L, res);
+        return;
+    }
+    names_cache *nc = NULL;
+    if (lua_getiuservalue(L, conn_idx, UV_CONN_NAMES) == LUA_TUSERDATA) {
+        nc = lua_touserdata(L, -1);
+        if (nc->cols == cols && lua_getiuservalue(L, -1, 1) == LUA_TTABLE) {
+            myl_lua_result_ready_names(L, res, lua_gettop(L));
+            lua_settop(L, res);
+            return;
+        }
+    }
+    lua_settop(L, res);
+    myl_lua_result_ready(L, res);
+    myl_lua_result_push_names(L, res);
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        lua_settop(L, res);
+        return;
+    }
+    if (!nc) {
+        nc = lua_newuserdatauv(L, sizeof *nc, 1);
+        nc->cols = NULL;
+        if (luaL_newmetatable(L, NAMES_CACHE_MT)) {
+            lua_pushcfunction(L, names_cache_gc);
+            lua_setfield(L, -2, "__gc");
+        }
+        lua_setmetatable(L, -2);
+        lua_pushvalue(L, -1);
+        lua_setiuservalue(L, conn_idx, UV_CONN_NAMES);
+    } else {
+        lua_getiuservalue(L, conn_idx, UV_CONN_NAMES);
+    }
+    lua_pushvalue(L, -2);
+    lua_setiuservalue(L, -2, 1);
+    myl_columns_free(nc->cols);
+    nc->cols = myl_columns_ref(cols);
+    lua_settop(L, res);
+}
+
+/* The Lua part, after the job; the stack holds the connection object at
+ * 1, ..., the result object, and above it the job's userdata when it has
+ * one. */
 static int query_finish(lua_State *L, query_job *j, int has_ud)
 {
     j->in_flight = 0;
@@ -865,7 +935,7 @@ static int query_finish(lua_State *L, query_job *j, int has_ud)
     if (myl_lua_infile_end(L, &j->call)) return lua_error(L); /* the callback's own error */
     if (!*j->slot) return myl_lua_raise(L, &j->e);
     if (has_ud) lua_pop(L, 1);
-    myl_lua_result_ready(L, -1);
+    result_ready(L, 1, (*j->slot)->cols);
     return 1;
 }
 
