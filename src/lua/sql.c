@@ -10,22 +10,38 @@
 #include "binding.h"
 #include "../core/sqllex.h"
 
-/* Appends the literal for the string s (see myl_quote: the same in every
- * sql_mode, so a stale NO_BACKSLASH_ESCAPES flag cannot change it). */
-static void add_string(lua_State *L, luaL_Buffer *b, myl_escape_style st, const char *s, size_t n)
+/* A place for `more` bytes at the end of b, after the text that comes
+ * before the value (seg, the statement's own bytes since the last
+ * placeholder): one reservation for both, as a statement of thousands of
+ * values makes thousands of these. */
+static char *reserve(lua_State *L, luaL_Buffer *b, const char *seg, size_t seglen, size_t more)
+{
+    if (more > (size_t)-1 - seglen) luaL_error(L, "statement too long");
+    char *dst = luaL_prepbuffsize(b, seglen + more);
+    memcpy(dst, seg, seglen);
+    luaL_addsize(b, seglen);
+    return dst + seglen;
+}
+
+/* Appends seg, then the literal for the string s (see myl_quote: the same
+ * in every sql_mode, so a stale NO_BACKSLASH_ESCAPES flag cannot change
+ * it). */
+static void add_string(lua_State *L, luaL_Buffer *b, const char *seg, size_t seglen, myl_escape_style st,
+                       const char *s, size_t n)
 {
     size_t bound = myl_quote_bound(n);
     if (!bound) luaL_error(L, "string too long to quote");
-    char *dst = luaL_prepbuffsize(b, bound);
+    char *dst = reserve(L, b, seg, seglen, bound);
     luaL_addsize(b, myl_quote(dst, s, n, st.charset));
 }
 
-/* Appends X'...': bytes as they are, whatever the connection's charset. */
-static void add_hex(lua_State *L, luaL_Buffer *b, const char *s, size_t n)
+/* Appends seg, then X'...': bytes as they are, whatever the connection's
+ * charset. */
+static void add_hex(lua_State *L, luaL_Buffer *b, const char *seg, size_t seglen, const char *s, size_t n)
 {
     static const char digits[] = "0123456789ABCDEF";
     if (n > ((size_t)-1 - 3) / 2) luaL_error(L, "blob too long to quote");
-    char *dst = luaL_prepbuffsize(b, 2 * n + 3);
+    char *dst = reserve(L, b, seg, seglen, 2 * n + 3);
     size_t k = 0;
     dst[k++] = 'X';
     dst[k++] = '\'';
@@ -35,6 +51,13 @@ static void add_hex(lua_State *L, luaL_Buffer *b, const char *s, size_t n)
     }
     dst[k++] = '\'';
     luaL_addsize(b, k);
+}
+
+/* Appends seg, then the n bytes at s (a short literal). */
+static void add_short(lua_State *L, luaL_Buffer *b, const char *seg, size_t seglen, const char *s, size_t n)
+{
+    memcpy(reserve(L, b, seg, seglen, n), s, n);
+    luaL_addsize(b, n);
 }
 
 /* SQL wants '.', whatever decimal point the C locale printed. */
@@ -49,47 +72,118 @@ static void c_decimal_point(char *num)
     memmove(at + 1, at + dl, strlen(at + dl) + 1);
 }
 
-/* Appends the literal for the value at idx to b (b is on top of the stack). */
-static void add_literal(lua_State *L, luaL_Buffer *b, myl_escape_style st, int idx)
+/* Writes the decimal digits of v (with a '-' when negative) at the end of
+ * out[0..len): what "%lld" prints, without the format machinery that a
+ * statement of thousands of values pays for each one.  Returns where the
+ * text starts; out must hold 21 bytes (a sign and 20 digits). */
+static char *format_integer(char *out, size_t len, lua_Integer v)
+{
+    char *p = out + len;
+    /* The magnitude as unsigned: -LLONG_MIN does not fit in the signed type. */
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--p = '-';
+    return p;
+}
+
+/* What snprintf "%.17g" prints for d, for the doubles whose exact value it
+ * prints: 1 <= |d| < 2^53 with a binary fraction of at most as many bits as
+ * digits are left of the 17 significant ones (k/4, 0.5, 3.0, ...).  Such a
+ * d is I + j/2^k, whose decimal expansion has exactly k fraction digits,
+ * j*5^k; "%.17g" shows them all, rounding nothing, and drops no zero
+ * (j*5^k ends in 5).  Returns the length written into out (32 bytes), or
+ * 0 to leave d to snprintf. */
+static size_t format_exact_double(char *out, double d)
+{
+    double a = fabs(d);
+    if (!(a >= 1.0 && a < 9007199254740992.0)) return 0; /* 2^53; NaN fails too */
+    double ip = floor(a);
+    double frac = a - ip; /* exact: the integer part has no fraction bits to lose */
+    unsigned long long whole = (unsigned long long)ip;
+    int digits = 0;
+    for (unsigned long long w = whole; w; w /= 10) digits++;
+    int k = 0;
+    while (frac != 0.0) { /* doubling is exact while the bits stay below 2^53 */
+        if (++k > 17 - digits) return 0;
+        frac *= 2.0;
+        if (frac >= 1.0) frac -= 1.0;
+    }
+    char tmp[24];
+    size_t n = 0;
+    if (d < 0) out[n++] = '-';
+    char *w = format_integer(tmp, sizeof tmp, (lua_Integer)whole);
+    size_t wl = (size_t)(tmp + sizeof tmp - w);
+    memcpy(out + n, w, wl);
+    n += wl;
+    if (k) {
+        /* j/2^k = j*5^k/10^k: k digits, leading zeros kept. */
+        double scaled = (a - ip) * (double)(1ull << k); /* j, exactly */
+        unsigned long long f = (unsigned long long)scaled;
+        for (int i = 0; i < k; i++) f *= 5;
+        out[n++] = '.';
+        for (int i = k - 1; i >= 0; i--) {
+            out[n + (size_t)i] = (char)('0' + f % 10);
+            f /= 10;
+        }
+        n += (size_t)k;
+    }
+    return n;
+}
+
+/* Appends seg (see reserve), then the literal for the value at idx, to b
+ * (b is on top of the stack). */
+static void add_literal(lua_State *L, luaL_Buffer *b, const char *seg, size_t seglen, myl_escape_style st,
+                        int idx)
 {
     char num[64];
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
-        luaL_addstring(b, "NULL");
+        add_short(L, b, seg, seglen, "NULL", 4);
         return;
     case LUA_TLIGHTUSERDATA:
         if (lua_touserdata(L, idx) == NULL) {
-            luaL_addstring(b, "NULL");
+            add_short(L, b, seg, seglen, "NULL", 4);
             return;
         }
         break;
     case LUA_TBOOLEAN:
-        luaL_addstring(b, lua_toboolean(L, idx) ? "TRUE" : "FALSE");
+        if (lua_toboolean(L, idx)) add_short(L, b, seg, seglen, "TRUE", 4);
+        else add_short(L, b, seg, seglen, "FALSE", 5);
         return;
-    case LUA_TNUMBER:
+    case LUA_TNUMBER: {
         if (lua_isinteger(L, idx)) {
-            snprintf(num, sizeof num, LUA_INTEGER_FMT, lua_tointeger(L, idx));
+            char *p = format_integer(num, sizeof num, lua_tointeger(L, idx));
+            add_short(L, b, seg, seglen, p, (size_t)(num + sizeof num - p));
+            return;
+        }
+        double d = lua_tonumber(L, idx);
+        if (!isfinite(d)) luaL_error(L, "cannot bind a non-finite number (%f) to SQL", d);
+        size_t len = format_exact_double(num, d);
+        if (len) {
+            memcpy(num + len, "e0", 3);
         } else {
-            double d = lua_tonumber(L, idx);
-            if (!isfinite(d)) luaL_error(L, "cannot bind a non-finite number (%f) to SQL", d);
             snprintf(num, sizeof num, "%.17g", d);
             c_decimal_point(num);
             /* A trailing exponent makes it a DOUBLE literal, not DECIMAL. */
             if (!strpbrk(num, "eE")) strcat(num, "e0");
         }
-        luaL_addstring(b, num);
+        add_short(L, b, seg, seglen, num, strlen(num));
         return;
+    }
     case LUA_TSTRING: {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
-        add_string(L, b, st, s, n);
+        add_string(L, b, seg, seglen, st, s, n);
         return;
     }
     case LUA_TUSERDATA: {
         const myl_typed *tv = myl_lua_test_typed(L, idx);
         if (!tv) break;
-        if (tv->kind == MYL_PARAM_BLOB) add_hex(L, b, tv->s, tv->len);
-        else add_string(L, b, st, tv->s, tv->len); /* the server reads the text */
+        if (tv->kind == MYL_PARAM_BLOB) add_hex(L, b, seg, seglen, tv->s, tv->len);
+        else add_string(L, b, seg, seglen, st, tv->s, tv->len); /* the server reads the text */
         return;
     }
     default: break;
@@ -102,7 +196,7 @@ void myl_lua_push_literal(lua_State *L, myl_escape_style st, int idx)
     luaL_Buffer b;
     idx = lua_absindex(L, idx);
     luaL_buffinit(L, &b);
-    add_literal(L, &b, st, idx);
+    add_literal(L, &b, "", 0, st, idx);
     luaL_pushresult(&b);
 }
 
@@ -126,6 +220,14 @@ static const struct {
     int single, dbl;
 } readings[] = {{1, 1}, {0, 0}, {1, 0}};
 
+/* ASCII that cannot start a quote, a comment, or the end of an executable
+ * comment, and is not a placeholder. */
+static int plain_byte(unsigned char ch)
+{
+    return ch < 0x80 && ch != '?' && ch != '\'' && ch != '"' && ch != '`' && ch != '#' && ch != '-' &&
+           ch != '/' && ch != '*';
+}
+
 /* Returns the offset of the next placeholder, or n when none is left: a
  * '?' the server reads as code, token by token through the core's SQL
  * lexer (sqllex.h) in this reading.  Skipped: quoted strings and
@@ -140,6 +242,17 @@ static size_t next_placeholder(scan *sc)
                      (sc->dash_high ? MYL_SQLLEX_DASH_HIGH : 0u);
     myl_sqltok t;
     while (sc->i < sc->n) {
+        /* A byte the lexer reads as a token of its own, or as a piece of a
+         * word or a run of blanks that it would end at the same place, is
+         * stepped over here: the lexer keeps no state inside those, so
+         * resuming it at the next byte reads the same tokens.  A VALUES
+         * list of thousands of "(?,?,...)" is almost all such bytes. */
+        unsigned char ch = (unsigned char)sc->s[sc->i];
+        if (ch == '?') return sc->i++;
+        if (plain_byte(ch)) {
+            sc->i++;
+            continue;
+        }
         myl_sqllex_next(sc->s, sc->n, sc->i, flags | (sc->in_exec ? MYL_SQLLEX_IN_EXEC : 0u), sc->mb, &t);
         sc->i += t.len;
         if (t.kind == MYL_SQLTOK_EXEC_OPEN) sc->in_exec = 1;
@@ -197,8 +310,7 @@ void myl_lua_build_sql(lua_State *L, myl_escape_style st, int sql_idx, int first
         if (arg > last)
             luaL_error(L, "too few arguments for the placeholders in the query (%d given)",
                        last - first + 1);
-        luaL_addlstring(&b, s + start, at - start);
-        add_literal(L, &b, st, arg++);
+        add_literal(L, &b, s + start, at - start, st, arg++);
         start = at + 1;
     }
     if (arg <= last)
