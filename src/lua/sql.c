@@ -10,38 +10,61 @@
 #include "binding.h"
 #include "../core/sqllex.h"
 
-/* A place for `more` bytes at the end of b, after the text that comes
- * before the value (seg, the statement's own bytes since the last
- * placeholder): one reservation for both, as a statement of thousands of
- * values makes thousands of these. */
-static char *reserve(lua_State *L, luaL_Buffer *b, const char *seg, size_t seglen, size_t more)
+/* The statement being built: a luaL_Buffer (on top of the stack while in
+ * use) and how many bytes past its end are known to be reserved, so that
+ * most values are written without a call into Lua. */
+typedef struct sqlbuf {
+    luaL_Buffer b;
+    size_t room;
+} sqlbuf;
+
+/* Reserved in one go when the room runs out: the values of many rows. */
+enum { RESERVE_CHUNK = 8192 };
+
+/* Appends seg (the statement's own bytes since the last placeholder) and
+ * returns a place for `more` bytes after it; commit() says how many were
+ * written. */
+static char *reserve(lua_State *L, sqlbuf *o, const char *seg, size_t seglen, size_t more)
 {
     if (more > (size_t)-1 - seglen) luaL_error(L, "statement too long");
-    char *dst = luaL_prepbuffsize(b, seglen + more);
+    size_t need = seglen + more;
+    if (need > o->room) {
+        size_t ask = need < RESERVE_CHUNK ? RESERVE_CHUNK : need;
+        luaL_prepbuffsize(&o->b, ask);
+        o->room = ask;
+    }
+    char *dst = luaL_buffaddr(&o->b) + luaL_bufflen(&o->b);
     memcpy(dst, seg, seglen);
-    luaL_addsize(b, seglen);
+    luaL_addsize(&o->b, seglen);
+    o->room -= seglen;
     return dst + seglen;
+}
+
+static void commit(sqlbuf *o, size_t n)
+{
+    luaL_addsize(&o->b, n);
+    o->room -= n;
 }
 
 /* Appends seg, then the literal for the string s (see myl_quote: the same
  * in every sql_mode, so a stale NO_BACKSLASH_ESCAPES flag cannot change
  * it). */
-static void add_string(lua_State *L, luaL_Buffer *b, const char *seg, size_t seglen, myl_escape_style st,
+static void add_string(lua_State *L, sqlbuf *o, const char *seg, size_t seglen, myl_escape_style st,
                        const char *s, size_t n)
 {
     size_t bound = myl_quote_bound(n);
     if (!bound) luaL_error(L, "string too long to quote");
-    char *dst = reserve(L, b, seg, seglen, bound);
-    luaL_addsize(b, myl_quote(dst, s, n, st.charset));
+    char *dst = reserve(L, o, seg, seglen, bound);
+    commit(o, myl_quote(dst, s, n, st.charset));
 }
 
 /* Appends seg, then X'...': bytes as they are, whatever the connection's
  * charset. */
-static void add_hex(lua_State *L, luaL_Buffer *b, const char *seg, size_t seglen, const char *s, size_t n)
+static void add_hex(lua_State *L, sqlbuf *o, const char *seg, size_t seglen, const char *s, size_t n)
 {
     static const char digits[] = "0123456789ABCDEF";
     if (n > ((size_t)-1 - 3) / 2) luaL_error(L, "blob too long to quote");
-    char *dst = reserve(L, b, seg, seglen, 2 * n + 3);
+    char *dst = reserve(L, o, seg, seglen, 2 * n + 3);
     size_t k = 0;
     dst[k++] = 'X';
     dst[k++] = '\'';
@@ -50,14 +73,14 @@ static void add_hex(lua_State *L, luaL_Buffer *b, const char *seg, size_t seglen
         dst[k++] = digits[(unsigned char)s[i] & 15];
     }
     dst[k++] = '\'';
-    luaL_addsize(b, k);
+    commit(o, k);
 }
 
 /* Appends seg, then the n bytes at s (a short literal). */
-static void add_short(lua_State *L, luaL_Buffer *b, const char *seg, size_t seglen, const char *s, size_t n)
+static void add_short(lua_State *L, sqlbuf *o, const char *seg, size_t seglen, const char *s, size_t n)
 {
-    memcpy(reserve(L, b, seg, seglen, n), s, n);
-    luaL_addsize(b, n);
+    memcpy(reserve(L, o, seg, seglen, n), s, n);
+    commit(o, n);
 }
 
 /* SQL wants '.', whatever decimal point the C locale printed. */
@@ -78,13 +101,24 @@ static void c_decimal_point(char *num)
  * text starts; out must hold 21 bytes (a sign and 20 digits). */
 static char *format_integer(char *out, size_t len, lua_Integer v)
 {
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                "8081828384858687888990919293949596979899";
     char *p = out + len;
     /* The magnitude as unsigned: -LLONG_MIN does not fit in the signed type. */
     unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
+    while (u >= 100) { /* two digits a division */
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        *--p = pairs[2 * r + 1];
+        *--p = pairs[2 * r];
+    }
+    if (u >= 10) {
+        *--p = pairs[2 * u + 1];
+        *--p = pairs[2 * u];
+    } else {
+        *--p = (char)('0' + u);
+    }
     if (v < 0) *--p = '-';
     return p;
 }
@@ -133,30 +167,30 @@ static size_t format_exact_double(char *out, double d)
     return n;
 }
 
-/* Appends seg (see reserve), then the literal for the value at idx, to b
- * (b is on top of the stack). */
-static void add_literal(lua_State *L, luaL_Buffer *b, const char *seg, size_t seglen, myl_escape_style st,
+/* Appends seg (see reserve), then the literal for the value at idx, to o
+ * (its buffer on top of the stack). */
+static void add_literal(lua_State *L, sqlbuf *o, const char *seg, size_t seglen, myl_escape_style st,
                         int idx)
 {
     char num[64];
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
-        add_short(L, b, seg, seglen, "NULL", 4);
+        add_short(L, o, seg, seglen, "NULL", 4);
         return;
     case LUA_TLIGHTUSERDATA:
         if (lua_touserdata(L, idx) == NULL) {
-            add_short(L, b, seg, seglen, "NULL", 4);
+            add_short(L, o, seg, seglen, "NULL", 4);
             return;
         }
         break;
     case LUA_TBOOLEAN:
-        if (lua_toboolean(L, idx)) add_short(L, b, seg, seglen, "TRUE", 4);
-        else add_short(L, b, seg, seglen, "FALSE", 5);
+        if (lua_toboolean(L, idx)) add_short(L, o, seg, seglen, "TRUE", 4);
+        else add_short(L, o, seg, seglen, "FALSE", 5);
         return;
     case LUA_TNUMBER: {
         if (lua_isinteger(L, idx)) {
             char *p = format_integer(num, sizeof num, lua_tointeger(L, idx));
-            add_short(L, b, seg, seglen, p, (size_t)(num + sizeof num - p));
+            add_short(L, o, seg, seglen, p, (size_t)(num + sizeof num - p));
             return;
         }
         double d = lua_tonumber(L, idx);
@@ -170,20 +204,20 @@ static void add_literal(lua_State *L, luaL_Buffer *b, const char *seg, size_t se
             /* A trailing exponent makes it a DOUBLE literal, not DECIMAL. */
             if (!strpbrk(num, "eE")) strcat(num, "e0");
         }
-        add_short(L, b, seg, seglen, num, strlen(num));
+        add_short(L, o, seg, seglen, num, strlen(num));
         return;
     }
     case LUA_TSTRING: {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
-        add_string(L, b, seg, seglen, st, s, n);
+        add_string(L, o, seg, seglen, st, s, n);
         return;
     }
     case LUA_TUSERDATA: {
         const myl_typed *tv = myl_lua_test_typed(L, idx);
         if (!tv) break;
-        if (tv->kind == MYL_PARAM_BLOB) add_hex(L, b, seg, seglen, tv->s, tv->len);
-        else add_string(L, b, seg, seglen, st, tv->s, tv->len); /* the server reads the text */
+        if (tv->kind == MYL_PARAM_BLOB) add_hex(L, o, seg, seglen, tv->s, tv->len);
+        else add_string(L, o, seg, seglen, st, tv->s, tv->len); /* the server reads the text */
         return;
     }
     default: break;
@@ -193,11 +227,12 @@ static void add_literal(lua_State *L, luaL_Buffer *b, const char *seg, size_t se
 
 void myl_lua_push_literal(lua_State *L, myl_escape_style st, int idx)
 {
-    luaL_Buffer b;
+    sqlbuf o;
     idx = lua_absindex(L, idx);
-    luaL_buffinit(L, &b);
-    add_literal(L, &b, "", 0, st, idx);
-    luaL_pushresult(&b);
+    luaL_buffinit(L, &o.b);
+    o.room = 0;
+    add_literal(L, &o, "", 0, st, idx);
+    luaL_pushresult(&o.b);
 }
 
 /* One way the server may read the query text.  The status flag that
@@ -296,8 +331,9 @@ void myl_lua_build_sql(lua_State *L, myl_escape_style st, int sql_idx, int first
         }
     }
     int arg = first;
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
+    sqlbuf o;
+    luaL_buffinit(L, &o.b);
+    o.room = 0;
     size_t start = 0;
     for (;;) {
         size_t at = next_placeholder(&sc[0]);
@@ -310,12 +346,12 @@ void myl_lua_build_sql(lua_State *L, myl_escape_style st, int sql_idx, int first
         if (arg > last)
             luaL_error(L, "too few arguments for the placeholders in the query (%d given)",
                        last - first + 1);
-        add_literal(L, &b, s + start, at - start, st, arg++);
+        add_literal(L, &o, s + start, at - start, st, arg++);
         start = at + 1;
     }
     if (arg <= last)
         luaL_error(L, "too many arguments for the placeholders in the query (%d placeholders, %d given)",
                    arg - first, last - first + 1);
-    luaL_addlstring(&b, s + start, n - start);
-    luaL_pushresult(&b);
+    luaL_addlstring(&o.b, s + start, n - start);
+    luaL_pushresult(&o.b);
 }
