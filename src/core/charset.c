@@ -196,6 +196,23 @@ static int needs_hex(const unsigned char *s, size_t n)
     return 0;
 }
 
+/* What myl_quote's one-pass form does with each byte: copies it (0),
+ * doubles it (the quote), or leaves the string to the long way (NUL,
+ * backslash, slash, star, and every byte >= 0x80). */
+enum { PLAIN_COPY, PLAIN_DOUBLE, PLAIN_STOP };
+#define STOP16 PLAIN_STOP, PLAIN_STOP, PLAIN_STOP, PLAIN_STOP, PLAIN_STOP, PLAIN_STOP, PLAIN_STOP, \
+               PLAIN_STOP, PLAIN_STOP, PLAIN_STOP, PLAIN_STOP, PLAIN_STOP, PLAIN_STOP, PLAIN_STOP, \
+               PLAIN_STOP, PLAIN_STOP
+static const unsigned char plain_quote_class[256] = {
+    [0] = PLAIN_STOP,
+    ['\''] = PLAIN_DOUBLE,
+    ['\\'] = PLAIN_STOP,
+    ['/'] = PLAIN_STOP,
+    ['*'] = PLAIN_STOP,
+    [0x80] = STOP16, STOP16, STOP16, STOP16, STOP16, STOP16, STOP16, STOP16,
+};
+#undef STOP16
+
 size_t myl_quote(char *dst, const char *src, size_t n, const myl_charset *cs)
 {
     static const char digits[] = "0123456789ABCDEF";
@@ -205,6 +222,26 @@ size_t myl_quote(char *dst, const char *src, size_t n, const myl_charset *cs)
         *d++ = '\'';
         *d++ = '\'';
         return 2;
+    }
+    /* Most strings are ASCII without a backslash, NUL, slash or star: text
+     * in every charset, no hex form, no two-byte character; they take the
+     * plain form below in one pass.  Any other byte starts again the long
+     * way. */
+    *d++ = '\'';
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = s[i];
+        if (plain_quote_class[c]) {
+            if (plain_quote_class[c] == PLAIN_STOP) {
+                d = dst;
+                break;
+            }
+            *d++ = '\''; /* PLAIN_DOUBLE */
+        }
+        *d++ = (char)c;
+    }
+    if (d != dst) {
+        *d++ = '\'';
+        return (size_t)(d - dst);
     }
     int text = myl_charset_is_text(cs, src, n);
     if (needs_hex(s, n)) {

@@ -10,22 +10,61 @@
 #include "binding.h"
 #include "../core/sqllex.h"
 
-/* Appends the literal for the string s (see myl_quote: the same in every
- * sql_mode, so a stale NO_BACKSLASH_ESCAPES flag cannot change it). */
-static void add_string(lua_State *L, luaL_Buffer *b, myl_escape_style st, const char *s, size_t n)
+/* The statement being built: a luaL_Buffer (on top of the stack while in
+ * use) and how many bytes past its end are known to be reserved, so that
+ * most values are written without a call into Lua. */
+typedef struct sqlbuf {
+    luaL_Buffer b;
+    size_t room;
+} sqlbuf;
+
+/* Reserved in one go when the room runs out: the values of many rows. */
+enum { RESERVE_CHUNK = 8192 };
+
+/* Appends seg (the statement's own bytes since the last placeholder) and
+ * returns a place for `more` bytes after it; commit() says how many were
+ * written. */
+static char *reserve(lua_State *L, sqlbuf *o, const char *seg, size_t seglen, size_t more)
+{
+    if (more > (size_t)-1 - seglen) luaL_error(L, "statement too long");
+    size_t need = seglen + more;
+    if (need > o->room) {
+        size_t ask = need < RESERVE_CHUNK ? RESERVE_CHUNK : need;
+        luaL_prepbuffsize(&o->b, ask);
+        o->room = ask;
+    }
+    char *dst = luaL_buffaddr(&o->b) + luaL_bufflen(&o->b);
+    memcpy(dst, seg, seglen);
+    luaL_addsize(&o->b, seglen);
+    o->room -= seglen;
+    return dst + seglen;
+}
+
+static void commit(sqlbuf *o, size_t n)
+{
+    luaL_addsize(&o->b, n);
+    o->room -= n;
+}
+
+/* Appends seg, then the literal for the string s (see myl_quote: the same
+ * in every sql_mode, so a stale NO_BACKSLASH_ESCAPES flag cannot change
+ * it). */
+static void add_string(lua_State *L, sqlbuf *o, const char *seg, size_t seglen, myl_escape_style st,
+                       const char *s, size_t n)
 {
     size_t bound = myl_quote_bound(n);
     if (!bound) luaL_error(L, "string too long to quote");
-    char *dst = luaL_prepbuffsize(b, bound);
-    luaL_addsize(b, myl_quote(dst, s, n, st.charset));
+    char *dst = reserve(L, o, seg, seglen, bound);
+    commit(o, myl_quote(dst, s, n, st.charset));
 }
 
-/* Appends X'...': bytes as they are, whatever the connection's charset. */
-static void add_hex(lua_State *L, luaL_Buffer *b, const char *s, size_t n)
+/* Appends seg, then X'...': bytes as they are, whatever the connection's
+ * charset. */
+static void add_hex(lua_State *L, sqlbuf *o, const char *seg, size_t seglen, const char *s, size_t n)
 {
     static const char digits[] = "0123456789ABCDEF";
     if (n > ((size_t)-1 - 3) / 2) luaL_error(L, "blob too long to quote");
-    char *dst = luaL_prepbuffsize(b, 2 * n + 3);
+    char *dst = reserve(L, o, seg, seglen, 2 * n + 3);
     size_t k = 0;
     dst[k++] = 'X';
     dst[k++] = '\'';
@@ -34,7 +73,14 @@ static void add_hex(lua_State *L, luaL_Buffer *b, const char *s, size_t n)
         dst[k++] = digits[(unsigned char)s[i] & 15];
     }
     dst[k++] = '\'';
-    luaL_addsize(b, k);
+    commit(o, k);
+}
+
+/* Appends seg, then the n bytes at s (a short literal). */
+static void add_short(lua_State *L, sqlbuf *o, const char *seg, size_t seglen, const char *s, size_t n)
+{
+    memcpy(reserve(L, o, seg, seglen, n), s, n);
+    commit(o, n);
 }
 
 /* SQL wants '.', whatever decimal point the C locale printed. */
@@ -49,47 +95,129 @@ static void c_decimal_point(char *num)
     memmove(at + 1, at + dl, strlen(at + dl) + 1);
 }
 
-/* Appends the literal for the value at idx to b (b is on top of the stack). */
-static void add_literal(lua_State *L, luaL_Buffer *b, myl_escape_style st, int idx)
+/* Writes the decimal digits of v (with a '-' when negative) at the end of
+ * out[0..len): what "%lld" prints, without the format machinery that a
+ * statement of thousands of values pays for each one.  Returns where the
+ * text starts; out must hold 21 bytes (a sign and 20 digits). */
+static char *format_integer(char *out, size_t len, lua_Integer v)
+{
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                "8081828384858687888990919293949596979899";
+    char *p = out + len;
+    /* The magnitude as unsigned: -LLONG_MIN does not fit in the signed type. */
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    while (u >= 100) { /* two digits a division */
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        *--p = pairs[2 * r + 1];
+        *--p = pairs[2 * r];
+    }
+    if (u >= 10) {
+        *--p = pairs[2 * u + 1];
+        *--p = pairs[2 * u];
+    } else {
+        *--p = (char)('0' + u);
+    }
+    if (v < 0) *--p = '-';
+    return p;
+}
+
+/* What snprintf "%.17g" prints for d, for the doubles whose exact value it
+ * prints: 1 <= |d| < 2^53 with a binary fraction of at most as many bits as
+ * digits are left of the 17 significant ones (k/4, 0.5, 3.0, ...).  Such a
+ * d is I + j/2^k, whose decimal expansion has exactly k fraction digits,
+ * j*5^k; "%.17g" shows them all, rounding nothing, and drops no zero
+ * (j*5^k ends in 5).  Returns the length written into out (32 bytes), or
+ * 0 to leave d to snprintf. */
+static size_t format_exact_double(char *out, double d)
+{
+    double a = fabs(d);
+    if (!(a >= 1.0 && a < 9007199254740992.0)) return 0; /* 2^53; NaN fails too */
+    double ip = floor(a);
+    double frac = a - ip; /* exact: the integer part has no fraction bits to lose */
+    unsigned long long whole = (unsigned long long)ip;
+    int digits = 0;
+    for (unsigned long long w = whole; w; w /= 10) digits++;
+    int k = 0;
+    while (frac != 0.0) { /* doubling is exact while the bits stay below 2^53 */
+        if (++k > 17 - digits) return 0;
+        frac *= 2.0;
+        if (frac >= 1.0) frac -= 1.0;
+    }
+    char tmp[24];
+    size_t n = 0;
+    if (d < 0) out[n++] = '-';
+    char *w = format_integer(tmp, sizeof tmp, (lua_Integer)whole);
+    size_t wl = (size_t)(tmp + sizeof tmp - w);
+    memcpy(out + n, w, wl);
+    n += wl;
+    if (k) {
+        /* j/2^k = j*5^k/10^k: k digits, leading zeros kept. */
+        double scaled = (a - ip) * (double)(1ull << k); /* j, exactly */
+        unsigned long long f = (unsigned long long)scaled;
+        for (int i = 0; i < k; i++) f *= 5;
+        out[n++] = '.';
+        for (int i = k - 1; i >= 0; i--) {
+            out[n + (size_t)i] = (char)('0' + f % 10);
+            f /= 10;
+        }
+        n += (size_t)k;
+    }
+    return n;
+}
+
+/* Appends seg (see reserve), then the literal for the value at idx, to o
+ * (its buffer on top of the stack). */
+static void add_literal(lua_State *L, sqlbuf *o, const char *seg, size_t seglen, myl_escape_style st,
+                        int idx)
 {
     char num[64];
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
-        luaL_addstring(b, "NULL");
+        add_short(L, o, seg, seglen, "NULL", 4);
         return;
     case LUA_TLIGHTUSERDATA:
         if (lua_touserdata(L, idx) == NULL) {
-            luaL_addstring(b, "NULL");
+            add_short(L, o, seg, seglen, "NULL", 4);
             return;
         }
         break;
     case LUA_TBOOLEAN:
-        luaL_addstring(b, lua_toboolean(L, idx) ? "TRUE" : "FALSE");
+        if (lua_toboolean(L, idx)) add_short(L, o, seg, seglen, "TRUE", 4);
+        else add_short(L, o, seg, seglen, "FALSE", 5);
         return;
-    case LUA_TNUMBER:
+    case LUA_TNUMBER: {
         if (lua_isinteger(L, idx)) {
-            snprintf(num, sizeof num, LUA_INTEGER_FMT, lua_tointeger(L, idx));
+            char *p = format_integer(num, sizeof num, lua_tointeger(L, idx));
+            add_short(L, o, seg, seglen, p, (size_t)(num + sizeof num - p));
+            return;
+        }
+        double d = lua_tonumber(L, idx);
+        if (!isfinite(d)) luaL_error(L, "cannot bind a non-finite number (%f) to SQL", d);
+        size_t len = format_exact_double(num, d);
+        if (len) {
+            memcpy(num + len, "e0", 3);
         } else {
-            double d = lua_tonumber(L, idx);
-            if (!isfinite(d)) luaL_error(L, "cannot bind a non-finite number (%f) to SQL", d);
             snprintf(num, sizeof num, "%.17g", d);
             c_decimal_point(num);
             /* A trailing exponent makes it a DOUBLE literal, not DECIMAL. */
             if (!strpbrk(num, "eE")) strcat(num, "e0");
         }
-        luaL_addstring(b, num);
+        add_short(L, o, seg, seglen, num, strlen(num));
         return;
+    }
     case LUA_TSTRING: {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
-        add_string(L, b, st, s, n);
+        add_string(L, o, seg, seglen, st, s, n);
         return;
     }
     case LUA_TUSERDATA: {
         const myl_typed *tv = myl_lua_test_typed(L, idx);
         if (!tv) break;
-        if (tv->kind == MYL_PARAM_BLOB) add_hex(L, b, tv->s, tv->len);
-        else add_string(L, b, st, tv->s, tv->len); /* the server reads the text */
+        if (tv->kind == MYL_PARAM_BLOB) add_hex(L, o, seg, seglen, tv->s, tv->len);
+        else add_string(L, o, seg, seglen, st, tv->s, tv->len); /* the server reads the text */
         return;
     }
     default: break;
@@ -99,11 +227,12 @@ static void add_literal(lua_State *L, luaL_Buffer *b, myl_escape_style st, int i
 
 void myl_lua_push_literal(lua_State *L, myl_escape_style st, int idx)
 {
-    luaL_Buffer b;
+    sqlbuf o;
     idx = lua_absindex(L, idx);
-    luaL_buffinit(L, &b);
-    add_literal(L, &b, st, idx);
-    luaL_pushresult(&b);
+    luaL_buffinit(L, &o.b);
+    o.room = 0;
+    add_literal(L, &o, "", 0, st, idx);
+    luaL_pushresult(&o.b);
 }
 
 /* One way the server may read the query text.  The status flag that
@@ -126,6 +255,14 @@ static const struct {
     int single, dbl;
 } readings[] = {{1, 1}, {0, 0}, {1, 0}};
 
+/* ASCII that cannot start a quote, a comment, or the end of an executable
+ * comment, and is not a placeholder. */
+static int plain_byte(unsigned char ch)
+{
+    return ch < 0x80 && ch != '?' && ch != '\'' && ch != '"' && ch != '`' && ch != '#' && ch != '-' &&
+           ch != '/' && ch != '*';
+}
+
 /* Returns the offset of the next placeholder, or n when none is left: a
  * '?' the server reads as code, token by token through the core's SQL
  * lexer (sqllex.h) in this reading.  Skipped: quoted strings and
@@ -140,6 +277,17 @@ static size_t next_placeholder(scan *sc)
                      (sc->dash_high ? MYL_SQLLEX_DASH_HIGH : 0u);
     myl_sqltok t;
     while (sc->i < sc->n) {
+        /* A byte the lexer reads as a token of its own, or as a piece of a
+         * word or a run of blanks that it would end at the same place, is
+         * stepped over here: the lexer keeps no state inside those, so
+         * resuming it at the next byte reads the same tokens.  A VALUES
+         * list of thousands of "(?,?,...)" is almost all such bytes. */
+        unsigned char ch = (unsigned char)sc->s[sc->i];
+        if (ch == '?') return sc->i++;
+        if (plain_byte(ch)) {
+            sc->i++;
+            continue;
+        }
         myl_sqllex_next(sc->s, sc->n, sc->i, flags | (sc->in_exec ? MYL_SQLLEX_IN_EXEC : 0u), sc->mb, &t);
         sc->i += t.len;
         if (t.kind == MYL_SQLTOK_EXEC_OPEN) sc->in_exec = 1;
@@ -183,8 +331,9 @@ void myl_lua_build_sql(lua_State *L, myl_escape_style st, int sql_idx, int first
         }
     }
     int arg = first;
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
+    sqlbuf o;
+    luaL_buffinit(L, &o.b);
+    o.room = 0;
     size_t start = 0;
     for (;;) {
         size_t at = next_placeholder(&sc[0]);
@@ -197,13 +346,12 @@ void myl_lua_build_sql(lua_State *L, myl_escape_style st, int sql_idx, int first
         if (arg > last)
             luaL_error(L, "too few arguments for the placeholders in the query (%d given)",
                        last - first + 1);
-        luaL_addlstring(&b, s + start, at - start);
-        add_literal(L, &b, st, arg++);
+        add_literal(L, &o, s + start, at - start, st, arg++);
         start = at + 1;
     }
     if (arg <= last)
         luaL_error(L, "too many arguments for the placeholders in the query (%d placeholders, %d given)",
                    arg - first, last - first + 1);
-    luaL_addlstring(&b, s + start, n - start);
-    luaL_pushresult(&b);
+    luaL_addlstring(&o.b, s + start, n - start);
+    luaL_pushresult(&o.b);
 }
