@@ -290,8 +290,9 @@ describe("a statement busy in a task", function()
       end
       local mine = connect()
       local deadline = mylua.monotonic() + LOCK_TIMEOUT
-      while not (shared.id and mine:query([[SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST
-          WHERE ID = ? AND INFO LIKE 'SELECT SLEEP%']], shared.id):row(1).n > 0) do
+      -- the execute, not the prepare before it (whose INFO is the same text)
+      while not (shared.st and mine:query([[SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST
+          WHERE ID = ? AND COMMAND = 'Execute' AND STATE = 'User sleep']], shared.id):row(1).n > 0) do
         assert(mylua.monotonic() < deadline, "the first task's execute was never seen")
         mine:query("SELECT SLEEP(0.02)")
       end
