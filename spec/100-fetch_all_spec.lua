@@ -135,6 +135,31 @@ describe("res:fetch_all", function()
     end)
   end)
 
+  it("reads FLOAT and DOUBLE text as the binary protocol's values, over many magnitudes", function()
+    local t = helpers.unique_table()
+    db:query(("CREATE TABLE %s (id INT PRIMARY KEY, d DOUBLE, f FLOAT, x DOUBLE(20,6), y DOUBLE)"):format(t))
+    -- random digits at exponents from 1e-40 to 1e40, both signs, some integral
+    db:query(([[INSERT INTO %s SELECT seq,
+                  (RAND(seq) - 0.5) * POW(10, CAST(seq %% 81 AS SIGNED) - 40),
+                  (RAND(seq + 1) - 0.5) * POW(10, CAST(seq %% 61 AS SIGNED) - 30),
+                  (RAND(seq + 2) - 0.5) * POW(10, seq %% 13),
+                  IF(seq %% 3 = 0, ROUND(RAND(seq + 3) * 1e6), SQRT(seq) * 1000.5e0 / 3)
+                FROM seq_1_to_20000]]):format(t))
+    local sql = "SELECT d, f, x, y FROM " .. t .. " ORDER BY id"
+    local text = db:query(sql):fetch_all("a")
+    local st <close> = db:prepare(sql)
+    local bin = st:execute():fetch_all("a")
+    db:query("DROP TABLE " .. t)
+    assert.equal(20000, #text)
+    for i = 1, #text do
+      for j = 1, 4 do
+        local a, b = text[i][j], bin[i][j]
+        assert.is_true(same(b, a) and math.type(a) == "float",
+          ("row %d column %d: binary %s, text %s"):format(i, j, describe_value(b), describe_value(a)))
+      end
+    end
+  end)
+
   describe("the result afterwards", function()
     it("has no rows to read: rows, row and fetch_all raise", function()
       local res = db:query("SELECT 1 AS a UNION ALL SELECT 2")
