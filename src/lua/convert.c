@@ -111,6 +111,16 @@ static void push_int(lua_State *L, const uint8_t *s, size_t n, int is_unsigned)
     }
     if (i == n || n - i > 20) goto text;
     uint64_t v = 0;
+    if (n - i <= 18) { /* below 10^18: no overflow to check for */
+        for (; i < n; i++) {
+            unsigned d = (unsigned)s[i] - '0';
+            if (d > 9) goto text;
+            v = v * 10 + d;
+        }
+        if (neg && is_unsigned && v != 0) goto text;
+        lua_pushinteger(L, neg ? -(lua_Integer)v : (lua_Integer)v);
+        return;
+    }
     for (; i < n; i++) {
         unsigned d = (unsigned)s[i] - '0';
         if (d > 9) goto text;
