@@ -280,11 +280,19 @@ local function open_mylua()
   end
   local mode = nil
   if conf.shape == "array" then mode = "a" end
-  function d.fetch()
+  -- All rows at once with res:fetch_all where the checkout has it; else
+  -- the iterator, row by row.
+  local function all_rows(res)
+    if res.fetch_all then
+      local rows = res:fetch_all(mode)
+      return rows, #rows
+    end
     local rows, n = {}, 0
-    local res = db:query(SELECT_ALL)
     for row in res:rows(mode) do n = n + 1; rows[n] = row end
     return rows, n
+  end
+  function d.fetch()
+    return all_rows(db:query(SELECT_ALL))
   end
   function d.stream()
     local n, ids = 0, 0
@@ -333,11 +341,8 @@ local function open_mylua()
   -- The workloads through prepared statements (the binary protocol).
   d.can_prepare = db.prepare ~= nil
   function d.fetch_prep()
-    local rows, n = {}, 0
     local st <close> = db:prepare(SELECT_ALL)
-    local res = st:execute()
-    for row in res:rows(mode) do n = n + 1; rows[n] = row end
-    return rows, n
+    return all_rows(st:execute())
   end
   -- A statement cursor: read as the rows come (fetch_size nil), or from a
   -- server cursor fetch_size rows at a time.

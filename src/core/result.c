@@ -9,13 +9,14 @@
 
 static const char no_info[] = "";
 
+static void free_rows(myl_result *r);
+
 void myl_result_free(myl_result *r)
 {
     while (r) {
         myl_result *next = r->next;
         myl_columns_free(r->cols);
-        free(r->data);
-        free(r->offs);
+        free_rows(r);
         if (r->status.info != no_info) free((char *)r->status.info);
         free(r);
         r = next;
@@ -58,10 +59,51 @@ static int too_big(myl_conn *c, size_t limit)
     return -1;
 }
 
-/* Reads the rows of the current result set into r. */
+static void free_rows(myl_result *r)
+{
+    for (size_t k = 0; k < r->nchunks; k++) free(r->chunks[k].p);
+    free(r->chunks);
+    free(r->offs);
+    r->chunks = NULL;
+    r->offs = NULL;
+    r->nchunks = 0;
+    r->dropped = r->nrows;
+}
+
+void myl_result_drop_rows(myl_result *r, size_t row)
+{
+    if (row >= r->nrows) {
+        free_rows(r);
+        return;
+    }
+    if (row <= r->dropped) return;
+    r->dropped = row;
+    /* chunk k is free to go when the next one starts at or before row */
+    for (size_t k = 0; k + 1 < r->nchunks && r->chunks[k + 1].first <= row; k++) {
+        free(r->chunks[k].p);
+        r->chunks[k].p = NULL;
+    }
+}
+
+size_t myl_result_chunk_of(const myl_result *r, size_t i)
+{
+    size_t lo = 0, hi = r->nchunks; /* chunks[lo].first <= i < chunks[hi].first */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->chunks[mid].first <= i) lo = mid;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* Reads the rows of the current result set into r.  Rows go into the last
+ * chunk while it holds under MYL_RESULT_CHUNK bytes (growing by doubling,
+ * so a small result stays small); then into a new chunk of that size (or
+ * of one row, if bigger). */
 static int store_rows(myl_conn *c, const void *owner, myl_result *r, size_t limit)
 {
-    size_t data_cap = 0, offs_cap = 0, data_len = 0;
+    size_t chunk_cap = 0, chunks_cap = 0, offs_cap = 0, data_len = 0, chunk_start = 0;
+    uint8_t *chunk = NULL; /* the last chunk, also r->chunks[r->nchunks - 1].p */
     const uint8_t *p;
     size_t n;
     int rc;
@@ -77,15 +119,29 @@ static int store_rows(myl_conn *c, const void *owner, myl_result *r, size_t limi
         }
         if (limit && data_len + n + (r->nrows + 2) * sizeof *r->offs > limit)
             return too_big(c, limit);
-        if (grow((void **)&r->data, &data_cap, data_len + n, 1) ||
-            grow((void **)&r->offs, &offs_cap, r->nrows + 2, sizeof *r->offs))
-            goto oom;
-        memcpy(r->data + data_len, p, n);
+        size_t used = data_len - chunk_start;
+        if (r->nchunks == 0 || (used > 0 && used + n > MYL_RESULT_CHUNK && used + n > chunk_cap)) {
+            if (chunk) r->chunks[r->nchunks - 1].p = chunk = shrink(chunk, used, chunk_cap);
+            if (grow((void **)&r->chunks, &chunks_cap, r->nchunks + 1, sizeof *r->chunks)) goto oom;
+            /* a result past its first chunk is big: start the next one full size */
+            chunk_cap = r->nchunks ? (n > MYL_RESULT_CHUNK ? n : MYL_RESULT_CHUNK) : 0;
+            chunk = chunk_cap ? malloc(chunk_cap) : NULL;
+            if (chunk_cap && !chunk) goto oom;
+            r->chunks[r->nchunks].p = chunk;
+            r->chunks[r->nchunks].first = r->nrows;
+            r->nchunks++;
+            chunk_start = data_len;
+            used = 0;
+        }
+        if (grow((void **)&chunk, &chunk_cap, used + n, 1)) goto oom;
+        r->chunks[r->nchunks - 1].p = chunk;
+        if (grow((void **)&r->offs, &offs_cap, r->nrows + 2, sizeof *r->offs)) goto oom;
+        if (n) memcpy(chunk + used, p, n);
         data_len += n;
         r->offs[++r->nrows] = data_len;
     }
     if (rc < 0) return -1;
-    r->data = shrink(r->data, data_len, data_cap);
+    if (chunk) r->chunks[r->nchunks - 1].p = shrink(chunk, data_len - chunk_start, chunk_cap);
     r->offs = shrink(r->offs, (r->nrows + 1) * sizeof *r->offs, offs_cap * sizeof *r->offs);
     return 0;
 oom:

@@ -1,6 +1,7 @@
 /* Text-protocol values to Lua values, straight from the packet bytes.
  * This is the hot path of every fetch: one table per row, column names
  * reused from the names table, numbers parsed without copies. */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -110,6 +111,16 @@ static void push_int(lua_State *L, const uint8_t *s, size_t n, int is_unsigned)
     }
     if (i == n || n - i > 20) goto text;
     uint64_t v = 0;
+    if (n - i <= 18) { /* below 10^18: no overflow to check for */
+        for (; i < n; i++) {
+            unsigned d = (unsigned)s[i] - '0';
+            if (d > 9) goto text;
+            v = v * 10 + d;
+        }
+        if (neg && is_unsigned && v != 0) goto text;
+        lua_pushinteger(L, neg ? -(lua_Integer)v : (lua_Integer)v);
+        return;
+    }
     for (; i < n; i++) {
         unsigned d = (unsigned)s[i] - '0';
         if (d > 9) goto text;
@@ -128,10 +139,91 @@ text:
     lua_pushlstring(L, (const char *)s, n);
 }
 
+#if LDBL_MANT_DIG == 64
+static const long double pow10_ld[28] = {
+    1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+    1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+    1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L,
+};
+#endif
+
+/* The double that Lua reads a plain decimal text as ([-]D*[.D*][e[+-]D+],
+ * as the server writes FLOAT and DOUBLE), found without strtod when that is
+ * quick and certain: 1 with *out, else 0 and the caller reads the text.
+ * With at most 19 significant digits and a decimal exponent within 27, the
+ * digits and the power of ten are exact in an x87 long double (64-bit
+ * mantissa; 5^27 < 2^64), so one multiplication or division rounds once;
+ * rounding that to a double gives the correctly rounded value unless it
+ * sits within a long double's ulp of a halfway point between two doubles,
+ * which is left to strtod.  Integral text of zero reads as Lua's integer 0,
+ * so "-0" is +0.0, but "-0.0" is -0.0. */
+static int quick_double(const uint8_t *s, size_t n, double *out)
+{
+#if LDBL_MANT_DIG == 64
+    size_t i = 0;
+    int neg = 0, any = 0, digits = 0, integral = 1, exp10 = 0;
+    uint64_t m = 0;
+    if (i < n && s[i] == '-') {
+        neg = 1;
+        i++;
+    }
+    for (; i < n && (unsigned)(s[i] - '0') <= 9; i++) {
+        any = 1;
+        if (m == 0 && s[i] == '0') continue;
+        if (digits == 19) return 0;
+        m = m * 10 + (unsigned)(s[i] - '0');
+        digits++;
+    }
+    if (i < n && s[i] == '.') {
+        integral = 0;
+        for (i++; i < n && (unsigned)(s[i] - '0') <= 9; i++) {
+            any = 1;
+            exp10--;
+            if (m == 0 && s[i] == '0') continue;
+            if (digits == 19) return 0;
+            m = m * 10 + (unsigned)(s[i] - '0');
+            digits++;
+        }
+    }
+    if (!any) return 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        int eneg = 0, e = 0;
+        integral = 0;
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-')) eneg = s[i++] == '-';
+        if (i == n) return 0;
+        for (; i < n && (unsigned)(s[i] - '0') <= 9; i++)
+            if (e < 100000) e = e * 10 + (s[i] - '0');
+        exp10 += eneg ? -e : e;
+    }
+    if (i != n) return 0;
+    if (m == 0) {
+        *out = neg && !integral ? -0.0 : 0.0;
+        return 1;
+    }
+    if (exp10 < -27 || exp10 > 27) return 0;
+    long double r = exp10 >= 0 ? (long double)m * pow10_ld[exp10] : (long double)m / pow10_ld[-exp10];
+    int e2;
+    uint64_t bits = (uint64_t)ldexpl(frexpl(r, &e2), 64);
+    unsigned low = (unsigned)(bits & 0x7FF);
+    if (low >= 0x3FF && low <= 0x401) return 0;
+    *out = neg ? -(double)r : (double)r;
+    return 1;
+#else
+    (void)s, (void)n, (void)out;
+    return 0;
+#endif
+}
+
 /* Lua's own conversion, which reads a '.' whatever the C locale says (a
  * script may have called os.setlocale); integral text still makes a float. */
 static void push_float(lua_State *L, const uint8_t *s, size_t n)
 {
+    double quick;
+    if (quick_double(s, n, &quick)) {
+        lua_pushnumber(L, quick);
+        return;
+    }
     char buf[80];
     if (n >= sizeof buf || n == 0) { /* no double needs this many characters */
         lua_pushlstring(L, (const char *)s, n);

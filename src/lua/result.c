@@ -1,5 +1,6 @@
 /* The result object: a buffered result set (or the OK of a statement
  * without one), decoded into Lua values row by row as it is iterated. */
+#include <limits.h>
 #include <string.h>
 
 #include "binding.h"
@@ -9,6 +10,7 @@ enum { UV_NAMES = 1, UV_COLUMNS, UV_NEXT, UV_COUNT = UV_NEXT };
 typedef struct result_ud {
     myl_result *r; /* NULL once closed */
     myl_guard g;   /* busy while decoding from r */
+    int taken;     /* fetch_all took the rows: they are gone from r */
 } result_ud;
 
 static void free_result(result_ud *ru)
@@ -35,6 +37,14 @@ static result_ud *check_result(lua_State *L, int idx)
 {
     return usable(L, idx == 1 ? myl_lua_check_self(L, MYL_RESULT_MT)
                               : luaL_checkudata(L, idx, MYL_RESULT_MT));
+}
+
+/* The result at index 1 with its rows still there. */
+static result_ud *check_rows(lua_State *L)
+{
+    result_ud *ru = check_result(L, 1);
+    if (ru->taken) luaL_error(L, "attempt to read the rows of a result after fetch_all took them");
+    return ru;
 }
 
 myl_result **myl_lua_new_result(lua_State *L)
@@ -91,6 +101,7 @@ static int rows_iter(lua_State *L)
     lua_settop(L, 0);
     lua_pushvalue(L, lua_upvalueindex(1));
     result_ud *ru = usable(L, lua_touserdata(L, 1)); /* the upvalue is always a result */
+    if (ru->taken) return luaL_error(L, "attempt to read the rows of a result after fetch_all took them");
     lua_Integer i = lua_tointeger(L, lua_upvalueindex(2));
     int mode = (int)lua_tointeger(L, lua_upvalueindex(3));
     if (!ru->r->cols || (size_t)i >= ru->r->nrows) return 0;
@@ -101,7 +112,7 @@ static int rows_iter(lua_State *L)
 
 static int res_rows(lua_State *L)
 {
-    check_result(L, 1);
+    check_rows(L);
     int mode = myl_lua_row_mode(L, 2);
     lua_settop(L, 1);
     lua_pushinteger(L, 0);
@@ -112,7 +123,7 @@ static int res_rows(lua_State *L)
 
 static int res_row(lua_State *L)
 {
-    result_ud *ru = check_result(L, 1);
+    result_ud *ru = check_rows(L);
     lua_Integer i = myl_lua_check_integer(L, 2);
     int mode = myl_lua_row_mode(L, 3);
     lua_settop(L, 1);
@@ -121,6 +132,57 @@ static int res_row(lua_State *L)
         return 1;
     }
     return push_row(L, ru, (size_t)i - 1, mode);
+}
+
+/* fetch_all's work, under lua_pcall: (result_ud, mode, names) -> rows.
+ * Each row's bytes are freed once its Lua row exists (a chunk at a time),
+ * so the wire copy and the Lua rows are not both whole at the peak. */
+static int build_all(lua_State *L)
+{
+    result_ud *ru = lua_touserdata(L, 1);
+    int mode = (int)lua_tointeger(L, 2);
+    myl_result *r = ru->r;
+    size_t nrows = r->nrows;
+    lua_createtable(L, nrows < (size_t)INT_MAX ? (int)nrows : INT_MAX, 0);
+    int rows = lua_gettop(L);
+    for (size_t i = 0; i < nrows; i++) {
+        size_t n;
+        const uint8_t *p = myl_result_row(r, i, &n);
+        if (myl_lua_push_row(L, r->cols, p, n, mode, mode == ROW_KEYED ? 3 : 0, 0, 0) < 0)
+            return luaL_error(L, "malformed row in result"); /* checked when stored */
+        lua_rawseti(L, rows, (lua_Integer)i + 1);
+        if ((i & 1023) == 1023) myl_result_drop_rows(r, i + 1);
+    }
+    return 1;
+}
+
+static int res_fetch_all(lua_State *L)
+{
+    result_ud *ru = check_rows(L);
+    int mode = myl_lua_row_mode(L, 2);
+    if (mode == ROW_VALUES) return myl_lua_argerror(L, 2, "row mode must be \"k\" (keyed) or \"a\" (array)");
+    lua_settop(L, 1);
+    if (!ru->r->cols) {
+        lua_newtable(L);
+        return 1;
+    }
+    ru->taken = 1;
+    lua_pushcfunction(L, build_all);
+    lua_pushlightuserdata(L, ru);
+    lua_pushinteger(L, mode);
+    lua_getiuservalue(L, 1, UV_NAMES);
+    /* Every object made here stays reachable until the call returns: a
+     * collection in between would mark the growing rows again and again
+     * and free nothing.  The collector is stopped meanwhile and restarted
+     * (if it ran) whatever happens. */
+    int collecting = lua_gc(L, LUA_GCISRUNNING) == 1;
+    if (collecting) lua_gc(L, LUA_GCSTOP);
+    enter(ru); /* a close from a finalizer waits until the rows are built */
+    int rc = lua_pcall(L, 3, 1, 0);
+    if (collecting) lua_gc(L, LUA_GCRESTART);
+    myl_result_drop_rows(ru->r, ru->r->nrows);
+    unbusy(ru);
+    return rc == LUA_OK ? 1 : lua_error(L);
 }
 
 static int res_next_result(lua_State *L)
@@ -199,6 +261,7 @@ static int res_index(lua_State *L)
 static const luaL_Reg res_methods[] = {
     {"rows", res_rows},
     {"row", res_row},
+    {"fetch_all", res_fetch_all},
     {"next_result", res_next_result},
     {"close", res_close},
     {NULL, NULL},
