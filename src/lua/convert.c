@@ -219,14 +219,16 @@ static int quick_double(const uint8_t *s, size_t n, double *out)
  * script may have called os.setlocale); integral text still makes a float. */
 static void push_float(lua_State *L, const uint8_t *s, size_t n)
 {
+    char buf[80];
+    if (n >= sizeof buf || n == 0) { /* no double needs this many characters */
+        /* (a ZEROFILL column's padding can make it this long: its text,
+         * as the binary protocol gives it) */
+        lua_pushlstring(L, (const char *)s, n);
+        return;
+    }
     double quick;
     if (quick_double(s, n, &quick)) {
         lua_pushnumber(L, quick);
-        return;
-    }
-    char buf[80];
-    if (n >= sizeof buf || n == 0) { /* no double needs this many characters */
-        lua_pushlstring(L, (const char *)s, n);
         return;
     }
     memcpy(buf, s, n);
