@@ -1,5 +1,5 @@
--- The type-coverage table of spec 73 (every MariaDB column type with edge
--- values), for specs that read it back more than one way: COLUMNS, each
+-- The type-coverage table of specs 73 and 100 (every MariaDB column type
+-- with edge values), for specs that read it back more than one way: COLUMNS, each
 -- { name, SQL type, literal of row 1, literal of row 2, ... }, and NROWS,
 -- the rows to insert (a column past its last literal is NULL; the last row
 -- is NULL everywhere but id).  `create(db, name)` makes and fills the table.
