@@ -16,6 +16,9 @@ local mylua = require "mylua"
 local null = mylua.null
 local hex = helpers.hex
 
+local text = "h\u{E9}llo \u{1F600} \u{20000} \u{9F8D}"
+local bytes = helpers.all_bytes()
+
 local function describe_value(v)
   if type(v) == "string" then
     if #v > 60 then return ("string of %d bytes, %s..."):format(#v, hex(v:sub(1, 16))) end
