@@ -349,9 +349,10 @@ static myl_io_status wrong_length(compress_layer *l, size_t got, size_t declared
     return corrupt(l, what);
 }
 
-/* Decompresses n bytes at p into l->plain, which must come to exactly
- * `ulen` bytes. */
-static myl_io_status inflate_zlib(compress_layer *l, const uint8_t *p, size_t n, size_t ulen)
+/* Decompresses n bytes at p into out, which must come to exactly `ulen`
+ * bytes (out has room for that many). */
+static myl_io_status inflate_zlib(compress_layer *l, const uint8_t *p, size_t n, uint8_t *out,
+                                  size_t ulen)
 {
     z_stream *z = &l->inflater;
     if (!l->inflater_ready) {
@@ -364,7 +365,7 @@ static myl_io_status inflate_zlib(compress_layer *l, const uint8_t *p, size_t n,
     }
     z->next_in = (Bytef *)(uintptr_t)p;
     z->avail_in = (uInt)n;
-    z->next_out = l->plain.data;
+    z->next_out = out;
     z->avail_out = (uInt)ulen;
     int rc = inflate(z, Z_FINISH);
     if (rc == Z_BUF_ERROR && z->avail_out == 0) {
@@ -390,11 +391,12 @@ static myl_io_status inflate_zlib(compress_layer *l, const uint8_t *p, size_t n,
     return corrupt(l, "its zlib data is cut short"); /* Z_BUF_ERROR: the input ran out */
 }
 
-static myl_io_status inflate_zstd(compress_layer *l, const uint8_t *p, size_t n, size_t ulen)
+static myl_io_status inflate_zstd(compress_layer *l, const uint8_t *p, size_t n, uint8_t *out,
+                                  size_t ulen)
 {
     if (!l->zd && !(l->zd = ZSTD_createDCtx()))
         return own_failure(l, MYL_IO_ERROR, "out of memory starting zstd");
-    size_t r = ZSTD_decompressDCtx(l->zd, l->plain.data, ulen, p, n);
+    size_t r = ZSTD_decompressDCtx(l->zd, out, ulen, p, n);
     if (ZSTD_isError(r)) {
         if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall)
             return wrong_length(l, ulen + 1, ulen);
@@ -406,9 +408,12 @@ static myl_io_status inflate_zstd(compress_layer *l, const uint8_t *p, size_t n,
     return MYL_IO_DONE;
 }
 
-/* Reads the next frame and makes its bytes the view.  Every length is
- * checked against the bound before anything is read or allocated for it. */
-static myl_io_status next_frame(compress_layer *l, double deadline)
+/* Reads the next frame: its payload (still compressed unless *ulen is 0,
+ * which means stored) stays in l->in until the next read from below.
+ * Every length is checked against the bound before anything is read or
+ * allocated for it. */
+static myl_io_status next_frame(compress_layer *l, double deadline, const uint8_t **payload,
+                                size_t *clen_out, size_t *ulen_out)
 {
     myl_io_status st = fill(l, MYL_COMPRESS_HEADER, deadline);
     if (st) return st;
@@ -433,25 +438,23 @@ static myl_io_status next_frame(compress_layer *l, double deadline)
     }
     if ((st = fill(l, MYL_COMPRESS_HEADER + clen, deadline))) return st;
     l->seq = (uint8_t)(l->seq + 1);
-    const uint8_t *payload = l->in.data + l->in_pos + MYL_COMPRESS_HEADER;
+    *payload = l->in.data + l->in_pos + MYL_COMPRESS_HEADER;
     l->in_pos += MYL_COMPRESS_HEADER + clen;
-    l->view_pos = 0;
-    if (ulen == 0) { /* stored: served from the input buffer */
-        l->view = payload;
-        l->view_len = clen;
-        return MYL_IO_DONE;
-    }
-    l->plain.len = 0;
-    if (myl_buf_reserve(&l->plain, ulen))
-        return own_failure(l, MYL_IO_ERROR, "out of memory decompressing a frame");
-    st = l->algo == MYL_COMPRESS_ZLIB ? inflate_zlib(l, payload, clen, ulen)
-                                      : inflate_zstd(l, payload, clen, ulen);
-    if (st) return st;
-    l->view = l->plain.data;
-    l->view_len = ulen;
+    *clen_out = clen;
+    *ulen_out = ulen;
     return MYL_IO_DONE;
 }
 
+static myl_io_status decompress(compress_layer *l, const uint8_t *p, size_t clen, uint8_t *out,
+                                size_t ulen)
+{
+    return l->algo == MYL_COMPRESS_ZLIB ? inflate_zlib(l, p, clen, out, ulen)
+                                        : inflate_zstd(l, p, clen, out, ulen);
+}
+
+/* A compressed frame that fits the caller's room is decompressed straight
+ * into it; only one that does not goes through l->plain and is handed out
+ * from there, a piece per read.  Stored frames are served from l->in. */
 static myl_io_status compress_read(myl_transport *t, void *buf, size_t n, size_t *got,
                                    double deadline)
 {
@@ -459,8 +462,28 @@ static myl_io_status compress_read(myl_transport *t, void *buf, size_t n, size_t
     while (l->view_pos == l->view_len) { /* empty frames are skipped, within the deadline */
         if (deadline > 0 && myl_now() >= deadline)
             return own_failure(l, MYL_IO_TIMEOUT, "timed out");
-        myl_io_status st = next_frame(l, deadline);
+        const uint8_t *payload = NULL;
+        size_t clen = 0, ulen = 0;
+        myl_io_status st = next_frame(l, deadline, &payload, &clen, &ulen);
         if (st) return st;
+        l->view_pos = 0;
+        if (ulen == 0) { /* stored */
+            l->view = payload;
+            l->view_len = clen;
+            continue;
+        }
+        l->view_len = 0;
+        if (ulen <= n) {
+            if ((st = decompress(l, payload, clen, buf, ulen))) return st;
+            *got = ulen;
+            return MYL_IO_DONE;
+        }
+        l->plain.len = 0;
+        if (myl_buf_reserve(&l->plain, ulen))
+            return own_failure(l, MYL_IO_ERROR, "out of memory decompressing a frame");
+        if ((st = decompress(l, payload, clen, l->plain.data, ulen))) return st;
+        l->view = l->plain.data;
+        l->view_len = ulen;
     }
     size_t left = l->view_len - l->view_pos;
     if (n > left) n = left;
