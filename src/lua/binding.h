@@ -180,6 +180,15 @@ void myl_lua_push_columns(lua_State *L, const myl_columns *cols);
  * number of values pushed, or -1 for a malformed row (nothing pushed). */
 int myl_lua_push_row(lua_State *L, const myl_columns *cols, const uint8_t *p, size_t n, int mode,
                      int names_idx, int target, int checked);
+/* ROW_KEYED's names_idx is the stack index of the names table, or, negated,
+ * that of the first of the names laid out one per stack slot (what
+ * fetch_all does: a slot is cheaper to read than a table, row after row).
+ * Pushes column i's name from there. */
+static inline void myl_lua_push_name(lua_State *L, int names_idx, size_t i)
+{
+    if (names_idx > 0) lua_rawgeti(L, names_idx, (lua_Integer)i + 1);
+    else lua_pushvalue(L, (int)i - names_idx);
+}
 /* The table a row goes into, on top of the stack (the refilled `target`
  * or a new one sized for the mode), its index returned; for ROW_VALUES
  * room for the values and 0. */

@@ -147,6 +147,23 @@ static const long double pow10_ld[28] = {
 };
 #endif
 
+#if LDBL_MANT_DIG == 64
+/* The low 11 of a normal long double's 64 mantissa bits: those a double
+ * drops when it rounds.  On x86 the mantissa is the first 8 bytes, integer
+ * bit included; elsewhere frexpl says the same more slowly. */
+static unsigned low_mantissa_bits(long double r)
+{
+    uint64_t bits;
+#if defined(__x86_64__) || defined(__i386__)
+    memcpy(&bits, &r, sizeof bits);
+#else
+    int e2;
+    bits = (uint64_t)ldexpl(frexpl(r, &e2), 64);
+#endif
+    return (unsigned)(bits & 0x7FF);
+}
+#endif
+
 /* The double that Lua reads a plain decimal text as ([-]D*[.D*][e[+-]D+],
  * as the server writes FLOAT and DOUBLE), found without strtod when that is
  * quick and certain: 1 with *out, else 0 and the caller reads the text.
@@ -203,9 +220,7 @@ static int quick_double(const uint8_t *s, size_t n, double *out)
     }
     if (exp10 < -27 || exp10 > 27) return 0;
     long double r = exp10 >= 0 ? (long double)m * pow10_ld[exp10] : (long double)m / pow10_ld[-exp10];
-    int e2;
-    uint64_t bits = (uint64_t)ldexpl(frexpl(r, &e2), 64);
-    unsigned low = (unsigned)(bits & 0x7FF);
+    unsigned low = low_mantissa_bits(r);
     if (low >= 0x3FF && low <= 0x401) return 0;
     *out = neg ? -(double)r : (double)r;
     return 1;
@@ -296,7 +311,7 @@ int myl_lua_push_row(lua_State *L, const myl_columns *cols, const uint8_t *p, si
             lua_settop(L, top);
             return -1;
         }
-        if (mode == ROW_KEYED) lua_rawgeti(L, names_idx, (lua_Integer)i + 1);
+        if (mode == ROW_KEYED) myl_lua_push_name(L, names_idx, i);
         if (kind == MYL_ROW_NULL) lua_pushlightuserdata(L, NULL); /* mylua.null */
         else push_value(L, cols->col[i].vclass, v, len);
         if (mode == ROW_KEYED) lua_rawset(L, t);

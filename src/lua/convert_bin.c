@@ -127,7 +127,7 @@ int myl_lua_push_bin_row(lua_State *L, const myl_columns *cols, const uint8_t *p
             lua_settop(L, top);
             return -1;
         }
-        if (mode == ROW_KEYED) lua_rawgeti(L, names_idx, (lua_Integer)i + 1);
+        if (mode == ROW_KEYED) myl_lua_push_name(L, names_idx, i);
         if (kind == MYL_ROW_NULL) lua_pushlightuserdata(L, NULL); /* mylua.null */
         else push_bin_value(L, &cols->col[i], &v);
         if (mode == ROW_KEYED) lua_rawset(L, t);

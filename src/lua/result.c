@@ -145,14 +145,22 @@ static int build_all(lua_State *L)
     size_t nrows = r->nrows;
     lua_createtable(L, nrows < (size_t)INT_MAX ? (int)nrows : INT_MAX, 0);
     int rows = lua_gettop(L);
+    int names = 0;
+    if (mode == ROW_KEYED) { /* one stack slot per name, read for every row */
+        size_t ncols = r->cols->n;
+        luaL_checkstack(L, ncols < (size_t)INT_MAX - 8 ? (int)ncols + 8 : INT_MAX, "too many columns");
+        names = -(rows + 1);
+        for (size_t i = 0; i < ncols; i++) lua_rawgeti(L, 3, (lua_Integer)i + 1);
+    }
     for (size_t i = 0; i < nrows; i++) {
         size_t n;
         const uint8_t *p = myl_result_row(r, i, &n);
-        if (myl_lua_push_row(L, r->cols, p, n, mode, mode == ROW_KEYED ? 3 : 0, 0, 0) < 0)
+        if (myl_lua_push_row(L, r->cols, p, n, mode, names, 0, 0) < 0)
             return luaL_error(L, "malformed row in result"); /* checked when stored */
         lua_rawseti(L, rows, (lua_Integer)i + 1);
         if ((i & 1023) == 1023) myl_result_drop_rows(r, i + 1);
     }
+    lua_settop(L, rows);
     return 1;
 }
 
