@@ -773,39 +773,72 @@ static void append_escaped(MYSQL *m, struct buf *b, const char *s, size_t n)
     b->p[b->len++] = '\'';
 }
 
-/* Row k of the insert workload, as insert_row() in peer.lua makes it. */
-static void append_row(MYSQL *m, struct buf *b, long long k)
-{
+/* Row k of the insert workload, as insert_row() in peer.lua makes it.
+ * insert and insert-bulk make every row before the clock starts, as the
+ * Lua and Node peers do: what is timed is the driver's work. */
+struct insert_row {
+    long long id, a, b, g;
+    double d;
     char c[32], h[128];
-    int clen = snprintf(c, sizeof c, "name-%lld", k % 1000);
-    int hlen;
-    if (k % 10 == 0) {
-        hlen = snprintf(h, sizeof h, "it's a \\ test %lld", k);
-    } else {
-        hlen = snprintf(h, sizeof h, "row %lld ", k);
-        int x = (int)(k % 50);
-        memset(h + hlen, 'x', (size_t)x);
-        hlen += x;
-        h[hlen] = '\0';
+    unsigned long clen, hlen;
+    char g_indicator; /* STMT_INDICATOR_NULL for a NULL g (bound as is by insert-bulk) */
+};
+
+static struct insert_row *make_insert_rows(void)
+{
+    struct insert_row *rows = calloc((size_t)conf.insert_rows, sizeof *rows);
+    if (!rows) die("out of memory");
+    for (long long k = 1; k <= conf.insert_rows; k++) {
+        struct insert_row *r = &rows[k - 1];
+        r->id = k;
+        r->a = (k * 37) % 100003 - 50000;
+        r->b = k * 1000003 - 4000000000000LL;
+        r->clen = (unsigned long)snprintf(r->c, sizeof r->c, "name-%lld", k % 1000);
+        r->d = k / 4.0;
+        r->g = k;
+        r->g_indicator = k % 3 != 0 ? STMT_INDICATOR_NONE : STMT_INDICATOR_NULL;
+        if (k % 10 == 0) {
+            r->hlen = (unsigned long)snprintf(r->h, sizeof r->h, "it's a \\ test %lld", k);
+        } else {
+            int hl = snprintf(r->h, sizeof r->h, "row %lld ", k), x = (int)(k % 50);
+            memset(r->h + hl, 'x', (size_t)x);
+            r->hlen = (unsigned long)(hl + x);
+        }
     }
+    return rows;
+}
+
+static void append_row(MYSQL *m, struct buf *b, const struct insert_row *r)
+{
     reserve(b, 128);
-    b->len += (size_t)snprintf(b->p + b->len, 128, "(%lld,%lld,%lld,", k, (k * 37) % 100003 - 50000,
-                               k * 1000003 - 4000000000000LL);
-    append_escaped(m, b, c, (size_t)clen);
+    b->len += (size_t)snprintf(b->p + b->len, 128, "(%lld,%lld,%lld,", r->id, r->a, r->b);
+    append_escaped(m, b, r->c, r->clen);
     reserve(b, 128);
-    if (k % 3 != 0)
-        b->len += (size_t)snprintf(b->p + b->len, 128, ",%.17g,%lld,", k / 4.0, k);
+    if (r->g_indicator != STMT_INDICATOR_NULL)
+        b->len += (size_t)snprintf(b->p + b->len, 128, ",%.17g,%lld,", r->d, r->g);
     else
-        b->len += (size_t)snprintf(b->p + b->len, 128, ",%.17g,NULL,", k / 4.0);
-    append_escaped(m, b, h, (size_t)hlen);
+        b->len += (size_t)snprintf(b->p + b->len, 128, ",%.17g,NULL,", r->d);
+    append_escaped(m, b, r->h, r->hlen);
     reserve(b, 2);
     b->p[b->len++] = ')';
+}
+
+static void insert_check(MYSQL *m, double c0, double w0, double c1, double w1)
+{
+    char check[512];
+    first_value(m, INSERT_CHECK_SQL, check, sizeof check);
+    char prefix[32];
+    int pl = snprintf(prefix, sizeof prefix, "%lld:", conf.insert_rows);
+    if (strncmp(check, prefix, (size_t)pl) != 0)
+        die("bench_insert holds %s, expected %lld rows", check, conf.insert_rows);
+    report("insert", c0, w0, c1, w1, conf.insert_rows, check);
 }
 
 static void run_insert(MYSQL *m)
 {
     static const char truncate[] = "TRUNCATE TABLE bench_insert";
     query(m, truncate, sizeof truncate - 1);
+    struct insert_row *rows = make_insert_rows();
     struct buf b = { NULL, 0, 0 };
     double c0 = cpu_now(), w0 = wall_now();
     for (long long first = 1; first <= conf.insert_rows; first += conf.batch) {
@@ -820,33 +853,20 @@ static void run_insert(MYSQL *m)
                 reserve(&b, 1);
                 b.p[b.len++] = ',';
             }
-            append_row(m, &b, k);
+            append_row(m, &b, &rows[k - 1]);
         }
         query(m, b.p, b.len);
     }
     double c1 = cpu_now(), w1 = wall_now();
     free(b.p);
-    char check[512];
-    first_value(m, INSERT_CHECK_SQL, check, sizeof check);
-    char prefix[32];
-    int pl = snprintf(prefix, sizeof prefix, "%lld:", conf.insert_rows);
-    if (strncmp(check, prefix, (size_t)pl) != 0)
-        die("bench_insert holds %s, expected %lld rows", check, conf.insert_rows);
-    report("insert", c0, w0, c1, w1, conf.insert_rows, check);
+    free(rows);
+    insert_check(m, c0, w0, c1, w1);
 }
 
-/* One row of insert-bulk's array, bound row-wise (STMT_ATTR_ROW_SIZE). */
-struct bulk_row {
-    long long id, a, b, g;
-    double d;
-    char c[32], h[128];
-    unsigned long clen, hlen;
-    char g_indicator; /* STMT_INDICATOR_NULL for a NULL g */
-};
-
 /* insert-bulk: the rows of insert through one prepared INSERT with
- * MariaDB's array binding (STMT_ATTR_ARRAY_SIZE), MYLUA_BENCH_BATCH rows
- * per execute, which libmariadb sends as one COM_STMT_BULK_EXECUTE. */
+ * MariaDB's array binding (STMT_ATTR_ARRAY_SIZE, bound row-wise with
+ * STMT_ATTR_ROW_SIZE), MYLUA_BENCH_BATCH rows per execute, which
+ * libmariadb sends as one COM_STMT_BULK_EXECUTE. */
 static void run_insert_bulk(MYSQL *m)
 {
     static const char truncate[] = "TRUNCATE TABLE bench_insert";
@@ -855,41 +875,24 @@ static void run_insert_bulk(MYSQL *m)
     if (mariadb_get_infov(m, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &caps) ||
         !(caps & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32)))
         die("the server does not take bulk operations (STMT_BULK_OPERATIONS)");
-    struct bulk_row *rows = calloc((size_t)conf.batch, sizeof *rows);
-    if (!rows) die("out of memory");
+    struct insert_row *rows = make_insert_rows();
     double c0 = cpu_now(), w0 = wall_now();
     MYSQL_STMT *st = prepare(m, "INSERT INTO bench_insert (id, a, b, c, d, g, h) VALUES (?,?,?,?,?,?,?)");
     size_t row_size = sizeof *rows;
     if (mysql_stmt_attr_set(st, STMT_ATTR_ROW_SIZE, &row_size)) die("attr_set: %s", mysql_stmt_error(st));
-    MYSQL_BIND bind[7];
-    memset(bind, 0, sizeof bind);
-    bind[0].buffer_type = MYSQL_TYPE_LONGLONG, bind[0].buffer = &rows[0].id;
-    bind[1].buffer_type = MYSQL_TYPE_LONGLONG, bind[1].buffer = &rows[0].a;
-    bind[2].buffer_type = MYSQL_TYPE_LONGLONG, bind[2].buffer = &rows[0].b;
-    bind[3].buffer_type = MYSQL_TYPE_STRING, bind[3].buffer = rows[0].c, bind[3].length = &rows[0].clen;
-    bind[4].buffer_type = MYSQL_TYPE_DOUBLE, bind[4].buffer = &rows[0].d;
-    bind[5].buffer_type = MYSQL_TYPE_LONGLONG, bind[5].buffer = &rows[0].g, bind[5].u.indicator = &rows[0].g_indicator;
-    bind[6].buffer_type = MYSQL_TYPE_STRING, bind[6].buffer = rows[0].h, bind[6].length = &rows[0].hlen;
     for (long long first = 1; first <= conf.insert_rows; first += conf.batch) {
         long long last = first + conf.batch - 1;
         if (last > conf.insert_rows) last = conf.insert_rows;
-        for (long long k = first; k <= last; k++) {
-            struct bulk_row *r = &rows[k - first];
-            r->id = k;
-            r->a = (k * 37) % 100003 - 50000;
-            r->b = k * 1000003 - 4000000000000LL;
-            r->clen = (unsigned long)snprintf(r->c, sizeof r->c, "name-%lld", k % 1000);
-            r->d = k / 4.0;
-            r->g = k;
-            r->g_indicator = k % 3 != 0 ? STMT_INDICATOR_NONE : STMT_INDICATOR_NULL;
-            if (k % 10 == 0) {
-                r->hlen = (unsigned long)snprintf(r->h, sizeof r->h, "it's a \\ test %lld", k);
-            } else {
-                int hl = snprintf(r->h, sizeof r->h, "row %lld ", k), x = (int)(k % 50);
-                memset(r->h + hl, 'x', (size_t)x);
-                r->hlen = (unsigned long)(hl + x);
-            }
-        }
+        struct insert_row *r = &rows[first - 1];
+        MYSQL_BIND bind[7];
+        memset(bind, 0, sizeof bind);
+        bind[0].buffer_type = MYSQL_TYPE_LONGLONG, bind[0].buffer = &r->id;
+        bind[1].buffer_type = MYSQL_TYPE_LONGLONG, bind[1].buffer = &r->a;
+        bind[2].buffer_type = MYSQL_TYPE_LONGLONG, bind[2].buffer = &r->b;
+        bind[3].buffer_type = MYSQL_TYPE_STRING, bind[3].buffer = r->c, bind[3].length = &r->clen;
+        bind[4].buffer_type = MYSQL_TYPE_DOUBLE, bind[4].buffer = &r->d;
+        bind[5].buffer_type = MYSQL_TYPE_LONGLONG, bind[5].buffer = &r->g, bind[5].u.indicator = &r->g_indicator;
+        bind[6].buffer_type = MYSQL_TYPE_STRING, bind[6].buffer = r->h, bind[6].length = &r->hlen;
         unsigned int n = (unsigned int)(last - first + 1);
         if (mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &n)) die("attr_set: %s", mysql_stmt_error(st));
         if (mysql_stmt_bind_param(st, bind)) die("bind_param: %s", mysql_stmt_error(st));
@@ -900,13 +903,7 @@ static void run_insert_bulk(MYSQL *m)
     mysql_stmt_close(st);
     double c1 = cpu_now(), w1 = wall_now();
     free(rows);
-    char check[512];
-    first_value(m, INSERT_CHECK_SQL, check, sizeof check);
-    char prefix[32];
-    int pl = snprintf(prefix, sizeof prefix, "%lld:", conf.insert_rows);
-    if (strncmp(check, prefix, (size_t)pl) != 0)
-        die("bench_insert holds %s, expected %lld rows", check, conf.insert_rows);
-    report("insert", c0, w0, c1, w1, conf.insert_rows, check);
+    insert_check(m, c0, w0, c1, w1);
 }
 
 /* bench_fetch's h values in id order, in one buffer: value s (1-based) is
