@@ -273,6 +273,7 @@ describe("mylua.batch", function()
       assert.is_true(mylua.monotonic() - t0 >= 0.4)
       assert.is_true(s.seconds >= 0.4)
       assert.are.equal(30, s.rows)
+      assert.is_true(math.abs(s.rate - s.rows / s.seconds) < 1e-9, "rate " .. s.rate)
       assert.are.equal(0, count(db, t))
     end)
 
@@ -527,6 +528,47 @@ describe("mylua.batch", function()
       assert.truthy(err:find("retry 1 of 5", 1, true), err)
       assert.are.equal(0, count(db, t))
     end)
+
+    it("re-runs a chunk that timed out waiting for a lock (1205) once the lock is free", function()
+      local t = filled(10)
+      local other = helpers.connect()
+      -- on a failure too: the lock it holds would keep teardown's DROP waiting
+      finally(function() if not other.closed then other:close() end end)
+      other:query("START TRANSACTION")
+      other:query("SELECT id FROM " .. t .. " WHERE id = 10 FOR UPDATE")
+      local h = start(([[
+        local mylua = require "mylua"
+        local db = mylua.connect(%s)
+        db:query("SET SESSION innodb_lock_wait_timeout = 2")
+        print(db.thread_id) io.stdout:flush()
+        local s = require("mylua.batch").purge(db, { table = %q, where = "1=1", chunk_size = 10, retry_wait = 0.05 })
+        print(s.rows, s.retries)
+      ]]):format(PARAMS, t))
+      local purge_id = assert(math.tointeger(tonumber(h.read_line())), "no connection id")
+      -- the transaction waiting for row 10, and when it started: a retry
+      -- is a new transaction, started at least the lock wait timeout later
+      local function waiting_since()
+        local r = db:query("SELECT trx_started FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'"
+          .. " AND trx_mysql_thread_id = ?", purge_id):row(1, "a")
+        return r and tostring(r[1])
+      end
+      local first
+      wait_until("the purge waits for the lock", function()
+        first = waiting_since()
+        return first ~= nil
+      end, 0.25)
+      wait_until("the purge waits again after the timeout", function()
+        local now = waiting_since()
+        return now ~= nil and now ~= first
+      end, 0.25)
+      other:query("ROLLBACK")
+      local out, code, err = h.finish()
+      assert.are.equal(0, code, err)
+      assert.are.equal("10\t1\n", out)
+      assert.truthy(err:find("ERROR 1205", 1, true), err)
+      assert.truthy(err:find("retry 1 of 5", 1, true), err)
+      assert.are.equal(0, count(db, t))
+    end)
   end)
 
   describe("throttling", function()
@@ -750,6 +792,52 @@ describe("mylua.batch", function()
         end
         pcall(c.close, c)
       end)
+  end)
+
+  describe("the progress bar", function()
+    -- The purge of a 30-row table in chunks of 10, its stderr on a
+    -- pseudo-terminal (spec/support/pty_session.py): the transcript.
+    local function purge_on_terminal(extra)
+      local t = filled(30)
+      local script = helpers.temp_script(([[
+        local db = require("mylua").connect(%s)
+        require("mylua.batch").purge(db, { table = %q, where = "1=1", chunk_size = 10, pause = 0.15%s })
+      ]]):format(PARAMS, t, extra))
+      local cmd = { "python3", "spec/support/pty_session.py", "--timeout", "30", "--", helpers.bin(), script }
+      for i, a in ipairs(cmd) do cmd[i] = q(a) end
+      local out, err, code = helpers.run(table.concat(cmd, " "), "wait\n")
+      assert.are.equal(0, code, err)
+      local transcript, status = out:match("^(.*)\n<<exit (%w+)>>\n$")
+      assert.truthy(transcript, out)
+      assert.are.equal("0", status, transcript)
+      assert.are.equal(0, count(db, t))
+      return transcript, t
+    end
+
+    it("is drawn through mylua.progress on a terminal and ends with the count, rate and time", function()
+      local transcript = purge_on_terminal("")
+      assert.truthy(transcript:find("\r\27[K", 1, true), transcript)
+      -- the last drawing is the final line: "purge <table>  30  N/s  in 0:00"
+      local final = transcript:match(".*\27%[K([^\r\n]*)\r?\n")
+      assert.truthy(final, transcript)
+      assert.truthy(final:find("^purge ") and final:find("  30  [%d.]+/s  in %d+:%d%d$"), final)
+      assert.truthy(transcript:find("purge [^\n]*: 30 rows in 3 chunks"), transcript)
+    end)
+
+    it("is not drawn with progress = false, nor when stderr is no terminal", function()
+      local transcript = purge_on_terminal(", progress = false")
+      assert.falsy(transcript:find("\27[K", 1, true), transcript)
+      assert.truthy(transcript:find("purge [^\n]*: 30 rows in 3 chunks"), transcript)
+      local t = filled(30)
+      local out, err, code = helpers.run_host({ "-e", ([[
+        local db = require("mylua").connect(%s)
+        require("mylua.batch").purge(db, { table = %q, where = "1=1", chunk_size = 10 })
+      ]]):format(PARAMS, t) })
+      assert.are.equal(0, code, err)
+      assert.are.equal("", out)
+      assert.falsy(err:find("\27", 1, true), err)
+      assert.truthy(err:find("purge [^\n]*: 30 rows in 3 chunks"), err)
+    end)
   end)
 
   describe("a clean stop", function()

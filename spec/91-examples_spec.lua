@@ -534,3 +534,58 @@ describe("scripts/examples/archive_job.lua", function()
     assert_usage("archive_job.lua", { "--column", "at", "--days", "30", "--to", "x" }, "--table is required")
   end)
 end)
+
+describe("the README's crontab lines for the examples", function()
+  -- Each line that runs a job (as /srv/jobs/NAME): the options before it
+  -- are the host's; where the job is scripts/examples/NAME, the ones after
+  -- it are the script's own, as its --help lists them.  Every example but
+  -- report.lua has a line.
+  local function crontab_lines()
+    local f = assert(io.open("README.md", "rb"))
+    local text = f:read("a")
+    f:close()
+    local found = {}
+    for block in text:gmatch("```crontab\n(.-)```") do
+      for line in block:gmatch("[^\n]+") do
+        if line:find("/srv/jobs/[%w_]+%.lua") then found[#found + 1] = line end
+      end
+    end
+    return found
+  end
+
+  local function options(words)
+    local t = {}
+    for w in words:gmatch("%S+") do
+      local opt = w:match("^(%-%-[%w-]+)")
+      if opt then t[#t + 1] = opt end
+    end
+    return t
+  end
+
+  it("name existing examples with options they and the host program take", function()
+    local found = crontab_lines()
+    assert.is_true(#found >= 5, "crontab lines found: " .. #found)
+    local host_help = select(1, helpers.run_host({ "--help" }))
+    local seen = {}
+    for _, line in ipairs(found) do
+      local before, name, after = line:match("^(.-)/srv/jobs/([%w_]+%.lua)(.*)$")
+      for _, opt in ipairs(options(before)) do
+        assert.truthy(host_help:find(opt, 1, true), "mylua --help has no " .. opt .. ": " .. line)
+      end
+      local f = io.open("scripts/examples/" .. name, "rb")
+      if f then -- not one of the README's own jobs (nightly.lua)
+        f:close()
+        seen[name] = true
+        local help, err, code = example(name, "--help")
+        assert.are.equal(0, code, err)
+        for _, opt in ipairs(options(after)) do
+          assert.truthy(help:find(opt:gsub("%-", "%%-") .. "[%s%]]"), name .. " --help has no " .. opt .. ": " .. line)
+        end
+      end
+    end
+    for _, name in ipairs({ "nightly_purge.lua", "archive_job.lua", "table_sizes.lua", "grants_audit.lua",
+                            "checksum_compare.lua" }) do
+      assert.truthy(seen[name], "no crontab line runs " .. name)
+    end
+  end)
+end)
