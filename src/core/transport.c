@@ -138,10 +138,22 @@ static myl_io_status sock_write(myl_transport *t, const void *buf, size_t n, dou
     sock_transport *s = (sock_transport *)t;
     const char *p = buf;
     while (n > 0) {
-        int a = arm_timeout(s, SO_SNDTIMEO, &s->snd_timeout, deadline);
-        if (a == 0) return sock_failed(s, MYL_IO_TIMEOUT, 0, "timed out");
-        if (a < 0) return sock_failed(s, MYL_IO_ERROR, errno, NULL);
-        ssize_t r = send(s->fd, p, n, MSG_NOSIGNAL);
+        if (deadline > 0 && myl_now() >= deadline)
+            return sock_failed(s, MYL_IO_TIMEOUT, 0, "timed out");
+        ssize_t r = -1;
+        errno = EAGAIN;
+#ifdef MSG_DONTWAIT
+        /* A command nearly always fits the socket's send buffer: tried
+         * without waiting first, it needs no send timeout armed (a
+         * syscall); only a send that would block arms one and waits. */
+        r = send(s->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+#endif
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            int a = arm_timeout(s, SO_SNDTIMEO, &s->snd_timeout, deadline);
+            if (a == 0) return sock_failed(s, MYL_IO_TIMEOUT, 0, "timed out");
+            if (a < 0) return sock_failed(s, MYL_IO_ERROR, errno, NULL);
+            r = send(s->fd, p, n, MSG_NOSIGNAL);
+        }
         if (r > 0) {
             p += r;
             n -= (size_t)r;
@@ -498,9 +510,10 @@ myl_transport *myl_socket_open(const myl_connect_spec *spec, char *info, size_t 
         free(s);
         return NULL;
     }
-    /* Connected: from now on the socket blocks, under its timeouts. */
-    int fl = fcntl(s->fd, F_GETFL);
-    if (fl < 0 || fcntl(s->fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+    /* Connected: from now on the socket blocks, under its timeouts.
+     * O_NONBLOCK is the only file status flag it was given, so clearing
+     * them all needs no F_GETFL first. */
+    if (fcntl(s->fd, F_SETFL, 0) < 0) {
         myl_error_set(err, MYL_CR_SOCKET_CREATE_ERROR, "Can't make the socket blocking (%d)", errno);
         close(s->fd);
         free(s);
