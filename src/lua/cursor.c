@@ -61,10 +61,9 @@ static int cursor_closed(const cursor_ud *cur)
     return myl_guard_closed(&cur->g, cur->conn != NULL) || !conn_open(cur);
 }
 
-static cursor_ud *check_cursor(lua_State *L, int idx)
+/* The cursor cur (known to be one), if it may be used now; else raises. */
+static cursor_ud *usable(lua_State *L, cursor_ud *cur)
 {
-    cursor_ud *cur = idx == 1 ? myl_lua_check_self(L, MYL_CURSOR_MT)
-                              : luaL_checkudata(L, idx, MYL_CURSOR_MT);
     myl_guard_check(L, &cur->g, cur->conn != NULL, "cursor");
     if (!conn_open(cur)) luaL_error(L, "attempt to use a closed connection");
     if (cur->session_gen != cur->conn->session_gen)
@@ -87,6 +86,12 @@ static cursor_ud *check_cursor(lua_State *L, int idx)
                        cur->stmt->g.doing ? cur->stmt->g.doing : "decodes a row");
     }
     return cur;
+}
+
+static cursor_ud *check_cursor(lua_State *L, int idx)
+{
+    return usable(L, idx == 1 ? myl_lua_check_self(L, MYL_CURSOR_MT)
+                              : luaL_checkudata(L, idx, MYL_CURSOR_MT));
 }
 
 /* The cursor owns the connection's pending response. */
@@ -605,7 +610,7 @@ static int rows_iter(lua_State *L)
 {
     lua_settop(L, 0);
     lua_pushvalue(L, lua_upvalueindex(1));
-    cursor_ud *cur = check_cursor(L, 1);
+    cursor_ud *cur = usable(L, lua_touserdata(L, 1)); /* the upvalue is always a cursor */
     return fetch_row(L, cur, (int)lua_tointeger(L, lua_upvalueindex(2)), 0);
 }
 
