@@ -491,6 +491,21 @@ describe("mylua.batch", function()
   end)
 
   describe("retries", function()
+    -- A purge of table t in another process, whose lock waits give up after
+    -- lock_wait seconds; it prints its connection id first, then the rows
+    -- and retries of its summary.  Returns the handle and that id.
+    local function start_purge(t, lock_wait)
+      local h = start(([[
+        local mylua = require "mylua"
+        local db = mylua.connect(%s)
+        db:query("SET SESSION innodb_lock_wait_timeout = %d")
+        print(db.thread_id) io.stdout:flush()
+        local s = require("mylua.batch").purge(db, { table = %q, where = "1=1", chunk_size = 10, retry_wait = 0.05 })
+        print(s.rows, s.retries)
+      ]]):format(PARAMS, lock_wait, t))
+      return h, assert(math.tointeger(tonumber(h.read_line())), "no connection id")
+    end
+
     it("re-runs a chunk chosen as a deadlock victim (1213) and completes it", function()
       local t = filled(10)
       local heavy = filled(200)
@@ -500,17 +515,9 @@ describe("mylua.batch", function()
       other:query("START TRANSACTION")
       other:query("UPDATE " .. heavy .. " SET v = v + 1")
       other:query("SELECT id FROM " .. t .. " WHERE id = 10 FOR UPDATE")
-      local h = start(([[
-        local mylua = require "mylua"
-        local db = mylua.connect(%s)
-        db:query("SET SESSION innodb_lock_wait_timeout = 30")
-        print(db.thread_id) io.stdout:flush()
-        local s = require("mylua.batch").purge(db, { table = %q, where = "1=1", chunk_size = 10, retry_wait = 0.05 })
-        print(s.rows, s.retries)
-      ]]):format(PARAMS, t))
       -- the purge holds rows 1..9 and waits for row 10 (its own transaction:
       -- a statement of a job killed by an earlier test may still wait too)
-      local purge_id = assert(math.tointeger(tonumber(h.read_line())), "no connection id")
+      local h, purge_id = start_purge(t, 30)
       -- INNODB_TRX is a cache InnoDB refreshes only after 0.1 s without a
       -- read: looking more often would see the first copy forever
       wait_until("the purge waits for a lock", function()
@@ -536,15 +543,7 @@ describe("mylua.batch", function()
       finally(function() if not other.closed then other:close() end end)
       other:query("START TRANSACTION")
       other:query("SELECT id FROM " .. t .. " WHERE id = 10 FOR UPDATE")
-      local h = start(([[
-        local mylua = require "mylua"
-        local db = mylua.connect(%s)
-        db:query("SET SESSION innodb_lock_wait_timeout = 2")
-        print(db.thread_id) io.stdout:flush()
-        local s = require("mylua.batch").purge(db, { table = %q, where = "1=1", chunk_size = 10, retry_wait = 0.05 })
-        print(s.rows, s.retries)
-      ]]):format(PARAMS, t))
-      local purge_id = assert(math.tointeger(tonumber(h.read_line())), "no connection id")
+      local h, purge_id = start_purge(t, 2)
       -- the transaction waiting for row 10, and when it started: a retry
       -- is a new transaction, started at least the lock wait timeout later
       local function waiting_since()
