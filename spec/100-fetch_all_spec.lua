@@ -10,22 +10,7 @@ local types = require "support.type_columns"
 
 local null = mylua.null
 
-local function describe_value(v)
-  if type(v) == "string" then
-    if #v > 60 then return ("string of %d bytes"):format(#v) end
-    return ("%q"):format(v)
-  end
-  if math.type(v) == "float" then return ("%.17g (float)"):format(v) end
-  return ("%s (%s)"):format(tostring(v), math.type(v) or type(v))
-end
-
--- The identical Lua value: the same type (integer and float apart), equal
--- (strings byte for byte), NaN matching NaN.
-local function same(a, b)
-  if a == null or b == null then return a == b end
-  if type(a) ~= type(b) or math.type(a) ~= math.type(b) then return false end
-  return a == b or (a ~= a and b ~= b)
-end
+local describe_value, same = helpers.describe_value, helpers.same_value
 
 -- Asserts two rows (tables) hold the same keys with identical values.
 local function check_row(want, got, where)

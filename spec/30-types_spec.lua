@@ -10,25 +10,13 @@ local null = mylua.null
 
 local all_bytes, hex = helpers.all_bytes, helpers.hex
 
-local function describe_value(v)
-  if type(v) == "string" then
-    if #v > 60 then return ("string of %d bytes"):format(#v) end
-    return ("%q"):format(v)
-  end
-  return ("%s (%s)"):format(tostring(v), math.type(v) or type(v))
-end
+local describe_value = helpers.describe_value
 
 -- Asserts `got` is `expected` in value and in Lua type: an integer stays an
 -- integer, a float a float, a string a (byte-exact) string, NULL mylua.null.
 local function check_value(expected, got, where)
-  local msg = ("%s: expected %s, got %s"):format(where, describe_value(expected), describe_value(got))
-  if expected == null then
-    assert.is_true(type(got) == "userdata" and got == null, msg)
-  elseif math.type(expected) then
-    assert.is_true(math.type(got) == math.type(expected) and got == expected, msg)
-  else
-    assert.is_true(type(got) == "string" and got == expected, msg)
-  end
+  assert.is_true(helpers.same_value(expected, got),
+    ("%s: expected %s, got %s"):format(where, describe_value(expected), describe_value(got)))
 end
 
 describe("column types", function()

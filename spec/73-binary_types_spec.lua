@@ -14,28 +14,11 @@ local helpers = require "helpers"
 local mylua = require "mylua"
 
 local null = mylua.null
-local hex = helpers.hex
 
 local text = "h\u{E9}llo \u{1F600} \u{20000} \u{9F8D}"
 local bytes = helpers.all_bytes()
 
-local function describe_value(v)
-  if type(v) == "string" then
-    if #v > 60 then return ("string of %d bytes, %s..."):format(#v, hex(v:sub(1, 16))) end
-    return ("%q"):format(v)
-  end
-  if math.type(v) == "float" then return ("%.17g (float)"):format(v) end
-  return ("%s (%s)"):format(tostring(v), math.type(v) or type(v))
-end
-
--- Whether `a` and `b` are the identical Lua value: both mylua.null, or of
--- the same Lua type (integer and float apart) and equal (strings byte for
--- byte).
-local function same(a, b)
-  if a == null or b == null then return a == b end
-  if type(a) ~= type(b) or math.type(a) ~= math.type(b) then return false end
-  return a == b
-end
+local describe_value, same = helpers.describe_value, helpers.same_value
 
 -- One assertion: the binary value `got` is the text value `want`.
 local function check(want, got, where)

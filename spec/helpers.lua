@@ -324,6 +324,26 @@ function helpers.hex(s)
   return (s:gsub(".", function(c) return ("%02X"):format(c:byte()) end))
 end
 
+-- A value as an assertion message shows it: its Lua type beside it, a
+-- float with all its digits, a long string by its size and first bytes.
+function helpers.describe_value(v)
+  if type(v) == "string" then
+    if #v > 60 then return ("string of %d bytes, %s..."):format(#v, helpers.hex(v:sub(1, 16))) end
+    return ("%q"):format(v)
+  end
+  if math.type(v) == "float" then return ("%.17g (float)"):format(v) end
+  return ("%s (%s)"):format(tostring(v), math.type(v) or type(v))
+end
+
+-- Whether a and b are the identical value: both mylua.null, or of the same
+-- Lua type (integer and float apart) and equal (strings byte for byte).
+function helpers.same_value(a, b)
+  local null = require("mylua").null
+  if a == null or b == null then return a == b end
+  if type(a) ~= type(b) or math.type(a) ~= math.type(b) then return false end
+  return a == b
+end
+
 -- A fresh table name, e.g. "t_3_5f2a9c".
 local counter = 0
 function helpers.unique_table()
