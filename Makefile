@@ -56,7 +56,7 @@ HOST_OBJ = $(HOST_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
 
 all: $(BUILD)/mylua $(BUILD)/mylua.so $(BUILD)/test-decoders $(BUILD)/test-framing \
      $(BUILD)/test-compress $(BUILD)/test-infile $(BUILD)/test-binrow $(BUILD)/test-optfile \
-     $(BUILD)/test-mylogin $(BUILD)/test-sqlsplit $(BUILD)/mylua_fault.so
+     $(BUILD)/test-mylogin $(BUILD)/test-sqlsplit $(BUILD)/test-lua-alloc $(BUILD)/mylua_fault.so
 
 $(BUILD)/mylua: $(BIND_OBJ) $(HOST_OBJ) $(CORE_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(BIND_OBJ) $(HOST_OBJ) $(CORE_LIB) $(LUA_LIB) $(SSL_LIB) $(EDIT_LIB) -lm -pthread
@@ -115,6 +115,12 @@ $(BUILD)/test-mylogin: spec/support/test_mylogin.c spec/support/cases.h $(CORE_O
 $(BUILD)/test-sqlsplit: spec/support/test_sqlsplit.c spec/support/cases.h $(CORE_OBJ) $(wildcard src/core/*.h)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJ) $(SSL_LIB)
 
+# The host's Lua allocator, alone and under a Lua state
+# (spec/07-lua_alloc_spec.lua runs it).
+$(BUILD)/test-lua-alloc: spec/support/test_lua_alloc.c spec/support/cases.h src/host/lua_alloc.c src/host/lua_alloc.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< src/host/lua_alloc.c $(LUA_LIB) -lm
+
 # A test-only Lua module: fault.opener{...} for connect's `transport` option
 # (spec/55-fault_spec.lua).
 $(BUILD)/mylua_fault.so: spec/support/fault_module.c $(FAULT_SRC) spec/support/fault.h $(CORE_OBJ) $(wildcard src/core/*.h)
@@ -122,9 +128,10 @@ $(BUILD)/mylua_fault.so: spec/support/fault_module.c $(FAULT_SRC) spec/support/f
 
 # The tests that need no server, in seconds.
 test: $(BUILD)/test-decoders $(BUILD)/test-framing $(BUILD)/test-compress $(BUILD)/test-infile \
-      $(BUILD)/test-binrow $(BUILD)/test-optfile $(BUILD)/test-mylogin $(BUILD)/test-sqlsplit
+      $(BUILD)/test-binrow $(BUILD)/test-optfile $(BUILD)/test-mylogin $(BUILD)/test-sqlsplit \
+      $(BUILD)/test-lua-alloc
 	@for t in test-decoders test-framing test-compress test-infile test-binrow test-optfile test-mylogin \
-	          test-sqlsplit; do \
+	          test-sqlsplit test-lua-alloc; do \
 	  $(BUILD)/$$t >$(BUILD)/$$t.out 2>&1 || { grep -v '^ok ' $(BUILD)/$$t.out; exit 1; }; \
 	  echo "$$t: $$(grep -c '^ok ' $(BUILD)/$$t.out) cases ok"; \
 	done

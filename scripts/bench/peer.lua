@@ -8,6 +8,8 @@
 --                                  the connect-ed25519 account (as the MYLUA_TEST_USER)
 --   lua5.4 scripts/bench/peer.lua mylua WORKLOAD
 --   lua5.4 scripts/bench/peer.lua luasql WORKLOAD
+--   build/mylua scripts/bench/peer.lua mylua-host WORKLOAD
+--                                  mylua inside the host program (its allocator)
 --
 -- WORKLOAD is fetch, stream, point, insert or connect, optionally followed
 -- by -tls (the connection uses TLS), -zlib (protocol compression, zlib) or
@@ -546,6 +548,13 @@ end
 
 local function open(name)
   if name == "mylua" then return open_mylua() end
+  if name == "mylua-host" then -- mylua inside the host program, build/mylua
+    -- only the host preloads the core; under lua5.4 it comes from mylua.so
+    if not package.preload["mylua.core"] then die("mylua-host runs inside the host program (build/mylua)") end
+    local d = open_mylua()
+    d.name = name
+    return d
+  end
   if name == "mylua-insert" then -- mylua, for the load workload by INSERTs
     local d = open_mylua()
     d.name = name
@@ -707,6 +716,8 @@ end
 local EXPECTED_TYPES = {
   mylua = { id = "integer", a = "integer", b = "integer", c = "string", d = "float",
             e = "string", f = "string", g = "integer", h = "string" },
+  ["mylua-host"] = { id = "integer", a = "integer", b = "integer", c = "string", d = "float",
+                     e = "string", f = "string", g = "integer", h = "string" },
   luasql = { id = "string", a = "string", b = "string", c = "string", d = "string",
              e = "string", f = "string", g = "string", h = "string" },
 }
@@ -861,7 +872,9 @@ local function run(driver_name, name)
   if name == "connect-ed25519" or name == "connect-sha2" or name == "connect-peer" then
     use_login(variant:sub(2))
   elseif statement then
-    if driver_name ~= "mylua" then die("%s has no prepared statements (%s)", driver_name, name) end
+    if driver_name ~= "mylua" and driver_name ~= "mylua-host" then
+      die("%s has no prepared statements (%s)", driver_name, name)
+    end
   elseif variant ~= "" and variant ~= "-tls" and variant ~= "-zlib" and variant ~= "-tls-zlib" then
     die("unknown workload %q", name)
   else
@@ -870,7 +883,7 @@ local function run(driver_name, name)
   end
   if conf.tls and not conf.ssl_ca then die("%s needs MYLUA_BENCH_SSL_CA (the server's CA file)", name) end
   if driver_name == "mylua-insert" and name ~= "load" then die("mylua-insert runs the load workload only") end
-  conf.local_infile = name == "load" and driver_name == "mylua"
+  conf.local_infile = name == "load" and (driver_name == "mylua" or driver_name == "mylua-host")
   local d = open(driver_name)
   if conf.local_infile and not d.can_load then
     -- The run script notes it and runs the other variants.
@@ -976,7 +989,7 @@ local function run(driver_name, name)
     hs = nil
     settle()
     local c0, w0 = os.clock(), wallclock()
-    if d.name == "mylua" then d.load(rows) else d.load_insert(rows, conf.batch) end
+    if d.name == "mylua" or d.name == "mylua-host" then d.load(rows) else d.load_insert(rows, conf.batch) end
     local c1, w1 = os.clock(), wallclock()
     local check = tostring(d.first(LOAD_CHECK_SQL:format(LOAD_TABLE))[1])
     local want = tostring(d.first(LOAD_CHECK_SQL:format(TABLE))[1])
@@ -1036,11 +1049,11 @@ elseif mode == "load-file" and arg[2] then
   load_file(arg[2])
 elseif mode == "ed25519-user" and (arg[2] == "create" or arg[2] == "drop") then
   ed25519_user(arg[2])
-elseif (mode == "mylua" or mode == "luasql" or mode == "mylua-insert") and arg[2] then
+elseif (mode == "mylua" or mode == "mylua-host" or mode == "luasql" or mode == "mylua-insert") and arg[2] then
   run(mode, arg[2])
 else
   io.stderr:write("usage: peer.lua load [ROWS [mylua|luasql]] | load-file PATH | ed25519-user create|drop",
-                  " | mylua WORKLOAD | luasql WORKLOAD | mylua-insert load\n",
+                  " | mylua WORKLOAD | mylua-host WORKLOAD (in build/mylua) | luasql WORKLOAD | mylua-insert load\n",
                   "WORKLOAD: fetch, stream, point, insert, load, connect, connect-ed25519, connect-sha2, connect-peer,\n",
                   "  point-prep, fetch-prep, stream-prep, stream-cursor, insert-bulk (mylua only)\n")
   os.exit(2)

@@ -45,6 +45,7 @@
 #include "prompt.h"
 #include "repl.h"
 #include "run.h"
+#include "state.h"
 
 #include "../lua/mylua_core.h"
 #include "../lua/term.h"
@@ -206,7 +207,7 @@ static int host_exit(lua_State *L)
     if (!closing) {
         closing = 1;
         host_cancel_quiet(L); /* no stop hook on a state being closed */
-        lua_close(L);
+        host_state_close(L);
     }
     exit(status);
 }
@@ -491,7 +492,7 @@ int main(int argc, char **argv)
         return done;
     }
 
-    lua_State *L = luaL_newstate();
+    lua_State *L = host_state_new();
     if (!L) {
         fprintf(stderr, "%s: cannot create a Lua state: not enough memory\n", progname);
         host_options_free(&a.conn);
@@ -499,7 +500,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (host_cancel_start(L, a.run.timeout) < 0) {
-        lua_close(L);
+        host_state_close(L);
         free(a.is_code);
         return HOST_EXIT_ERROR;
     }
@@ -514,7 +515,7 @@ int main(int argc, char **argv)
         a.failed = 1;
     }
     closing = 1;
-    lua_close(L);
+    host_state_close(L);
     host_options_free(&a.conn);
     free(a.is_code);
     if (a.status) return host_cancel_finish(a.status);
