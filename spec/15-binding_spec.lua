@@ -62,7 +62,9 @@ describe("an argument error", function()
     raises_arg('bad argument #2 to \'fetch\' (row mode must be "k" (keyed), "a" (array) or "v" (values))',
       cur.fetch, cur, {}, "x")
     raises_arg('bad argument #2 to \'fetch\' (mode "v" cannot refill a table)', cur.fetch, cur, {}, "v")
-    raises_arg("bad argument #1 to 'rows' (string expected, got table)", cur.rows, cur, {})
+    raises_arg('bad argument #1 to \'rows\' (row mode must be "k" (keyed), "a" (array) or "v" (values))',
+      cur.rows, cur, 42)
+    raises_arg('bad argument #2 to \'rows\' (mode "v" cannot refill a table)', cur.rows, cur, {}, "v")
     cur:close()
   end)
 

@@ -130,6 +130,75 @@ describe("cur:fetch(t)", function()
   end)
 end)
 
+describe("cur:rows(t)", function()
+  local db
+
+  before_each(function() db = helpers.connect() end)
+  after_each(function() if db then db:close() end end)
+
+  it("refills the table it is given for every row and yields that same table", function()
+    local cur = db:cursor{ stream = true }
+    cur:execute("SELECT seq AS n, REPEAT('y', seq) AS s, IF(seq = 2, NULL, seq) AS v FROM seq_1_to_3")
+    local t, seen = {}, {}
+    for row in cur:rows(t) do
+      assert.equal(t, row)
+      seen[#seen + 1] = { row.n, row.s, row.v }
+    end
+    assert.same({ { 1, "y", 1 }, { 2, "yy", mylua.null }, { 3, "yyy", 3 } }, seen)
+    assert.same({ n = 3, s = "yyy", v = 3 }, t)
+    cur:close()
+  end)
+
+  it("refills an array with mode \"a\", leaving nothing of a wider earlier row", function()
+    local cur = db:cursor()
+    local t = {}
+    cur:execute("SELECT 1, 2, 3")
+    assert.same({ 1, 2, 3 }, cur:fetch(t, "a"))
+    cur:execute("SELECT seq FROM seq_1_to_2")
+    local seen = {}
+    for row in cur:rows(t, "a") do
+      assert.equal(t, row)
+      assert.is_nil(row[2])
+      seen[#seen + 1] = row[1]
+    end
+    assert.same({ 1, 2 }, seen)
+    cur:close()
+  end)
+
+  it("empties a table another cursor refilled before it refills it", function()
+    local other = db:cursor()
+    local t = {}
+    other:execute("SELECT 1 AS a, 2 AS b")
+    other:fetch(t)
+    assert.is_nil(other:fetch()) -- read to its end: the connection is free
+    local cur = db:cursor()
+    cur:execute("SELECT seq AS c FROM seq_1_to_2")
+    local seen = {}
+    for row in cur:rows(t) do
+      local fields = {}
+      for k, v in pairs(row) do fields[k] = v end
+      seen[#seen + 1] = fields
+    end
+    assert.same({ { c = 1 }, { c = 2 } }, seen)
+    other:close()
+    cur:close()
+  end)
+
+  it("refills from a server cursor's binary rows as from text rows", function()
+    local st = db:prepare("SELECT seq AS n, CONCAT('r', seq) AS s FROM seq_1_to_5")
+    local cur = st:cursor{ fetch_size = 2 }
+    cur:execute()
+    local t, seen = {}, {}
+    for row in cur:rows(t) do
+      assert.equal(t, row)
+      seen[#seen + 1] = row.n .. row.s
+    end
+    assert.same({ "1r1", "2r2", "3r3", "4r4", "5r5" }, seen)
+    cur:close()
+    st:close()
+  end)
+end)
+
 describe("a failing statement of a multi-statement query", function()
   local db
 

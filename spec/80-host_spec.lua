@@ -326,6 +326,56 @@ describe("the mylua host program", function()
     end)
   end)
 
+  describe("the Lua state", function()
+    it("keeps warn() off until warn('@on'), as lua does, and writes warnings to stderr", function()
+      local out, err, code = mylua({ "-e", [[
+        warn("not shown")
+        warn("@on")
+        warn("first ", "in ", "pieces")
+        warn("second")
+        warn("@off")
+        warn("not shown either")
+        io.write("done\n")
+      ]] })
+      assert.are.equal(0, code)
+      assert.are.equal("done\n", out)
+      assert.are.equal("Lua warning: first in pieces\nLua warning: second\n", err)
+    end)
+
+    it("keeps every value of a garbage-heavy run and gives its memory back to Lua's count", function()
+      -- strings of every class size and past it, tables grown and shrunk,
+      -- all collected, then counted again
+      local out, err, code = mylua({ "-e", [[
+        local before = collectgarbage("count")
+        local keep, sum = {}, 0
+        for i = 1, 300000 do
+          local s = ("%d:"):format(i) .. ("x"):rep(i % 700)
+          local t = { s, i, name = s:sub(1, 20) }
+          if i % 100 == 0 then keep[#keep + 1] = t end
+          sum = sum + #t[1] + #t.name
+        end
+        local peak = collectgarbage("count")
+        for k, t in ipairs(keep) do
+          local i = k * 100
+          assert(t[1] == ("%d:"):format(i) .. ("x"):rep(i % 700) and t[2] == i, "row " .. i .. " changed")
+        end
+        keep = nil
+        collectgarbage() collectgarbage()
+        local after = collectgarbage("count")
+        io.write(sum, " ", after < peak and after - before < 1024 and "freed" or
+                 ("kept %.0f KiB of %.0f"):format(after - before, peak - before), "\n")
+      ]] })
+      assert.are.equal("", err)
+      assert.are.equal(0, code)
+      local want = 0
+      for i = 1, 300000 do
+        local n = #("%d:"):format(i) + i % 700
+        want = want + n + math.min(n, 20)
+      end
+      assert.are.equal(want .. " freed\n", out)
+    end)
+  end)
+
   describe("connections left open", function()
     local db
 

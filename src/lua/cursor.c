@@ -16,8 +16,10 @@
 
 enum { UV_CONN = 1, UV_NAMES, UV_STATUS, UV_COLUMNS, UV_STMT, UV_COUNT = UV_STMT };
 
-/* Registry table (weak): a table fetch(t) refilled -> the cursor that did. */
-#define FILLED_KEY "mylua.filled_by"
+/* The address of this is the registry key of a weak table: a table
+ * fetch(t) refilled -> the cursor that did.  A light userdata key, not a
+ * string: it is read for every refilled row. */
+static const char filled_key = 0;
 
 typedef struct cursor_ud {
     conn_ud *conn;     /* NULL once closed */
@@ -417,7 +419,7 @@ static void clear_table(lua_State *L, int t)
  * is at index 1. */
 static void prepare_target(lua_State *L, cursor_ud *cur, int target, int mode)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, FILLED_KEY);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &filled_key);
     int filled = lua_gettop(L);
     lua_pushvalue(L, target);
     lua_rawget(L, filled);
@@ -606,21 +608,32 @@ static int cur_fetch(lua_State *L)
     return fetch_row(L, cur, mode, target);
 }
 
+/* The iterator of cur:rows: upvalues the cursor, the mode, and the table
+ * each row refills (or nil for a new table a row). */
 static int rows_iter(lua_State *L)
 {
     lua_settop(L, 0);
     lua_pushvalue(L, lua_upvalueindex(1));
     cursor_ud *cur = usable(L, lua_touserdata(L, 1)); /* the upvalue is always a cursor */
-    return fetch_row(L, cur, (int)lua_tointeger(L, lua_upvalueindex(2)), 0);
+    int mode = (int)lua_tointeger(L, lua_upvalueindex(2));
+    if (lua_type(L, lua_upvalueindex(3)) != LUA_TTABLE) return fetch_row(L, cur, mode, 0);
+    lua_pushvalue(L, lua_upvalueindex(3));
+    return fetch_row(L, cur, mode, 2);
 }
 
+/* cur:rows([t] [, mode]): as fetch, t refilled for every row. */
 static int cur_rows(lua_State *L)
 {
     check_cursor(L, 1);
-    int mode = myl_lua_row_mode(L, 2);
-    lua_settop(L, 1);
+    int target = lua_istable(L, 2);
+    int mode_idx = target || (lua_isnil(L, 2) && lua_gettop(L) >= 3) ? 3 : 2;
+    int mode = myl_lua_row_mode(L, mode_idx);
+    if (target && mode == ROW_VALUES) myl_lua_argerror(L, mode_idx, "mode \"v\" cannot refill a table");
+    lua_pushvalue(L, 1); /* the upvalues: the cursor, the mode, the table or nil */
     lua_pushinteger(L, mode);
-    lua_pushcclosure(L, rows_iter, 2);
+    if (target) lua_pushvalue(L, 2);
+    else lua_pushnil(L);
+    lua_pushcclosure(L, rows_iter, 3);
     return 1;
 }
 
@@ -841,7 +854,7 @@ void myl_lua_cursor_init(lua_State *L)
     lua_pushliteral(L, "kv");
     lua_setfield(L, -2, "__mode");
     lua_setmetatable(L, -2);
-    lua_setfield(L, LUA_REGISTRYINDEX, FILLED_KEY);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &filled_key);
     /* The connection knows nothing of cursors: they add their constructor. */
     static const luaL_Reg conn_methods[] = {{"cursor", new_cursor}, {NULL, NULL}};
     myl_lua_add_methods(L, MYL_CONNECTION_MT, conn_methods);
