@@ -11,6 +11,8 @@
 --   build/mylua scripts/bench/peer.lua mylua-host WORKLOAD
 --                                  mylua inside the host program (its allocator)
 --
+-- stream-refill is stream with one row table refilled for every row
+-- (mylua cur:rows(t), LuaSQL cur:fetch(t)).
 -- WORKLOAD is fetch, stream, point, insert or connect, optionally followed
 -- by -tls (the connection uses TLS), -zlib (protocol compression, zlib) or
 -- both, in that order: stream-tls, stream-zlib, stream-tls-zlib,
@@ -300,7 +302,10 @@ local function open_mylua()
     local n, ids = 0, 0
     local cur <close> = db:cursor{ stream = true }
     cur:execute(SELECT_ALL)
-    if mode then
+    if conf.refill then -- one table for every row: cur:rows(t [, mode])
+      local key = mode and 1 or "id"
+      for row in cur:rows({}, mode) do n = n + 1; ids = ids + row[key] end
+    elseif mode then
       for row in cur:rows(mode) do n = n + 1; ids = ids + row[1] end
     else
       for row in cur:rows() do n = n + 1; ids = ids + row.id end
@@ -467,10 +472,11 @@ local function open_luasql()
     local cur, e = conn:execute(SELECT_ALL)
     if not cur then error(e, 2) end
     local key = mode == "n" and 1 or "id"
-    local row = cur:fetch({}, mode)
+    local t = conf.refill and {} or nil -- stream-refill: cur:fetch(t, mode) refills t
+    local row = cur:fetch(t or {}, mode)
     while row do
       n = n + 1; ids = ids + tonumber(row[key])
-      row = cur:fetch({}, mode)
+      row = cur:fetch(t or {}, mode)
     end
     return n, ids
   end
@@ -871,6 +877,8 @@ local function run(driver_name, name)
   local statement = STATEMENT_WORKLOADS[name] and variant or nil
   if name == "connect-ed25519" or name == "connect-sha2" or name == "connect-peer" then
     use_login(variant:sub(2))
+  elseif name == "stream-refill" then
+    conf.refill = true -- stream, every row refilling one table
   elseif statement then
     if driver_name ~= "mylua" and driver_name ~= "mylua-host" then
       die("%s has no prepared statements (%s)", driver_name, name)
@@ -904,7 +912,8 @@ local function run(driver_name, name)
   -- A workload with a transport or login variant says in its check what
   -- transport it had.
   local function report(dd, _, c0, w0, c1, w1, ops, check)
-    report_plain(dd, name, c0, w0, c1, w1, ops, (variant == "" or statement) and check or (check .. ":" .. transport))
+    report_plain(dd, name, c0, w0, c1, w1, ops,
+      (variant == "" or statement or conf.refill) and check or (check .. ":" .. transport))
   end
   -- Warm the connection and the server's path with a tiny query (the
   -- MySQL 8 peer has no tables).
