@@ -461,6 +461,42 @@ describe("execute_many", function()
     db:close()
   end)
 
+  it("sends every kind of value and every string length class byte-exactly in one bulk batch", function()
+    local w = helpers.unique_table()
+    db:query("CREATE TABLE " .. w .. " (id INT PRIMARY KEY, i BIGINT, u BIGINT UNSIGNED, d DOUBLE, s LONGTEXT, " ..
+      "b LONGBLOB, e DECIMAL(20,4), dt DATETIME(6), ok TINYINT)")
+    local st = db:prepare("INSERT INTO " .. w .. " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    -- lengths around the one-byte length limit (250, 251) and past the
+    -- two-byte one; NULLs between values of one column
+    local lengths = { 0, 1, 250, 251, 252, 300, 65535, 65536, 70000 }
+    local rows = {}
+    for k, n in ipairs(lengths) do
+      local bytes = ("\0\255" .. ("%d;"):format(k)):rep(n):sub(1, n)
+      rows[k] = { k, k % 2 == 0 and -k * 1000003 or mylua.null, "18446744073709551615", k / 8,
+        ("s"):rep(n), mylua.blob(bytes), mylua.decimal(("%d.%04d"):format(k, k)),
+        mylua.datetime(("2024-01-%02d 03:04:05.%06d"):format(k, k)), k % 3 == 0 }
+    end
+    assert.equal(#lengths, st:execute_many(rows))
+    local got = db:query("SELECT id, i, CAST(u AS CHAR), d, LENGTH(s), s = REPEAT('s', LENGTH(s)), HEX(b), " ..
+      "CAST(e AS CHAR), CAST(dt AS CHAR), ok FROM " .. w .. " ORDER BY id"):fetch_all("a")
+    assert.equal(#lengths, #got)
+    for k, n in ipairs(lengths) do
+      local bytes = ("\0\255" .. ("%d;"):format(k)):rep(n):sub(1, n)
+      local r = got[k]
+      assert.equal(k, r[1])
+      assert.equal(k % 2 == 0 and -k * 1000003 or mylua.null, r[2])
+      assert.equal("18446744073709551615", r[3])
+      assert.equal(k / 8, r[4])
+      assert.equal(n, r[5])
+      assert.equal(1, r[6])
+      assert.equal(bytes:gsub(".", function(c) return ("%02X"):format(c:byte()) end), r[7])
+      assert.equal(("%d.%04d"):format(k, k), r[8])
+      assert.equal(("2024-01-%02d 03:04:05.%06d"):format(k, k), r[9])
+      assert.equal(k % 3 == 0 and 1 or 0, r[10])
+    end
+    db:query("DROP TABLE " .. w)
+  end)
+
   it("inserts an array of arrays and sums the affected rows", function()
     local st = db:prepare("INSERT INTO " .. t .. " VALUES (?, ?)")
     assert.equal(3, st:execute_many{ { 1, "a" }, { 2, mylua.null }, { 3, "c" } })

@@ -3,6 +3,8 @@
 #ifndef MYL_STMT_INTERNAL_H
 #define MYL_STMT_INTERNAL_H
 
+#include <string.h>
+
 #include "stmt.h"
 
 struct myl_stmt {
@@ -60,6 +62,36 @@ static inline size_t myl_param_size(const myl_param *p)
 
 void myl_param_put(myl_buf *b, const myl_param *p);
 int myl_param_is_long(const myl_param *p);
+
+/* myl_param_put with the common values written here: integers, doubles,
+ * and strings under 251 bytes (a one-byte length).  Room was reserved. */
+static inline void myl_param_put_inline(myl_buf *b, const myl_param *p)
+{
+    uint8_t *d = b->data + b->len; /* a local pointer: stores through it cannot change b->len */
+    uint64_t u;
+    switch (p->kind) {
+    case MYL_PARAM_INT:
+    case MYL_PARAM_UINT:
+    case MYL_PARAM_DOUBLE:
+        if (p->kind == MYL_PARAM_DOUBLE) memcpy(&u, &p->d, 8);
+        else u = (uint64_t)p->i;
+        for (int k = 0; k < 8; k++) d[k] = (uint8_t)(u >> (8 * k));
+        b->len += 8;
+        return;
+    case MYL_PARAM_STRING:
+    case MYL_PARAM_BLOB:
+    case MYL_PARAM_DECIMAL:
+        if (p->len < 251) {
+            d[0] = (uint8_t)p->len;
+            if (p->len) memcpy(d + 1, p->s, p->len);
+            b->len += 1 + p->len;
+            return;
+        }
+        break;
+    default: break;
+    }
+    myl_param_put(b, p);
+}
 
 /* Sends one execute (its long data first) on a command already begun:
  * nothing is read. */

@@ -92,10 +92,22 @@ static int plain_row(many_call *mc, myl_param *params, size_t n)
     if (i > mc->count) return 0;
     int top = lua_gettop(L);
     int ok = lua_rawgeti(L, mc->src, i) == LUA_TTABLE && lua_rawlen(L, top + 1) == n;
-    /* every value pushed, then one settop: the stack has room (st_execute_many) */
+    /* every value pushed, then one settop: the stack has room (st_execute_many);
+     * the two common kinds by the type lua_rawgeti returns, the rest by
+     * myl_lua_to_param */
     for (size_t k = 0; ok && k < n; k++) {
-        lua_rawgeti(L, top + 1, (lua_Integer)k + 1);
-        ok = myl_lua_to_param(L, top + 2 + (int)k, &params[k]) == 0; /* strings stay the row's */
+        int idx = top + 2 + (int)k;
+        myl_param *p = &params[k];
+        int t = lua_rawgeti(L, top + 1, (lua_Integer)k + 1);
+        if (t == LUA_TSTRING) {
+            p->kind = MYL_PARAM_STRING;
+            p->s = lua_tolstring(L, idx, &p->len); /* the row keeps it alive */
+        } else if (t == LUA_TNUMBER && lua_isinteger(L, idx)) {
+            p->kind = MYL_PARAM_INT;
+            p->i = (int64_t)lua_tointeger(L, idx);
+        } else {
+            ok = myl_lua_to_param(L, idx, p) == 0;
+        }
     }
     lua_settop(L, top);
     if (!ok) return -1;
