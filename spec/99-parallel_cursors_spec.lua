@@ -148,7 +148,7 @@ describe("under mylua.parallel, a cursor", function()
     end
   end)
 
-  it("reads rows as they are outside parallel: sizes around the batch bounds, an error mid-rows", function()
+  it("reads rows as they are outside parallel: sizes around the batch bounds, refilled tables, an error mid-rows", function()
     local sql = [[SELECT seq, REPEAT('r', IF(seq % 1000 = 0, 300000, seq % 500)) AS pad
       FROM seq_1_to_6000]]
     local failing = [[SELECT seq, IF(seq = 2500, (SELECT 1 UNION SELECT 2), seq) AS v
@@ -160,6 +160,14 @@ describe("under mylua.parallel, a cursor", function()
       for row in cur:rows("a") do
         n = n + 1
         bytes = bytes + #row[2]
+      end
+      -- the same rows refilling one table (the worker's batches go into it too)
+      cur:execute(sql)
+      local t, rn, rbytes, same = {}, 0, 0, true
+      for row in cur:rows(t, "a") do
+        rn = rn + 1
+        rbytes = rbytes + #row[2]
+        same = same and row == t and row[1] == rn
       end
       cur:execute(failing)
       local before = 0
@@ -174,9 +182,13 @@ describe("under mylua.parallel, a cursor", function()
       local vs = {}
       for row in sc:rows("a") do vs[#vs + 1] = row[2] end
       local warnings = sc.warnings
+      sc:execute()
+      local kt, kvs = {}, {}
+      for row in sc:rows(kt) do kvs[#kvs + 1] = row == kt and row.v or "new table" end
       st:close()
       return { n = n, bytes = bytes, failed = not ok, code = type(err) == "table" and err.code,
-               before = before, vs = table.concat(vs, ","), warnings = warnings }
+               before = before, vs = table.concat(vs, ","), warnings = warnings,
+               refilled = { n = rn, bytes = rbytes, same = same }, kvs = table.concat(kvs, ",") }
     end
     local db = helpers.connect()
     local outside = read(db)
@@ -185,6 +197,8 @@ describe("under mylua.parallel, a cursor", function()
     assert.is_true(outside.failed)
     assert.equal(1242, outside.code)
     assert.equal("1,2,3,4,5,6,7", outside.vs)
+    assert.same({ n = 6000, bytes = outside.bytes, same = true }, outside.refilled)
+    assert.equal("1,2,3,4,5,6,7", outside.kvs)
     local results = mylua.parallel({ helpers.params(), helpers.params() }, read,
       { concurrency = 2, timeout = 60 })
     for _, r in ipairs(results) do
