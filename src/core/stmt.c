@@ -194,28 +194,14 @@ static myl_bin_kind temporal_kind(myl_param_kind k)
     return k == MYL_PARAM_DATE ? MYL_BIN_DATE : k == MYL_PARAM_TIME ? MYL_BIN_TIME : MYL_BIN_DATETIME;
 }
 
-/* Appends the value; room was reserved. */
-/* Eight bytes little-endian, through a local pointer: stores through
- * b->data (bytes, which may alias b->len) would reload b->len each time. */
-static void put_u64(myl_buf *b, uint64_t u)
+/* The kinds myl_param_put does not write itself: NULL (nothing), BOOL,
+ * the temporal ones, and strings of 251 bytes or more (a longer length
+ * prefix).  Room was reserved. */
+void myl_param_put_rest(myl_buf *b, const myl_param *p)
 {
-    uint8_t *d = b->data + b->len;
-    for (int k = 0; k < 8; k++) d[k] = (uint8_t)(u >> (8 * k));
-    b->len += 8;
-}
-
-void myl_param_put(myl_buf *b, const myl_param *p)
-{
-    uint64_t u;
     switch (p->kind) {
     case MYL_PARAM_NULL: break;
     case MYL_PARAM_BOOL: myl_buf_put_u8(b, (uint8_t)(p->i != 0)); break;
-    case MYL_PARAM_INT:
-    case MYL_PARAM_UINT: put_u64(b, (uint64_t)p->i); break;
-    case MYL_PARAM_DOUBLE:
-        memcpy(&u, &p->d, 8);
-        put_u64(b, u);
-        break;
     case MYL_PARAM_DATE:
     case MYL_PARAM_DATETIME:
     case MYL_PARAM_TIME: myl_put_datetime(b, temporal_kind(p->kind), &p->t); break;

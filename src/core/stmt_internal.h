@@ -60,12 +60,13 @@ static inline size_t myl_param_size(const myl_param *p)
     }
 }
 
-void myl_param_put(myl_buf *b, const myl_param *p);
+void myl_param_put_rest(myl_buf *b, const myl_param *p);
 int myl_param_is_long(const myl_param *p);
 
-/* myl_param_put with the common values written here: integers, doubles,
- * and strings under 251 bytes (a one-byte length).  Room was reserved. */
-static inline void myl_param_put_inline(myl_buf *b, const myl_param *p)
+/* Appends the value; room was reserved.  Integers, doubles and strings
+ * under 251 bytes (a one-byte length) are written here, inline, as they
+ * are most values of execute_many; the rest by myl_param_put_rest. */
+static inline void myl_param_put(myl_buf *b, const myl_param *p)
 {
     uint8_t *d = b->data + b->len; /* a local pointer: stores through it cannot change b->len */
     uint64_t u;
@@ -90,7 +91,7 @@ static inline void myl_param_put_inline(myl_buf *b, const myl_param *p)
         break;
     default: break;
     }
-    myl_param_put(b, p);
+    myl_param_put_rest(b, p);
 }
 
 /* Sends one execute (its long data first) on a command already begun:

@@ -150,7 +150,7 @@ static int bulk(many *m)
                     b->data[types + 2 * j + 1] = p->kind == MYL_PARAM_UINT ? 0x80 : 0;
                 }
                 myl_buf_put_u8(b, IND_NONE);
-                myl_param_put_inline(b, p);
+                myl_param_put(b, p);
             }
             rows++;
             advance(m);
