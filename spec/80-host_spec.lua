@@ -342,6 +342,17 @@ describe("the mylua host program", function()
       assert.are.equal("Lua warning: first in pieces\nLua warning: second\n", err)
     end)
 
+    it("runs the collector in generational mode, as lua does, and a script can switch it back", function()
+      local out, err, code = mylua({ "-e", [[
+        local was = collectgarbage("incremental")
+        local now = collectgarbage("generational")
+        io.write(was, " ", now, "\n")
+      ]] })
+      assert.are.equal("", err)
+      assert.are.equal(0, code)
+      assert.are.equal("generational incremental\n", out)
+    end)
+
     it("keeps every value of a garbage-heavy run and gives its memory back to Lua's count", function()
       -- strings of every class size and past it, tables grown and shrunk,
       -- all collected, then counted again
