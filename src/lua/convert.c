@@ -178,31 +178,33 @@ static int quick_double(const uint8_t *s, size_t n, double *out)
 {
 #if LDBL_MANT_DIG == 64
     size_t i = 0;
-    int neg = 0, any = 0, digits = 0, integral = 1, exp10 = 0;
+    int neg = 0, any, integral = 1, exp10 = 0;
     uint64_t m = 0;
     if (i < n && s[i] == '-') {
         neg = 1;
         i++;
     }
-    for (; i < n && (unsigned)(s[i] - '0') <= 9; i++) {
-        any = 1;
-        if (m == 0 && s[i] == '0') continue;
-        if (digits == 19) return 0;
-        m = m * 10 + (unsigned)(s[i] - '0');
-        digits++;
-    }
+    /* Leading zeros are skipped apart, so that the loops over the
+     * significant digits do nothing else; m wraps when there are more than
+     * 19 of them, and is then not used. */
+    size_t start = i;
+    while (i < n && s[i] == '0') i++;
+    size_t first = i;
+    for (; i < n && (unsigned)(s[i] - '0') <= 9; i++) m = m * 10 + (unsigned)(s[i] - '0');
+    size_t digits = i - first;
+    any = i > start;
     if (i < n && s[i] == '.') {
         integral = 0;
-        for (i++; i < n && (unsigned)(s[i] - '0') <= 9; i++) {
-            any = 1;
-            exp10--;
-            if (m == 0 && s[i] == '0') continue;
-            if (digits == 19) return 0;
-            m = m * 10 + (unsigned)(s[i] - '0');
-            digits++;
-        }
+        size_t point = ++i;
+        if (digits == 0)
+            while (i < n && s[i] == '0') i++;
+        size_t from = i;
+        for (; i < n && (unsigned)(s[i] - '0') <= 9; i++) m = m * 10 + (unsigned)(s[i] - '0');
+        digits += i - from;
+        exp10 = -(int)(i - point); /* n < 80: no overflow */
+        any |= i > point;
     }
-    if (!any) return 0;
+    if (!any || digits > 19) return 0;
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
         int eneg = 0, e = 0;
         integral = 0;
