@@ -70,7 +70,7 @@ lua_State *host_state_new(void)
     /* The collector in generational mode, as the lua interpreter starts
      * it (lua.c): a script's garbage is mostly rows that die young over a
      * base that lives as long as the run, which the incremental collector
-     * marks again in every cycle.  Streaming a million rows takes 12-23%
+     * marks again in every cycle.  Streaming a million rows takes 12-21%
      * less CPU than incremental, fetching them five times a third less
      * peak memory.  collectgarbage("incremental") switches back. */
     lua_gc(L, LUA_GCGEN, 0, 0);
