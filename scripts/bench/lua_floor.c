@@ -1,0 +1,196 @@
+/*
+ * What the rows of `fetch` cost in Lua alone: no server, no protocol, no
+ * decoding. Builds the 1,000,000 rows of bench_fetch (the same values, as
+ * the server computes them) as Lua tables, the way res:fetch_all does
+ * (lua_createtable, one push and one set per value), from strings formatted
+ * before the clock starts. Any driver that hands a script plain Lua tables
+ * pays at least this; `fetch` of a driver can be read against it.
+ *
+ * The state is the host program's: its allocator and the generational
+ * collector. The h column is a hex string of bench_fetch's length
+ * (10 + id % 91), not SHA-2: only its length and its being distinct matter
+ * to the cost of a Lua string.
+ *
+ *   cc -O2 -std=c99 -Wall -Wextra -I/usr/include/lua5.4 -Isrc/host \
+ *      scripts/bench/lua_floor.c src/host/lua_alloc.c -llua5.4 -lm -o lua_floor
+ *   ./lua_floor keyed 1000000    (or: array)
+ *
+ * Prints `lua-floor SHAPE cpu=... lua_mb=... ops=...`: client CPU of
+ * building the rows (user + system, as the peers report it) and the memory
+ * Lua counts as in use once every row exists. The process's peak RSS would
+ * also hold the strings formatted beforehand, so it is not reported.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <lauxlib.h>
+#include <lua.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "lua_alloc.h"
+
+enum { NCOLS = 9, TEXT_COLS = 4 };
+
+static const char *const COLUMN_NAMES[NCOLS] = { "id", "a", "b", "c", "d", "e", "f", "g", "h" };
+static const char *const C_WORDS[5] = { "alpha", "bravo", "charlie", "delta", "echo" };
+
+/* The text columns of one row, formatted before the timed part. */
+typedef struct {
+    char *text[TEXT_COLS]; /* c, e, f, h */
+    size_t len[TEXT_COLS];
+} text_row;
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
+static char *dup_text(const char *s, size_t *len)
+{
+    *len = strlen(s);
+    char *d = malloc(*len + 1);
+    if (!d) {
+        fputs("lua_floor: out of memory\n", stderr);
+        exit(1);
+    }
+    memcpy(d, s, *len + 1);
+    return d;
+}
+
+static void format_row(long long s, text_row *row)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s-%lld", C_WORDS[s % 5], s % 100003);
+    row->text[0] = dup_text(buf, &row->len[0]);
+
+    long long cents = (s * 7177) % 10000000 - 5000000;
+    long long abs_cents = cents < 0 ? -cents : cents;
+    snprintf(buf, sizeof buf, "%s%lld.%02lld", cents < 0 ? "-" : "", abs_cents / 100, abs_cents % 100);
+    row->text[1] = dup_text(buf, &row->len[1]);
+
+    long long us = s * 37000123;
+    time_t t = (time_t)(1577836800 + us / 1000000); /* 2020-01-01 00:00:00 UTC */
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    snprintf(buf + n, sizeof buf - n, ".%06lld", us % 1000000);
+    row->text[2] = dup_text(buf, &row->len[2]);
+
+    int hlen = 10 + (int)(s % 91);
+    unsigned long long x = (unsigned long long)s * 0x9E3779B97F4A7C15ULL;
+    for (int i = 0; i < hlen; i++) {
+        x ^= x >> 29;
+        x *= 0xBF58476D1CE4E5B9ULL;
+        buf[i] = "0123456789abcdef"[x >> 60];
+    }
+    buf[hlen] = '\0';
+    row->text[3] = dup_text(buf, &row->len[3]);
+}
+
+/* Keyed rows push the column's name before its value, as res:fetch_all does. */
+static void push_key(lua_State *L, int names, int keyed, int col)
+{
+    if (keyed) lua_pushvalue(L, names + col);
+}
+
+/* The value on top (after its key, for keyed rows) into the table at t. */
+static void set_value(lua_State *L, int t, int keyed, int col)
+{
+    if (keyed) lua_rawset(L, t);
+    else lua_rawseti(L, t, col + 1);
+}
+
+static void push_row(lua_State *L, long long s, const text_row *row, int names, int keyed)
+{
+    lua_createtable(L, keyed ? 0 : NCOLS, keyed ? NCOLS : 0);
+    int t = lua_gettop(L);
+    push_key(L, names, keyed, 0);
+    lua_pushinteger(L, s);
+    set_value(L, t, keyed, 0);
+    push_key(L, names, keyed, 1);
+    lua_pushinteger(L, (s * 7919) % 2000003 - 1000000);
+    set_value(L, t, keyed, 1);
+    push_key(L, names, keyed, 2);
+    lua_pushinteger(L, (s * 2654435761LL) % 9000000000000LL - 4500000000000LL);
+    set_value(L, t, keyed, 2);
+    push_key(L, names, keyed, 3);
+    lua_pushlstring(L, row->text[0], row->len[0]);
+    set_value(L, t, keyed, 3);
+    push_key(L, names, keyed, 4);
+    lua_pushnumber(L, sqrt((double)s) * 1000.5 / 3);
+    set_value(L, t, keyed, 4);
+    push_key(L, names, keyed, 5);
+    lua_pushlstring(L, row->text[1], row->len[1]);
+    set_value(L, t, keyed, 5);
+    push_key(L, names, keyed, 6);
+    lua_pushlstring(L, row->text[2], row->len[2]);
+    set_value(L, t, keyed, 6);
+    push_key(L, names, keyed, 7);
+    if (s % 2 == 0) lua_pushlightuserdata(L, NULL); /* what mylua.null is */
+    else lua_pushinteger(L, (s * 31) % 100003 - 50000);
+    set_value(L, t, keyed, 7);
+    push_key(L, names, keyed, 8);
+    lua_pushlstring(L, row->text[3], row->len[3]);
+    set_value(L, t, keyed, 8);
+}
+
+/* The timed part: every row into the table at `all`. */
+static void build_rows(lua_State *L, int all, int names, const text_row *rows, long long nrows, int keyed)
+{
+    for (long long i = 0; i < nrows; i++) {
+        push_row(L, i + 1, &rows[i], names, keyed);
+        lua_rawseti(L, all, i + 1);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || (strcmp(argv[1], "keyed") && strcmp(argv[1], "array"))) {
+        fputs("usage: lua_floor keyed|array [ROWS]\n", stderr);
+        return 2;
+    }
+    int keyed = !strcmp(argv[1], "keyed");
+    long long nrows = argc > 2 ? atoll(argv[2]) : 1000000;
+    if (nrows < 1 || nrows > 100000000) {
+        fputs("lua_floor: ROWS must be 1 .. 100000000\n", stderr);
+        return 2;
+    }
+    text_row *rows = malloc((size_t)nrows * sizeof *rows);
+    if (!rows) {
+        fputs("lua_floor: out of memory\n", stderr);
+        return 1;
+    }
+    for (long long i = 0; i < nrows; i++) format_row(i + 1, &rows[i]);
+
+    host_alloc *ha = host_alloc_new(0);
+    lua_State *L = ha ? lua_newstate(host_alloc_lua, ha) : NULL;
+    if (!L) {
+        fputs("lua_floor: cannot create a Lua state\n", stderr);
+        return 1;
+    }
+    lua_gc(L, LUA_GCGEN, 0, 0);
+    luaL_checkstack(L, NCOLS + 8, "names");
+
+    double c0 = cpu_seconds();
+    lua_createtable(L, nrows < 0x7fffffff ? (int)nrows : 0x7fffffff, 0);
+    int all = lua_gettop(L);
+    for (int i = 0; i < NCOLS; i++) lua_pushstring(L, COLUMN_NAMES[i]);
+    int names = all + 1;
+    build_rows(L, all, names, rows, nrows, keyed);
+    double c1 = cpu_seconds();
+
+    double lua_mb = (lua_gc(L, LUA_GCCOUNT, 0) * 1024.0 + lua_gc(L, LUA_GCCOUNTB, 0)) / (1024.0 * 1024.0);
+    printf("lua-floor %s cpu=%.4f lua_mb=%.1f ops=%lld\n", argv[1], c1 - c0, lua_mb, nrows);
+    lua_close(L);
+    host_alloc_free(ha);
+    for (long long i = 0; i < nrows; i++)
+        for (int k = 0; k < TEXT_COLS; k++) free(rows[i].text[k]);
+    free(rows);
+    return 0;
+}
