@@ -178,7 +178,7 @@ int main(int argc, char **argv)
     luaL_checkstack(L, NCOLS + 8, "names");
 
     double c0 = cpu_seconds();
-    lua_createtable(L, nrows < 0x7fffffff ? (int)nrows : 0x7fffffff, 0);
+    lua_createtable(L, (int)nrows, 0); /* ROWS is at most 100,000,000 */
     int all = lua_gettop(L);
     for (int i = 0; i < NCOLS; i++) lua_pushstring(L, COLUMN_NAMES[i]);
     int names = all + 1;
