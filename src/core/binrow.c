@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "rd.h"
 
 /* ------------------------------------------------------------------ */
 /* The walk */
@@ -26,11 +27,15 @@ int myl_bin_row_begin(myl_bin_row_iter *it, const uint8_t *p, size_t n, const my
     return 0;
 }
 
+/* The w-byte (1, 2, 4 or 8) little-endian value at p. */
 static inline uint64_t le(const uint8_t *p, unsigned w)
 {
-    uint64_t v = 0;
-    for (unsigned i = w; i-- > 0;) v = (v << 8) | p[i];
-    return v;
+    switch (w) {
+    case 1: return p[0];
+    case 2: return (uint64_t)p[0] | ((uint64_t)p[1] << 8);
+    case 4: return myl_le32(p);
+    default: return myl_le64(p);
+    }
 }
 
 /* The w-byte two's complement value u as a signed number (no

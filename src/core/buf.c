@@ -42,6 +42,7 @@ void myl_buf_put_lenenc(myl_buf *b, uint64_t v)
         for (int i = 0; i < 3; i++) myl_buf_put_u8(b, (uint8_t)(v >> (8 * i)));
     } else {
         myl_buf_put_u8(b, 0xFE);
-        for (int i = 0; i < 8; i++) myl_buf_put_u8(b, (uint8_t)(v >> (8 * i)));
+        myl_put_le64(b->data + b->len, v);
+        b->len += 8;
     }
 }

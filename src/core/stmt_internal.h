@@ -76,7 +76,7 @@ static inline void myl_param_put(myl_buf *b, const myl_param *p)
     case MYL_PARAM_DOUBLE:
         if (p->kind == MYL_PARAM_DOUBLE) memcpy(&u, &p->d, 8);
         else u = (uint64_t)p->i;
-        for (int k = 0; k < 8; k++) d[k] = (uint8_t)(u >> (8 * k));
+        myl_put_le64(d, u);
         b->len += 8;
         return;
     case MYL_PARAM_STRING:
