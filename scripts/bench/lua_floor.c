@@ -1,28 +1,37 @@
 /*
- * What the rows of `fetch` cost in Lua alone: no server, no protocol, no
- * decoding. Builds the 1,000,000 rows of bench_fetch (the same values, as
- * the server computes them) as Lua tables, the way res:fetch_all does
- * (lua_createtable, one push and one set per value), from strings formatted
- * before the clock starts. Any driver that hands a script plain Lua tables
- * pays at least this; `fetch` of a driver can be read against it.
+ * What the rows of `fetch` and `stream` cost in Lua alone: no server, no
+ * protocol, no decoding. Builds the 1,000,000 rows of bench_fetch (the same
+ * values, as the server computes them) as Lua tables, the way res:fetch_all
+ * and the cursor's rows do (lua_createtable, one push and one set per
+ * value), from strings formatted before the clock starts. Any driver that
+ * hands a script plain Lua tables pays at least this; `fetch`, `stream` and
+ * `stream-refill` of a driver can be read against it:
  *
- * The state is the host program's: its allocator and the generational
- * collector. The h column is a hex string of bench_fetch's length
- * (10 + id % 91), not SHA-2: only its length and its being distinct matter
- * to the cost of a Lua string.
+ *   fetch   every row kept in one array (res:fetch_all)
+ *   stream  a new table a row, its id read, then dropped (cur:rows())
+ *   refill  one table, every row's values set into it (cur:rows(t))
+ *
+ * The state is the host program's: its allocator, the generational
+ * collector and the standard libraries, and nothing else, so the collector
+ * has the least to walk (a larger heap makes its collections dearer). The
+ * h column is a hex string of bench_fetch's length (10 + id % 91), not
+ * SHA-2: only its length and its being distinct matter to the cost of a
+ * Lua string.
  *
  *   cc -O2 -std=c99 -Wall -Wextra -I/usr/include/lua5.4 -Isrc/host \
  *      scripts/bench/lua_floor.c src/host/lua_alloc.c -llua5.4 -lm -o lua_floor
- *   ./lua_floor keyed 1000000    (or: array)
+ *   ./lua_floor keyed 1000000 [fetch]    (or: array; stream, refill)
  *
- * Prints `lua-floor SHAPE cpu=... lua_mb=... ops=...`: client CPU of
- * building the rows (user + system, as the peers report it) and the memory
- * Lua counts as in use once every row exists. The process's peak RSS would
- * also hold the strings formatted beforehand, so it is not reported.
+ * Prints `lua-floor SHAPE WORKLOAD cpu=... lua_mb=... ops=... check=...`:
+ * client CPU of building the rows (user + system, as the peers report it),
+ * the memory Lua counts as in use at the end (every row, for fetch), and
+ * the sum of the ids read back. The process's peak RSS would also hold the
+ * strings formatted beforehand, so it is not reported.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <lauxlib.h>
 #include <lua.h>
+#include <lualib.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,10 +115,9 @@ static void set_value(lua_State *L, int t, int keyed, int col)
     else lua_rawseti(L, t, col + 1);
 }
 
-static void push_row(lua_State *L, long long s, const text_row *row, int names, int keyed)
+/* Row s's values into the table at t. */
+static void fill_row(lua_State *L, int t, long long s, const text_row *row, int names, int keyed)
 {
-    lua_createtable(L, keyed ? 0 : NCOLS, keyed ? NCOLS : 0);
-    int t = lua_gettop(L);
     push_key(L, names, keyed, 0);
     lua_pushinteger(L, s);
     set_value(L, t, keyed, 0);
@@ -140,7 +148,14 @@ static void push_row(lua_State *L, long long s, const text_row *row, int names, 
     set_value(L, t, keyed, 8);
 }
 
-/* The timed part: every row into the table at `all`. */
+/* Row s as a new table, on top. */
+static void push_row(lua_State *L, long long s, const text_row *row, int names, int keyed)
+{
+    lua_createtable(L, keyed ? 0 : NCOLS, keyed ? NCOLS : 0);
+    fill_row(L, lua_gettop(L), s, row, names, keyed);
+}
+
+/* The timed part of fetch: every row into the table at `all`. */
 static void build_rows(lua_State *L, int all, int names, const text_row *rows, long long nrows, int keyed)
 {
     for (long long i = 0; i < nrows; i++) {
@@ -149,10 +164,51 @@ static void build_rows(lua_State *L, int all, int names, const text_row *rows, l
     }
 }
 
+/* The row on top's id, popping the row. */
+static long long take_id(lua_State *L, int names, int keyed)
+{
+    if (keyed) {
+        lua_pushvalue(L, names);
+        lua_rawget(L, -2);
+    } else {
+        lua_rawgeti(L, -1, 1);
+    }
+    long long id = (long long)lua_tointeger(L, -1);
+    lua_pop(L, 2);
+    return id;
+}
+
+/* The timed part of stream: a new table a row, dropped once its id is
+ * read; the collector frees them as it goes. */
+static long long stream_rows(lua_State *L, int names, const text_row *rows, long long nrows, int keyed)
+{
+    long long ids = 0;
+    for (long long i = 0; i < nrows; i++) {
+        push_row(L, i + 1, &rows[i], names, keyed);
+        ids += take_id(L, names, keyed);
+    }
+    return ids;
+}
+
+/* The timed part of refill: every row's values set into the one table at
+ * t; only the strings are new. */
+static long long refill_rows(lua_State *L, int t, int names, const text_row *rows, long long nrows, int keyed)
+{
+    long long ids = 0;
+    for (long long i = 0; i < nrows; i++) {
+        fill_row(L, t, i + 1, &rows[i], names, keyed);
+        lua_pushvalue(L, t);
+        ids += take_id(L, names, keyed);
+    }
+    return ids;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2 || (strcmp(argv[1], "keyed") && strcmp(argv[1], "array"))) {
-        fputs("usage: lua_floor keyed|array [ROWS]\n", stderr);
+    const char *workload = argc > 3 ? argv[3] : "fetch";
+    if (argc < 2 || argc > 4 || (strcmp(argv[1], "keyed") && strcmp(argv[1], "array")) ||
+        (strcmp(workload, "fetch") && strcmp(workload, "stream") && strcmp(workload, "refill"))) {
+        fputs("usage: lua_floor keyed|array [ROWS] [fetch|stream|refill]\n", stderr);
         return 2;
     }
     int keyed = !strcmp(argv[1], "keyed");
@@ -175,18 +231,32 @@ int main(int argc, char **argv)
         return 1;
     }
     lua_gc(L, LUA_GCGEN, 0, 0);
+    luaL_openlibs(L); /* what every script's state holds: the collector's base */
     luaL_checkstack(L, NCOLS + 8, "names");
+    for (int i = 0; i < NCOLS; i++) lua_pushstring(L, COLUMN_NAMES[i]);
+    int names = 1;
+    long long ids = 0;
 
     double c0 = cpu_seconds();
-    lua_createtable(L, (int)nrows, 0); /* ROWS is at most 100,000,000 */
-    int all = lua_gettop(L);
-    for (int i = 0; i < NCOLS; i++) lua_pushstring(L, COLUMN_NAMES[i]);
-    int names = all + 1;
-    build_rows(L, all, names, rows, nrows, keyed);
+    if (!strcmp(workload, "fetch")) {
+        lua_createtable(L, (int)nrows, 0); /* ROWS is at most 100,000,000 */
+        build_rows(L, lua_gettop(L), names, rows, nrows, keyed);
+    } else if (!strcmp(workload, "stream")) {
+        ids = stream_rows(L, names, rows, nrows, keyed);
+    } else {
+        lua_createtable(L, keyed ? 0 : NCOLS, keyed ? NCOLS : 0);
+        ids = refill_rows(L, lua_gettop(L), names, rows, nrows, keyed);
+    }
     double c1 = cpu_seconds();
+    if (!strcmp(workload, "fetch")) /* the rows' ids, read after the clock as the peers check theirs */
+        for (long long i = 1; i <= nrows; i++) {
+            lua_rawgeti(L, -1, i);
+            ids += take_id(L, names, keyed);
+        }
 
     double lua_mb = (lua_gc(L, LUA_GCCOUNT, 0) * 1024.0 + lua_gc(L, LUA_GCCOUNTB, 0)) / (1024.0 * 1024.0);
-    printf("lua-floor %s cpu=%.4f lua_mb=%.1f ops=%lld\n", argv[1], c1 - c0, lua_mb, nrows);
+    printf("lua-floor %s %s cpu=%.4f lua_mb=%.1f ops=%lld check=%lld:%lld\n", argv[1], workload, c1 - c0,
+           lua_mb, nrows, nrows, ids);
     lua_close(L);
     host_alloc_free(ha);
     for (long long i = 0; i < nrows; i++)
