@@ -14,7 +14,7 @@
 #include "infile_call.h"
 #include "worker.h"
 
-enum { UV_CONN = 1, UV_NAMES, UV_STATUS, UV_COLUMNS, UV_STMT, UV_COUNT = UV_STMT };
+enum { UV_CONN = 1, UV_NAMES, UV_STATUS, UV_COLUMNS, UV_STMT, UV_FILLED, UV_COUNT = UV_FILLED };
 
 /* The address of this is the registry key of a weak table: a table
  * fetch(t) refilled -> the cursor that did.  A light userdata key, not a
@@ -28,6 +28,9 @@ typedef struct cursor_ud {
     unsigned result_gen;          /* counts result heads read */
     unsigned filled_gen;          /* result_gen when this cursor last refilled a table */
     int filled_mode;              /* and the row mode it was refilled with */
+    /* That table (held in UV_FILLED, so no other object takes its address)
+     * until another cursor refills it; then NULL. */
+    const void *filled_table;
     stmt_ud *stmt;       /* the statement it executes (user value UV_STMT), or NULL */
     uint32_t fetch_size; /* > 0: rows come from a server cursor, this many a batch */
     unsigned exec_gen;   /* the statement's execs when this cursor executed it */
@@ -419,12 +422,24 @@ static void clear_table(lua_State *L, int t)
  * is at index 1. */
 static void prepare_target(lua_State *L, cursor_ud *cur, int target, int mode)
 {
+    /* Row after row into the same table: no lookup at all. */
+    if (cur->filled_table && lua_topointer(L, target) == cur->filled_table &&
+        cur->filled_gen == cur->result_gen && cur->filled_mode == mode)
+        return;
     lua_rawgetp(L, LUA_REGISTRYINDEX, &filled_key);
     int filled = lua_gettop(L);
     lua_pushvalue(L, target);
     lua_rawget(L, filled);
     int same = lua_rawequal(L, -1, 1) && cur->filled_gen == cur->result_gen &&
                cur->filled_mode == mode;
+    if (!same && lua_type(L, -1) == LUA_TUSERDATA) {
+        /* The cursor that refilled t last (the map holds only cursors)
+         * forgets it: its next row into t must empty t first. */
+        cursor_ud *prev = lua_touserdata(L, -1);
+        prev->filled_table = NULL;
+        lua_pushnil(L);
+        lua_setiuservalue(L, -2, UV_FILLED);
+    }
     lua_pop(L, 1);
     if (!same) {
         clear_table(L, target);
@@ -435,6 +450,9 @@ static void prepare_target(lua_State *L, cursor_ud *cur, int target, int mode)
         cur->filled_mode = mode;
     }
     lua_pop(L, 1);
+    lua_pushvalue(L, target);
+    lua_setiuservalue(L, 1, UV_FILLED);
+    cur->filled_table = lua_topointer(L, target);
 }
 
 /* The continuation of a batch of rows read by io: ctx says what the
