@@ -580,7 +580,8 @@ static int fetch_row(lua_State *L, cursor_ud *cur, int mode, int target)
                              : "Malformed packet (text row: its values do not match the columns)");
         return myl_lua_raise_conn(L, cu);
     }
-    if (names) lua_remove(L, names);
+    /* The names stay under the row: every caller returns the values on
+     * top, and a keyed row is one value. */
     return pushed;
 }
 
