@@ -7,9 +7,9 @@
  * hands a script plain Lua tables pays at least this; `fetch`, `stream` and
  * `stream-refill` of a driver can be read against it:
  *
- *   fetch   every row kept in one array (res:fetch_all)
- *   stream  a new table a row, its id read, then dropped (cur:rows())
- *   refill  one table, every row's values set into it (cur:rows(t))
+ *   fetch          every row kept in one array (res:fetch_all)
+ *   stream         a new table a row, its id read, then dropped (cur:rows())
+ *   stream-refill  one table, every row's values set into it (cur:rows(t))
  *
  * The state is the host program's: its allocator, the generational
  * collector and the standard libraries, and nothing else, so the collector
@@ -20,13 +20,16 @@
  *
  *   cc -O2 -std=c99 -Wall -Wextra -I/usr/include/lua5.4 -Isrc/host \
  *      scripts/bench/lua_floor.c src/host/lua_alloc.c -llua5.4 -lm -o lua_floor
- *   ./lua_floor keyed 1000000 [fetch]    (or: array; stream, refill)
+ *   ./lua_floor keyed 1000000 [fetch]    (or: array; stream, stream-refill)
  *
- * Prints `lua-floor SHAPE WORKLOAD cpu=... lua_mb=... ops=... check=...`:
- * client CPU of building the rows (user + system, as the peers report it),
- * the memory Lua counts as in use at the end (every row, for fetch), and
- * the sum of the ids read back. The process's peak RSS would also hold the
- * strings formatted beforehand, so it is not reported.
+ * Prints one line as the benchmark's peers do (scripts/bench/run runs it as
+ * the driver lua-floor): `lua-floor WORKLOAD cpu=... wall=... rss_mb=...
+ * ops=... shape=... check=...`, with the client CPU of building the rows
+ * (user + system, as the peers report it), and in rss_mb the memory Lua
+ * counts as in use at the end (every row, for fetch): the process's peak
+ * RSS would also hold the strings formatted beforehand. The check is the
+ * row count and the sum of the ids read back, as the peers' stream checks
+ * are; for fetch, whose peers check every value, "skipped".
  */
 #define _POSIX_C_SOURCE 200809L
 #include <lauxlib.h>
@@ -51,6 +54,13 @@ typedef struct {
     char *text[TEXT_COLS]; /* c, e, f, h */
     size_t len[TEXT_COLS];
 } text_row;
+
+static double wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static double cpu_seconds(void)
 {
@@ -190,7 +200,7 @@ static long long stream_rows(lua_State *L, int names, const text_row *rows, long
     return ids;
 }
 
-/* The timed part of refill: every row's values set into the one table at
+/* The timed part of stream-refill: every row's values set into the one table at
  * t; only the strings are new. */
 static long long refill_rows(lua_State *L, int t, int names, const text_row *rows, long long nrows, int keyed)
 {
@@ -207,8 +217,8 @@ int main(int argc, char **argv)
 {
     const char *workload = argc > 3 ? argv[3] : "fetch";
     if (argc < 2 || argc > 4 || (strcmp(argv[1], "keyed") && strcmp(argv[1], "array")) ||
-        (strcmp(workload, "fetch") && strcmp(workload, "stream") && strcmp(workload, "refill"))) {
-        fputs("usage: lua_floor keyed|array [ROWS] [fetch|stream|refill]\n", stderr);
+        (strcmp(workload, "fetch") && strcmp(workload, "stream") && strcmp(workload, "stream-refill"))) {
+        fputs("usage: lua_floor keyed|array [ROWS] [fetch|stream|stream-refill]\n", stderr);
         return 2;
     }
     int keyed = !strcmp(argv[1], "keyed");
@@ -235,10 +245,11 @@ int main(int argc, char **argv)
     luaL_checkstack(L, NCOLS + 8, "names");
     for (int i = 0; i < NCOLS; i++) lua_pushstring(L, COLUMN_NAMES[i]);
     int names = 1;
+    int fetch = !strcmp(workload, "fetch");
     long long ids = 0;
 
-    double c0 = cpu_seconds();
-    if (!strcmp(workload, "fetch")) {
+    double c0 = cpu_seconds(), w0 = wall_seconds();
+    if (fetch) {
         lua_createtable(L, (int)nrows, 0); /* ROWS is at most 100,000,000 */
         build_rows(L, lua_gettop(L), names, rows, nrows, keyed);
     } else if (!strcmp(workload, "stream")) {
@@ -247,16 +258,13 @@ int main(int argc, char **argv)
         lua_createtable(L, keyed ? 0 : NCOLS, keyed ? NCOLS : 0);
         ids = refill_rows(L, lua_gettop(L), names, rows, nrows, keyed);
     }
-    double c1 = cpu_seconds();
-    if (!strcmp(workload, "fetch")) /* the rows' ids, read after the clock as the peers check theirs */
-        for (long long i = 1; i <= nrows; i++) {
-            lua_rawgeti(L, -1, i);
-            ids += take_id(L, names, keyed);
-        }
+    double c1 = cpu_seconds(), w1 = wall_seconds();
 
     double lua_mb = (lua_gc(L, LUA_GCCOUNT, 0) * 1024.0 + lua_gc(L, LUA_GCCOUNTB, 0)) / (1024.0 * 1024.0);
-    printf("lua-floor %s %s cpu=%.4f lua_mb=%.1f ops=%lld check=%lld:%lld\n", argv[1], workload, c1 - c0,
-           lua_mb, nrows, nrows, ids);
+    char check[64] = "skipped";
+    if (!fetch) snprintf(check, sizeof check, "%lld:%lld", nrows, ids);
+    printf("lua-floor %s cpu=%.4f wall=%.4f rss_mb=%.1f ops=%lld shape=%s check=%s\n", workload, c1 - c0,
+           w1 - w0, lua_mb, nrows, argv[1], check);
     lua_close(L);
     host_alloc_free(ha);
     for (long long i = 0; i < nrows; i++)
