@@ -120,6 +120,32 @@ describe("res:fetch_all", function()
     end)
   end)
 
+  it("keeps a result of many full chunks, every row where it was put, both protocols", function()
+    -- about 13 MiB of rows: the first chunk, then several full ones (on huge
+    -- pages where the kernel offers them), which fetch_all frees as it goes
+    local N = 12000
+    local sql = ("SELECT seq AS id, REPEAT(CHAR(65 + seq %% 26), 1000 + seq %% 200) AS s FROM seq_1_to_%d"):format(N)
+    local function wrong(i, row)
+      return row[1] ~= i or #row[2] ~= 1000 + i % 200 or row[2] ~= string.char(65 + i % 26):rep(#row[2])
+    end
+    local st <close> = db:prepare(sql)
+    for _, run in ipairs({ function() return db:query(sql) end, function() return st:execute() end }) do
+      local res = run()
+      assert.equal(N, #res)
+      for _, i in ipairs({ N, 1, 2000, 2001, 4000, 6000, 6001, 9999, N - 1 }) do
+        local row = res:row(i, "a")
+        assert.is_false(wrong(i, row), "row " .. i)
+      end
+      local rows = res:fetch_all("a")
+      assert.equal(N, #rows)
+      local bad = 0
+      for i, row in ipairs(rows) do
+        if wrong(i, row) then bad = bad + 1 end
+      end
+      assert.equal(0, bad)
+    end
+  end)
+
   it("reads FLOAT and DOUBLE text as the binary protocol's values, over many magnitudes", function()
     local t = helpers.unique_table()
     db:query(("CREATE TABLE %s (id INT PRIMARY KEY, d DOUBLE, f FLOAT, x DOUBLE(20,6), y DOUBLE)"):format(t))

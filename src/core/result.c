@@ -59,9 +59,16 @@ static int too_big(myl_conn *c, size_t limit)
     return -1;
 }
 
+static void free_chunk(myl_row_chunk *ch)
+{
+    if (ch->mapped) myl_bigmem_free(ch->p, 1);
+    else free(ch->p);
+    ch->p = NULL;
+}
+
 static void free_rows(myl_result *r)
 {
-    for (size_t k = 0; k < r->nchunks; k++) free(r->chunks[k].p);
+    for (size_t k = 0; k < r->nchunks; k++) free_chunk(&r->chunks[k]);
     free(r->chunks);
     free(r->offs);
     r->chunks = NULL;
@@ -79,10 +86,7 @@ void myl_result_drop_rows(myl_result *r, size_t row)
     if (row <= r->dropped) return;
     r->dropped = row;
     /* chunk k is free to go when the next one starts at or before row */
-    for (size_t k = 0; k + 1 < r->nchunks && r->chunks[k + 1].first <= row; k++) {
-        free(r->chunks[k].p);
-        r->chunks[k].p = NULL;
-    }
+    for (size_t k = 0; k + 1 < r->nchunks && r->chunks[k + 1].first <= row; k++) free_chunk(&r->chunks[k]);
 }
 
 size_t myl_result_chunk_of(const myl_result *r, size_t i)
@@ -96,10 +100,11 @@ size_t myl_result_chunk_of(const myl_result *r, size_t i)
     return lo;
 }
 
-/* Reads the rows of the current result set into r.  Rows go into the last
+/* Reads the rows of the current result set into r.  Rows go into the first
  * chunk while it holds under MYL_RESULT_CHUNK bytes (growing by doubling,
- * so a small result stays small); then into a new chunk of that size (or
- * of one row, if bigger). */
+ * so a small result stays small); then into new chunks of that size, on
+ * huge pages where there are any (bigmem.h), or of one row, if bigger.
+ * Only the first chunk ever grows or shrinks. */
 static int store_rows(myl_conn *c, const void *owner, myl_result *r, size_t limit)
 {
     size_t chunk_cap = 0, chunks_cap = 0, offs_cap = 0, data_len = 0, chunk_start = 0;
@@ -121,27 +126,40 @@ static int store_rows(myl_conn *c, const void *owner, myl_result *r, size_t limi
             return too_big(c, limit);
         size_t used = data_len - chunk_start;
         if (r->nchunks == 0 || (used > 0 && used + n > MYL_RESULT_CHUNK && used + n > chunk_cap)) {
-            if (chunk) r->chunks[r->nchunks - 1].p = chunk = shrink(chunk, used, chunk_cap);
+            if (r->nchunks == 1) r->chunks[0].p = chunk = shrink(chunk, used, chunk_cap);
             if (grow((void **)&r->chunks, &chunks_cap, r->nchunks + 1, sizeof *r->chunks)) goto oom;
-            /* a result past its first chunk is big: start the next one full size */
-            chunk_cap = r->nchunks ? (n > MYL_RESULT_CHUNK ? n : MYL_RESULT_CHUNK) : 0;
-            chunk = chunk_cap ? malloc(chunk_cap) : NULL;
-            if (chunk_cap && !chunk) goto oom;
+            /* a result past its first chunk is big: the next one is full
+             * size, and this row fits in it */
+            int mapped = 0;
+            if (r->nchunks == 0) {
+                chunk_cap = 0;
+                chunk = NULL;
+            } else if (n <= MYL_RESULT_CHUNK) {
+                chunk_cap = MYL_RESULT_CHUNK;
+                if (!(chunk = myl_bigmem_alloc(&mapped))) goto oom;
+            } else {
+                chunk_cap = n;
+                if (!(chunk = malloc(chunk_cap))) goto oom;
+            }
             r->chunks[r->nchunks].p = chunk;
             r->chunks[r->nchunks].first = r->nrows;
+            r->chunks[r->nchunks].mapped = mapped;
             r->nchunks++;
             chunk_start = data_len;
             used = 0;
         }
-        if (grow((void **)&chunk, &chunk_cap, used + n, 1)) goto oom;
-        r->chunks[r->nchunks - 1].p = chunk;
+        if (used + n > chunk_cap) { /* the first chunk only: the others were made to fit */
+            if (r->chunks[r->nchunks - 1].mapped || grow((void **)&chunk, &chunk_cap, used + n, 1))
+                goto oom;
+            r->chunks[r->nchunks - 1].p = chunk;
+        }
         if (grow((void **)&r->offs, &offs_cap, r->nrows + 2, sizeof *r->offs)) goto oom;
         if (n) memcpy(chunk + used, p, n);
         data_len += n;
         r->offs[++r->nrows] = data_len;
     }
     if (rc < 0) return -1;
-    if (chunk) r->chunks[r->nchunks - 1].p = shrink(chunk, data_len - chunk_start, chunk_cap);
+    if (r->nchunks == 1) r->chunks[0].p = shrink(chunk, data_len - chunk_start, chunk_cap);
     r->offs = shrink(r->offs, (r->nrows + 1) * sizeof *r->offs, offs_cap * sizeof *r->offs);
     return 0;
 oom:

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bigmem.h"
 #include "conn.h"
 
 /* A run of whole rows, back to back.  A big result is kept in chunks of
@@ -21,9 +22,10 @@
 typedef struct myl_row_chunk {
     uint8_t *p;
     size_t first; /* the index of its first row */
+    int mapped;   /* p is a bigmem block (myl_bigmem_free), else malloc's */
 } myl_row_chunk;
 
-#define MYL_RESULT_CHUNK ((size_t)1 << 20)
+#define MYL_RESULT_CHUNK MYL_BIGMEM_SIZE
 
 typedef struct myl_result {
     myl_columns *cols; /* NULL for a statement without a result set */
