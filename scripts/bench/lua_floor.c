@@ -3,11 +3,14 @@
  * protocol, no decoding. Builds the 1,000,000 rows of bench_fetch (the same
  * values, as the server computes them) as Lua tables, the way res:fetch_all
  * and the cursor's rows do (lua_createtable, one push and one set per
- * value), from strings formatted before the clock starts. Any driver that
- * hands a script plain Lua tables pays at least this; `fetch`, `stream` and
+ * value), from strings formatted before the clock starts, back to back in
+ * the blocks a driver keeps stored rows in (huge pages where the kernel
+ * offers them, src/core/bigmem.c). Any driver that hands a script plain
+ * Lua tables pays at least this; `fetch`, `stream` and
  * `stream-refill` of a driver can be read against it:
  *
- *   fetch          every row kept in one array (res:fetch_all)
+ *   fetch          every row kept in one array, the collector stopped
+ *                  meanwhile (res:fetch_all)
  *   stream         a new table a row, its id read, then dropped (cur:rows())
  *   stream-refill  one table, every row's values set into it (cur:rows(t))
  *
@@ -18,8 +21,8 @@
  * SHA-2: only its length and its being distinct matter to the cost of a
  * Lua string.
  *
- *   cc -O2 -std=c99 -Wall -Wextra -I/usr/include/lua5.4 -Isrc/host \
- *      scripts/bench/lua_floor.c src/host/lua_alloc.c -llua5.4 -lm -o lua_floor
+ *   cc -O2 -std=c99 -Wall -Wextra -I/usr/include/lua5.4 -Isrc/host -Isrc/core \
+ *      scripts/bench/lua_floor.c src/host/lua_alloc.c src/core/bigmem.c -llua5.4 -lm -o lua_floor
  *   ./lua_floor keyed 1000000 [fetch]    (or: array; stream, stream-refill)
  *
  * Prints one line as the benchmark's peers do (scripts/bench/run runs it as
@@ -42,6 +45,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bigmem.h"
 #include "lua_alloc.h"
 
 enum { NCOLS = 9, TEXT_COLS = 4 };
@@ -70,15 +74,37 @@ static double cpu_seconds(void)
            ru.ru_stime.tv_usec / 1e6;
 }
 
+static void out_of_memory(void)
+{
+    fputs("lua_floor: out of memory\n", stderr);
+    exit(1);
+}
+
+/* The formatted text, back to back in the blocks a driver keeps its rows
+ * in (bigmem.h), so that reading it costs what reading packets does. */
+static struct {
+    char **blocks;
+    int *mapped;
+    size_t n, cap, used;
+} text;
+
 static char *dup_text(const char *s, size_t *len)
 {
     *len = strlen(s);
-    char *d = malloc(*len + 1);
-    if (!d) {
-        fputs("lua_floor: out of memory\n", stderr);
-        exit(1);
+    if (!text.n || text.used + *len + 1 > MYL_BIGMEM_SIZE) {
+        if (text.n == text.cap) {
+            text.cap = text.cap ? 2 * text.cap : 64;
+            text.blocks = realloc(text.blocks, text.cap * sizeof *text.blocks);
+            text.mapped = realloc(text.mapped, text.cap * sizeof *text.mapped);
+            if (!text.blocks || !text.mapped) out_of_memory();
+        }
+        if (!(text.blocks[text.n] = myl_bigmem_alloc(&text.mapped[text.n]))) out_of_memory();
+        text.n++;
+        text.used = 0;
     }
+    char *d = text.blocks[text.n - 1] + text.used;
     memcpy(d, s, *len + 1);
+    text.used += *len + 1;
     return d;
 }
 
@@ -250,8 +276,12 @@ int main(int argc, char **argv)
 
     double c0 = cpu_seconds(), w0 = wall_seconds();
     if (fetch) {
+        /* As res:fetch_all does: every row stays reachable, so a collection
+         * meanwhile would only mark them again and again. */
+        lua_gc(L, LUA_GCSTOP);
         lua_createtable(L, (int)nrows, 0); /* ROWS is at most 100,000,000 */
         build_rows(L, lua_gettop(L), names, rows, nrows, keyed);
+        lua_gc(L, LUA_GCRESTART);
     } else if (!strcmp(workload, "stream")) {
         ids = stream_rows(L, names, rows, nrows, keyed);
     } else {
@@ -267,8 +297,9 @@ int main(int argc, char **argv)
            w1 - w0, lua_mb, nrows, argv[1], check);
     lua_close(L);
     host_alloc_free(ha);
-    for (long long i = 0; i < nrows; i++)
-        for (int k = 0; k < TEXT_COLS; k++) free(rows[i].text[k]);
+    for (size_t b = 0; b < text.n; b++) myl_bigmem_free(text.blocks[b], text.mapped[b]);
+    free(text.blocks);
+    free(text.mapped);
     free(rows);
     return 0;
 }
