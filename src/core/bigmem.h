@@ -11,9 +11,13 @@
 
 #define MYL_BIGMEM_SIZE ((size_t)2 << 20) /* one huge page of x86-64 and arm64 */
 
-/* A block of MYL_BIGMEM_SIZE bytes, or NULL when out of memory; *mapped
- * says how myl_bigmem_free must give it back. */
-void *myl_bigmem_alloc(int *mapped);
-void myl_bigmem_free(void *p, int mapped);
+/* A block of MYL_BIGMEM_SIZE bytes, or NULL when out of memory.  *mapped
+ * is how many bytes of it are mapped, 0 for a block from malloc: what
+ * myl_bigmem_trim and myl_bigmem_free take. */
+void *myl_bigmem_alloc(size_t *mapped);
+/* Gives back what lies past the first `used` bytes, where that is worth
+ * it; returns the block, which moves only if it came from malloc. */
+void *myl_bigmem_trim(void *p, size_t used, size_t *mapped);
+void myl_bigmem_free(void *p, size_t mapped);
 
 #endif

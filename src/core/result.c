@@ -61,8 +61,7 @@ static int too_big(myl_conn *c, size_t limit)
 
 static void free_chunk(myl_row_chunk *ch)
 {
-    if (ch->mapped) myl_bigmem_free(ch->p, 1);
-    else free(ch->p);
+    myl_bigmem_free(ch->p, ch->mapped); /* free() for malloc's */
     ch->p = NULL;
 }
 
@@ -100,15 +99,25 @@ size_t myl_result_chunk_of(const myl_result *r, size_t i)
     return lo;
 }
 
+/* Gives back the room the last chunk (`used` bytes of it filled) will not
+ * use: the first chunk's doubling slack, a block's unused pages. */
+static uint8_t *fit_chunk(myl_result *r, uint8_t *chunk, size_t used, size_t cap, int in_block)
+{
+    if (!in_block) return r->nchunks == 1 ? shrink(chunk, used, cap) : chunk;
+    return myl_bigmem_trim(chunk, used, &r->chunks[r->nchunks - 1].mapped);
+}
+
 /* Reads the rows of the current result set into r.  Rows go into the first
  * chunk while it holds under MYL_RESULT_CHUNK bytes (growing by doubling,
  * so a small result stays small); then into new chunks of that size, on
  * huge pages where there are any (bigmem.h), or of one row, if bigger.
- * Only the first chunk ever grows or shrinks. */
+ * Only the first chunk ever grows; each gives back what it leaves unused
+ * once the next one starts. */
 static int store_rows(myl_conn *c, const void *owner, myl_result *r, size_t limit)
 {
     size_t chunk_cap = 0, chunks_cap = 0, offs_cap = 0, data_len = 0, chunk_start = 0;
     uint8_t *chunk = NULL; /* the last chunk, also r->chunks[r->nchunks - 1].p */
+    int in_block = 0;      /* it is a bigmem block */
     const uint8_t *p;
     size_t n;
     int rc;
@@ -126,17 +135,20 @@ static int store_rows(myl_conn *c, const void *owner, myl_result *r, size_t limi
             return too_big(c, limit);
         size_t used = data_len - chunk_start;
         if (r->nchunks == 0 || (used > 0 && used + n > MYL_RESULT_CHUNK && used + n > chunk_cap)) {
-            if (r->nchunks == 1) r->chunks[0].p = chunk = shrink(chunk, used, chunk_cap);
+            if (r->nchunks)
+                r->chunks[r->nchunks - 1].p = chunk = fit_chunk(r, chunk, used, chunk_cap, in_block);
             if (grow((void **)&r->chunks, &chunks_cap, r->nchunks + 1, sizeof *r->chunks)) goto oom;
             /* a result past its first chunk is big: the next one is full
              * size, and this row fits in it */
-            int mapped = 0;
+            size_t mapped = 0;
+            in_block = 0;
             if (r->nchunks == 0) {
                 chunk_cap = 0;
                 chunk = NULL;
             } else if (n <= MYL_RESULT_CHUNK) {
                 chunk_cap = MYL_RESULT_CHUNK;
                 if (!(chunk = myl_bigmem_alloc(&mapped))) goto oom;
+                in_block = 1;
             } else {
                 chunk_cap = n;
                 if (!(chunk = malloc(chunk_cap))) goto oom;
@@ -149,8 +161,7 @@ static int store_rows(myl_conn *c, const void *owner, myl_result *r, size_t limi
             used = 0;
         }
         if (used + n > chunk_cap) { /* the first chunk only: the others were made to fit */
-            if (r->chunks[r->nchunks - 1].mapped || grow((void **)&chunk, &chunk_cap, used + n, 1))
-                goto oom;
+            if (in_block || grow((void **)&chunk, &chunk_cap, used + n, 1)) goto oom;
             r->chunks[r->nchunks - 1].p = chunk;
         }
         if (grow((void **)&r->offs, &offs_cap, r->nrows + 2, sizeof *r->offs)) goto oom;
@@ -159,7 +170,8 @@ static int store_rows(myl_conn *c, const void *owner, myl_result *r, size_t limi
         r->offs[++r->nrows] = data_len;
     }
     if (rc < 0) return -1;
-    if (r->nchunks == 1) r->chunks[0].p = shrink(chunk, data_len - chunk_start, chunk_cap);
+    if (r->nchunks)
+        r->chunks[r->nchunks - 1].p = fit_chunk(r, chunk, data_len - chunk_start, chunk_cap, in_block);
     r->offs = shrink(r->offs, (r->nrows + 1) * sizeof *r->offs, offs_cap * sizeof *r->offs);
     return 0;
 oom:

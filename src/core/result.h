@@ -22,7 +22,7 @@
 typedef struct myl_row_chunk {
     uint8_t *p;
     size_t first; /* the index of its first row */
-    int mapped;   /* p is a bigmem block (myl_bigmem_free), else malloc's */
+    size_t mapped; /* bytes of p mapped as a bigmem block, 0 for malloc's */
 } myl_row_chunk;
 
 #define MYL_RESULT_CHUNK MYL_BIGMEM_SIZE
