@@ -51,7 +51,8 @@ void *myl_bigmem_trim(void *p, size_t used, size_t *mapped)
     size_t keep = used;
     if (page > 0 && keep % (size_t)page) keep += (size_t)page - keep % (size_t)page;
     if (keep == 0) keep = page > 0 ? (size_t)page : MYL_BIGMEM_SIZE; /* the block stays a block */
-    if (keep < *mapped && *mapped - keep >= TRIM_SLACK && munmap((uint8_t *)p + keep, *mapped - keep) == 0)
+    if (keep < *mapped && *mapped - keep >= TRIM_SLACK &&
+        munmap((uint8_t *)p + keep, *mapped - keep) == 0)
         *mapped = keep;
 #else
     (void)used;

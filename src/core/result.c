@@ -85,7 +85,8 @@ void myl_result_drop_rows(myl_result *r, size_t row)
     if (row <= r->dropped) return;
     r->dropped = row;
     /* chunk k is free to go when the next one starts at or before row */
-    for (size_t k = 0; k + 1 < r->nchunks && r->chunks[k + 1].first <= row; k++) free_chunk(&r->chunks[k]);
+    for (size_t k = 0; k + 1 < r->nchunks && r->chunks[k + 1].first <= row; k++)
+        free_chunk(&r->chunks[k]);
 }
 
 size_t myl_result_chunk_of(const myl_result *r, size_t i)
