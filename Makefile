@@ -14,9 +14,10 @@ CFLAGS ?= -O2 -g
 LDFLAGS ?=
 LUA_INC ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUA_LIB ?= $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
-# OpenSSL (TLS, SHA, RSA), zlib and zstd (protocol compression), libsodium
+# OpenSSL (TLS, SHA, RSA), zlib, libdeflate and zstd (protocol compression),
+# libsodium
 # (ed25519 for the MariaDB auth plugins).
-SSL_LIB ?= -lssl -lcrypto -lz -lzstd -lsodium
+SSL_LIB ?= -lssl -lcrypto -lz -ldeflate -lzstd -lsodium
 # libedit (BSD editline): line editing and history at the host's prompt.
 EDIT_LIB ?= -ledit
 

@@ -26,6 +26,7 @@ dependencies = {
 external_dependencies = {
   OPENSSL = { header = "openssl/ssl.h", library = "ssl" },
   ZLIB = { header = "zlib.h", library = "z" },
+  DEFLATE = { header = "libdeflate.h", library = "deflate" },
   ZSTD = { header = "zstd.h", library = "zstd" },
   SODIUM = { header = "sodium.h", library = "sodium" },
 }
@@ -34,8 +35,8 @@ build = {
   -- the Lua module only: the C part as mylua/core.so, the Lua files beside it
   build_target = "module",
   build_variables = {
-    CFLAGS = "$(CFLAGS) -I$(OPENSSL_INCDIR) -I$(ZLIB_INCDIR) -I$(ZSTD_INCDIR) -I$(SODIUM_INCDIR)",
-    LDFLAGS = "-L$(OPENSSL_LIBDIR) -L$(ZLIB_LIBDIR) -L$(ZSTD_LIBDIR) -L$(SODIUM_LIBDIR)",
+    CFLAGS = "$(CFLAGS) -I$(OPENSSL_INCDIR) -I$(ZLIB_INCDIR) -I$(DEFLATE_INCDIR) -I$(ZSTD_INCDIR) -I$(SODIUM_INCDIR)",
+    LDFLAGS = "-L$(OPENSSL_LIBDIR) -L$(ZLIB_LIBDIR) -L$(DEFLATE_LIBDIR) -L$(ZSTD_LIBDIR) -L$(SODIUM_LIBDIR)",
     LUA_INC = "-I$(LUA_INCDIR)",
   },
   install_target = "install-module",
