@@ -399,8 +399,9 @@ static myl_io_status inflate_zlib_stream(compress_layer *l, const uint8_t *p, si
  *
  * Why libdeflate: a frame is a whole zlib stream whose length is declared,
  * the case libdeflate is made for.  It inflates the same data with about
- * half of zlib's instructions (no window to keep, wider Huffman tables), and
- * the frames of a compressed result are most of what it costs the client. */
+ * two thirds of zlib's instructions (no window to keep, wider Huffman
+ * tables), and the frames of a compressed result are most of what it costs
+ * the client. */
 static myl_io_status inflate_zlib(compress_layer *l, const uint8_t *p, size_t n, uint8_t *out,
                                   size_t ulen)
 {
