@@ -47,7 +47,7 @@ static void die(const char *what)
 
 /* Builds the stack for a case: `algo` compresses, frames may carry
  * myl_compress_frame_bound(max_packet) bytes. */
-static void stack(myl_compression algo, size_t max_packet)
+static void stack_at_level(myl_compression algo, int level, size_t max_packet)
 {
     if (top) top->close(top);
     myl_framer_free(&fr);
@@ -55,12 +55,16 @@ static void stack(myl_compression algo, size_t max_packet)
     mem = myl_mem_open(0, MYL_MEM_END_CLOSED);
     if (!mem) die("out of memory");
     myl_error err;
-    top = myl_compress_open(&mem->base, algo, algo == MYL_COMPRESS_ZSTD ? 3 : 6,
-                            myl_compress_frame_bound(max_packet), &err);
+    top = myl_compress_open(&mem->base, algo, level, myl_compress_frame_bound(max_packet), &err);
     if (!top) die(err.message);
     myl_framer_reset(&fr, top);
     fr.seq_checked_below = 1;
     fr.max_packet = max_packet;
+}
+
+static void stack(myl_compression algo, size_t max_packet)
+{
+    stack_at_level(algo, algo == MYL_COMPRESS_ZSTD ? 3 : 6, max_packet);
 }
 
 static void teardown(void)
@@ -392,6 +396,51 @@ static int case_compressible_packet_goes_compressed(void)
              get_u24(plain.data) == 1000 && memcmp(plain.data + 4, q, 1000) == 0;
     myl_buf_free(&plain);
     EXPECT(ok);
+    return 1;
+}
+
+/* Text as an INSERT's rows: numbers and hex strings of varying length, which
+ * a deeper search compresses better. */
+static void fill_rows_text(uint8_t *p, size_t n)
+{
+    uint32_t seed = 12345;
+    size_t i = 0;
+    while (i < n) {
+        seed = seed * 1664525u + 1013904223u;
+        char row[96];
+        int len = snprintf(row, sizeof row, "(%u,'c-%u','%08x%08x'),", seed % 100000,
+                           (seed >> 8) % 977, seed, seed * 2654435761u);
+        for (int k = 0; k < len && i < n; k++) p[i++] = (uint8_t)row[k];
+    }
+}
+
+/* The packet at `level`, compressed and read back by zlib's own inflate
+ * (unframe): its compressed length, or 0 when it did not come back whole. */
+static size_t compressed_at(int level, const uint8_t *q, size_t n)
+{
+    stack_at_level(MYL_COMPRESS_ZLIB, level, (size_t)16 << 20);
+    if (send_bytes(q, n) != MYL_FR_OK) return 0;
+    myl_buf plain = {0};
+    size_t clen = 0, ulen = 0;
+    int frames = unframe(MYL_COMPRESS_ZLIB, mem->out.data, mem->out.len, &plain, NULL, &clen,
+                         &ulen, 1);
+    int whole = frames == 1 && ulen == n + 4 && plain.len == n + 4 &&
+                memcmp(plain.data + 4, q, n) == 0;
+    myl_buf_free(&plain);
+    return whole ? clen : 0;
+}
+
+static int case_level_reaches_the_compressor(void)
+{
+    static uint8_t q[200000];
+    fill_rows_text(q, sizeof q);
+    size_t fast = compressed_at(1, q, sizeof q);
+    size_t usual = compressed_at(6, q, sizeof q);
+    size_t best = compressed_at(9, q, sizeof q);
+    if (!(fast && usual && best && best < fast && usual < fast && best <= usual &&
+          best < sizeof q / 2))
+        return fail("line %d: levels 1, 6, 9 made %zu, %zu, %zu bytes of %zu", __LINE__, fast,
+                    usual, best, sizeof q);
     return 1;
 }
 
@@ -859,6 +908,8 @@ int main(void)
     run("a small packet goes out stored, byte for byte", case_small_packet_goes_stored);
     run("a compressible packet goes out compressed", case_compressible_packet_goes_compressed);
     run("a packet that does not shrink goes out stored", case_incompressible_packet_goes_stored);
+    run("the level reaches the compressor; zlib reads what it makes",
+        case_level_reaches_the_compressor);
     run("frames under 50 bytes are stored, 50 bytes are compressed",
         case_fifty_bytes_is_the_threshold);
     run("writes wait for the flush at the end of the packet", case_writes_wait_for_flush);

@@ -19,6 +19,7 @@
 #define FLOOR_BOUND ((size_t)1 << 20) /* net_buffer_length's ceiling */
 #define BOUND_SLACK ((size_t)64 << 10)
 #define ZSTD_DEFAULT_LEVEL 3
+#define ZLIB_DEFAULT_LEVEL 6 /* zlib's own default, which libdeflate keeps */
 #define KEEP_BYTES ((size_t)4 << 20) /* buffers larger than this are freed between commands */
 
 const char *myl_compression_name(myl_compression algo)
@@ -176,8 +177,9 @@ typedef struct compress_layer {
     const uint8_t *view; /* the current frame's bytes, stored or decompressed */
     size_t view_len, view_pos;
 
-    z_stream deflater, inflater;
-    int deflater_ready, inflater_ready;
+    z_stream inflater;
+    int inflater_ready;
+    struct libdeflate_compressor *deflater;
     struct libdeflate_decompressor *inflater_fast;
     ZSTD_CCtx *zc;
     ZSTD_DCtx *zd;
@@ -214,24 +216,19 @@ static myl_io_status below_failed(compress_layer *l, myl_io_status st)
 
 /* Compresses n bytes at p into l->frame after the header room; returns the
  * compressed length, or 0 when compression failed or did not shrink the
- * data (the frame is then sent stored). */
+ * data (the frame is then sent stored: room for n - 1 bytes only).
+ *
+ * zlib frames are made by libdeflate: a frame is one whole zlib stream, and
+ * at the default level libdeflate makes it with well under half of zlib's
+ * CPU and about a tenth fewer bytes.  Its state at levels 5 to 9 takes
+ * about 650 KiB against zlib's 260 KiB, made at the first compressed
+ * frame a connection sends. */
 static size_t squeeze(compress_layer *l, const uint8_t *p, size_t n)
 {
     if (l->algo == MYL_COMPRESS_ZLIB) {
-        if (!l->deflater_ready) {
-            memset(&l->deflater, 0, sizeof l->deflater);
-            if (deflateInit(&l->deflater, l->level) != Z_OK) return 0;
-            l->deflater_ready = 1;
-        } else if (deflateReset(&l->deflater) != Z_OK) {
-            return 0;
-        }
-        l->deflater.next_in = (Bytef *)(uintptr_t)p;
-        l->deflater.avail_in = (uInt)n;
-        l->deflater.next_out = l->frame.data + MYL_COMPRESS_HEADER;
-        /* room for n - 1 bytes: output that does not shrink is not wanted */
-        l->deflater.avail_out = (uInt)(n - 1);
-        if (deflate(&l->deflater, Z_FINISH) != Z_STREAM_END) return 0;
-        return (size_t)l->deflater.total_out;
+        if (!l->deflater && !(l->deflater = libdeflate_alloc_compressor(l->level))) return 0;
+        return libdeflate_zlib_compress(l->deflater, p, n, l->frame.data + MYL_COMPRESS_HEADER,
+                                        n - 1);
     }
     if (!l->zc && !(l->zc = ZSTD_createCCtx())) return 0;
     size_t r = ZSTD_compressCCtx(l->zc, l->frame.data + MYL_COMPRESS_HEADER, n - 1, p, n, l->level);
@@ -564,7 +561,7 @@ static void free_layer(compress_layer *l)
     myl_buf_free(&l->frame);
     myl_buf_free(&l->in);
     myl_buf_free(&l->plain);
-    if (l->deflater_ready) deflateEnd(&l->deflater);
+    libdeflate_free_compressor(l->deflater);
     if (l->inflater_ready) inflateEnd(&l->inflater);
     libdeflate_free_decompressor(l->inflater_fast);
     ZSTD_freeCCtx(l->zc);
@@ -597,7 +594,7 @@ myl_transport *myl_compress_open(myl_transport *below, myl_compression algo, int
     l->base.secure = below->secure; /* compressing hides nothing and protects nothing */
     l->base.below = below;
     l->algo = algo == MYL_COMPRESS_ZSTD ? MYL_COMPRESS_ZSTD : MYL_COMPRESS_ZLIB;
-    if (l->algo == MYL_COMPRESS_ZLIB) l->level = level >= 1 && level <= 9 ? level : Z_DEFAULT_COMPRESSION;
+    if (l->algo == MYL_COMPRESS_ZLIB) l->level = level >= 1 && level <= 9 ? level : ZLIB_DEFAULT_LEVEL;
     else l->level = level >= 1 && level <= 22 ? level : ZSTD_DEFAULT_LEVEL;
     l->bound = max_payload > MYL_COMPRESS_MAX_FRAME ? MYL_COMPRESS_MAX_FRAME : max_payload;
     return &l->base;
