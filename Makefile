@@ -15,8 +15,7 @@ LDFLAGS ?=
 LUA_INC ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUA_LIB ?= $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
 # OpenSSL (TLS, SHA, RSA), zlib, libdeflate and zstd (protocol compression),
-# libsodium
-# (ed25519 for the MariaDB auth plugins).
+# libsodium (ed25519 for the MariaDB auth plugins).
 SSL_LIB ?= -lssl -lcrypto -lz -ldeflate -lzstd -lsodium
 # libedit (BSD editline): line editing and history at the host's prompt.
 EDIT_LIB ?= -ledit
